@@ -1,0 +1,1 @@
+"""FilmStudio backend services."""

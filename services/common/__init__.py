@@ -1,0 +1,1 @@
+"""Shared runtime: configuration, logging, database, errors, auth, interceptors, server."""

@@ -1,0 +1,155 @@
+"""One settings object, read from the environment at start-up and passed down."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_JWT_SECRET_BYTES = 32
+SUPPORTED_JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "EdDSA")
+
+
+class Environment(StrEnum):
+    """Where the process runs: development allows embedded defaults, production does not."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the process must not start."""
+
+
+class Settings(BaseSettings):
+    """Every knob of FilmStudio, with the environment names the product documents."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: Environment = Field(default=Environment.DEVELOPMENT, alias="FILMSTUDIO_ENV")
+    var_dir: Path = Field(default=Path("var"), alias="FILMSTUDIO_VAR_DIR")
+
+    # Database: SQLite under var/ is the embedded default; PostgreSQL in production.
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    database_pool_size: int = Field(default=10, ge=1, le=200, alias="DATABASE_POOL_SIZE")
+    database_echo: bool = Field(default=False, alias="DATABASE_ECHO")
+
+    # Tokens.
+    jwt_secret: SecretStr | None = Field(default=None, alias="JWT_SECRET")
+    jwt_algorithm: str = Field(default="HS256", alias="JWT_ALGORITHM")
+    jwt_private_key: SecretStr | None = Field(default=None, alias="JWT_PRIVATE_KEY")
+    jwt_public_key: str | None = Field(default=None, alias="JWT_PUBLIC_KEY")
+    jwt_issuer: str = Field(default="filmstudio", alias="JWT_ISSUER")
+    jwt_audience: str = Field(default="filmstudio-api", alias="JWT_AUDIENCE")
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, alias="JWT_LEEWAY_SECONDS")
+
+    # gRPC server.
+    grpc_host: str = Field(default="127.0.0.1", alias="GRPC_HOST")
+    grpc_port: int = Field(default=50051, ge=0, le=65535, alias="GRPC_PORT")
+    grpc_max_message_bytes: int = Field(default=8 * 1024 * 1024, alias="GRPC_MAX_MESSAGE_BYTES")
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, alias="SHUTDOWN_GRACE_SECONDS")
+
+    # REST gateway.
+    gateway_host: str = Field(default="127.0.0.1", alias="GATEWAY_HOST")
+    gateway_port: int = Field(default=8080, ge=0, le=65535, alias="GATEWAY_PORT")
+
+    # Queue and events.
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+
+    # Object storage: a local directory by default, any S3 API when S3_BUCKET_NAME is set.
+    aws_access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(default=None, alias="AWS_SECRET_ACCESS_KEY")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    s3_bucket_name: str | None = Field(default=None, alias="S3_BUCKET_NAME")
+    s3_endpoint_url: str | None = Field(default=None, alias="S3_ENDPOINT_URL")
+
+    # YouTube.
+    youtube_client_id: str | None = Field(default=None, alias="YOUTUBE_CLIENT_ID")
+    youtube_client_secret: SecretStr | None = Field(default=None, alias="YOUTUBE_CLIENT_SECRET")
+
+    # Logging.
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    log_format: str | None = Field(default=None, alias="LOG_FORMAT")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.jwt_algorithm not in SUPPORTED_JWT_ALGORITHMS:
+            raise ConfigError(
+                f"JWT_ALGORITHM={self.jwt_algorithm!r} is not supported; "
+                f"use one of {', '.join(SUPPORTED_JWT_ALGORITHMS)}"
+            )
+        if self.log_format not in (None, "json", "text"):
+            raise ConfigError("LOG_FORMAT must be 'json' or 'text'")
+        if self.environment is Environment.PRODUCTION:
+            self._check_production()
+        return self
+
+    def _check_production(self) -> None:
+        missing = [
+            name
+            for name, value in (("DATABASE_URL", self.database_url),)
+            if not value
+        ]
+        if self.jwt_algorithm.startswith("HS"):
+            if self.jwt_secret is None:
+                missing.append("JWT_SECRET")
+            elif len(self.jwt_secret.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES:
+                raise ConfigError(
+                    f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production"
+                )
+        elif self.jwt_private_key is None or self.jwt_public_key is None:
+            missing.extend(["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY"])
+        if missing:
+            raise ConfigError(f"missing required production settings: {', '.join(missing)}")
+
+    @property
+    def is_production(self) -> bool:
+        """Tell whether embedded defaults are forbidden."""
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def effective_database_url(self) -> str:
+        """Return the database URL, defaulting to a SQLite file under var/."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / 'filmstudio.db'}"
+
+    @property
+    def effective_log_format(self) -> str:
+        """Return 'json' in production and 'text' in development unless LOG_FORMAT says."""
+        if self.log_format:
+            return self.log_format
+        return "json" if self.is_production else "text"
+
+    @property
+    def grpc_address(self) -> str:
+        """Return HOST:PORT the gRPC server binds."""
+        return f"{self.grpc_host}:{self.grpc_port}"
+
+    def signing_secret(self) -> str:
+        """Return the HMAC secret, creating a persistent random one under var/ in development."""
+        if self.jwt_secret is not None:
+            secret = self.jwt_secret.get_secret_value()
+            if len(secret.encode()) < MIN_JWT_SECRET_BYTES and self.is_production:
+                raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
+            return secret
+        if self.is_production:
+            raise ConfigError("JWT_SECRET is required in production")
+        path = self.var_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]
