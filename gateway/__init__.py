@@ -1,0 +1,1 @@
+"""The REST bridge (grpc-gateway style); built by the gateway issue."""

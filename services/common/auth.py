@@ -1,0 +1,78 @@
+"""Who is calling: turn a bearer token into a Principal, and decide if it may call an RPC."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from filmstudio.v1 import options_pb2
+from services.common import errors
+from services.common.context import Principal
+from services.common.tokens import ACCESS, SERVICE, TokenCodec, principal_from_claims
+
+
+class Authenticator(Protocol):
+    """Verify a bearer token; raise Unauthenticated when it is not acceptable."""
+
+    async def authenticate(self, token: str) -> Principal:
+        """Return the caller the token stands for."""
+        ...
+
+
+class SessionCheck(Protocol):
+    """Tell whether a user's session is still live (not revoked, user not suspended)."""
+
+    async def is_active(self, principal: Principal) -> bool:
+        """Return False when the token must be refused although its signature is good."""
+        ...
+
+
+class JwtAuthenticator:
+    """Accept access and service JWTs; consult a session check for users when one is set."""
+
+    def __init__(self, codec: TokenCodec, session_check: SessionCheck | None = None) -> None:
+        self._codec = codec
+        self.session_check = session_check
+
+    async def authenticate(self, token: str) -> Principal:
+        """Verify signature and claims, then the session, and return the caller."""
+        claims = self._codec.decode(token, expected_types=(ACCESS, SERVICE))
+        principal = principal_from_claims(claims)
+        if (
+            self.session_check is not None
+            and not principal.is_service
+            and not await self.session_check.is_active(principal)
+        ):
+            raise errors.Unauthenticated("session revoked", reason="SESSION_REVOKED")
+        return principal
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """Extract the token of an `Authorization: Bearer <token>` value."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthenticated(
+            "authorization must be 'Bearer <token>'", reason="TOKEN_INVALID"
+        )
+    return token.strip()
+
+
+def authorize(access: int, principal: Principal | None, method: str) -> None:
+    """Raise unless the caller satisfies the RPC's access policy."""
+    if access == options_pb2.ACCESS_PUBLIC:
+        return
+    if access == options_pb2.ACCESS_UNSPECIFIED:
+        raise errors.PermissionDenied(f"{method} declares no access policy", reason="NO_POLICY")
+    if principal is None:
+        raise errors.Unauthenticated(f"{method} needs credentials", reason="CREDENTIALS_MISSING")
+    if access == options_pb2.ACCESS_USER:
+        return
+    if access == options_pb2.ACCESS_ADMIN and principal.is_admin:
+        return
+    if access == options_pb2.ACCESS_INTERNAL and principal.is_service:
+        return
+    needed = options_pb2.Access.Name(access).removeprefix("ACCESS_").lower()
+    raise errors.PermissionDenied(
+        f"{method} is for {needed} callers", reason="ACCESS_DENIED", metadata={"needs": needed}
+    )

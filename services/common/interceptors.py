@@ -1,0 +1,228 @@
+"""Server interceptors: request context and logs, domain-error mapping, and access control.
+
+Each interceptor wraps the handler's behaviour in an async scope, so the same code serves unary
+and streaming RPCs. The server installs them outermost first: RequestContext, ErrorMapping, Auth.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_status import rpc_status
+
+from filmstudio.v1 import options_pb2
+from services.common import errors
+from services.common.auth import Authenticator, authorize, bearer_token
+from services.common.context import principal_var, request_id_var
+from services.common.status import internal_status, to_rpc_status
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_KEY = "x-request-id"
+_MAX_REQUEST_ID = 128
+
+
+@dataclass
+class CallState:
+    """What the interceptors learn about one call, for its log line."""
+
+    method: str
+    code: grpc.StatusCode = grpc.StatusCode.OK
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Scope = Callable[[CallState, grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
+
+
+def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
+    for item_key, value in context.invocation_metadata() or ():
+        if item_key == key:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler[Any, Any], scope: Scope, method: str, *, fresh: bool
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """Return a handler whose behaviour runs inside `scope`, whatever its streaming kind."""
+
+    def unary_response(behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            async with scope(_state(method, fresh=fresh), context):
+                return await behaviour(request, context)
+
+        return run
+
+    def stream_response(behaviour: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
+        async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            async with scope(_state(method, fresh=fresh), context):
+                result = behaviour(request, context)
+                if inspect.isasyncgen(result):
+                    async for message in result:
+                        yield message
+                else:
+                    await result
+
+        return run
+
+    kinds = (
+        ("unary_unary", grpc.unary_unary_rpc_method_handler, unary_response),
+        ("stream_unary", grpc.stream_unary_rpc_method_handler, unary_response),
+        ("unary_stream", grpc.unary_stream_rpc_method_handler, stream_response),
+        ("stream_stream", grpc.stream_stream_rpc_method_handler, stream_response),
+    )
+    for attribute, factory, wrapper in kinds:
+        behaviour = getattr(handler, attribute)
+        if behaviour is not None:
+            return factory(
+                wrapper(behaviour),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+    return handler
+
+
+_call_state: ContextVar[CallState | None] = ContextVar("call_state", default=None)
+
+
+def _state(method: str, *, fresh: bool) -> CallState:
+    """Return the call's shared state; the outermost interceptor makes a fresh one."""
+    state = None if fresh else _call_state.get()
+    if state is None or state.method != method:
+        state = CallState(method)
+        _call_state.set(state)
+    return state
+
+
+class _ScopedInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """An interceptor defined by one async scope around the handler."""
+
+    # True for the outermost interceptor, which starts each call's state afresh.
+    starts_call = False
+
+    def scope(
+        self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AbstractAsyncContextManager[None]:
+        """Return the scope the handler runs in."""
+        raise NotImplementedError
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        """Wrap the next handler in this interceptor's scope."""
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        return _wrap(handler, self.scope, handler_call_details.method, fresh=self.starts_call)
+
+
+class RequestContextInterceptor(_ScopedInterceptor):
+    """Give each call a request id (the client's x-request-id, or a new one) and a log line."""
+
+    starts_call = True
+
+    @asynccontextmanager
+    async def scope(
+        self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        """Set the request id, echo it to the client, and log the call's outcome."""
+        incoming = _metadata(context, REQUEST_ID_KEY)
+        request_id = incoming if incoming and len(incoming) <= _MAX_REQUEST_ID else None
+        request_id = request_id or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        principal_token = principal_var.set(None)
+        started = time.perf_counter()
+        try:
+            await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+            yield
+        except BaseException:
+            if state.code is grpc.StatusCode.OK:
+                state.code = grpc.StatusCode.CANCELLED
+            raise
+        finally:
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+            level = logging.ERROR if state.code is grpc.StatusCode.INTERNAL else logging.INFO
+            log.log(
+                level,
+                "rpc finished",
+                extra={"rpc": state.method, "code": state.code.name, "duration_ms": elapsed_ms},
+            )
+            principal_var.reset(principal_token)
+            request_id_var.reset(token)
+
+
+class ErrorMappingInterceptor(_ScopedInterceptor):
+    """Turn domain errors into gRPC status with google.rpc details; hide anything else."""
+
+    @asynccontextmanager
+    async def scope(
+        self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        """Abort the call with the mapped status when the handler raises."""
+        try:
+            yield
+        except errors.DomainError as error:
+            status = rpc_status.to_status(to_rpc_status(error))
+            state.code = status.code
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        except grpc.aio.AbortError:
+            state.code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        except Exception:
+            log.exception("unexpected error in %s", state.method)
+            status = rpc_status.to_status(internal_status())
+            state.code = status.code
+            await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+class AuthInterceptor(_ScopedInterceptor):
+    """Enforce each RPC's declared access policy with the bearer token of the call."""
+
+    def __init__(self, policies: dict[str, int], authenticator: Authenticator) -> None:
+        self._policies = policies
+        self._authenticator = authenticator
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        """Wrap only filmstudio RPCs; health and reflection stay open."""
+        if not handler_call_details.method.startswith("/filmstudio."):
+            return await continuation(handler_call_details)
+        return await super().intercept_service(continuation, handler_call_details)
+
+    @asynccontextmanager
+    async def scope(
+        self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        """Authenticate the caller, check the policy, and expose the caller to the handler."""
+        # An RPC missing from the table (not hosted with a policy) is refused, never open.
+        access = self._policies.get(state.method, options_pb2.ACCESS_UNSPECIFIED)
+        principal = None
+        try:
+            token = bearer_token(_metadata(context, "authorization"))
+            if token is not None:
+                principal = await self._authenticator.authenticate(token)
+        except errors.Unauthenticated:
+            # A bad token on a public RPC is ignored rather than failing the call.
+            if access != options_pb2.ACCESS_PUBLIC:
+                raise
+        authorize(access, principal, state.method)
+        principal_var.set(principal)
+        yield

@@ -1,0 +1,101 @@
+"""The gRPC server: any subset of the services, with health, reflection and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from services.common.access import policy_table
+from services.common.app import App
+from services.common.interceptors import (
+    AuthInterceptor,
+    ErrorMappingInterceptor,
+    RequestContextInterceptor,
+)
+from services.common.registry import ServiceSpec
+
+log = logging.getLogger(__name__)
+
+OVERALL = ""
+
+
+class StudioServer:
+    """A grpc.aio server hosting the chosen services for one App."""
+
+    def __init__(self, app: App, specs: Sequence[ServiceSpec]) -> None:
+        self.app = app
+        self.specs = list(specs)
+        self.health = HealthServicer()
+        self.port: int | None = None
+        names = [spec.full_name for spec in self.specs]
+        settings = app.settings
+        self._server = grpc.aio.server(
+            interceptors=[
+                RequestContextInterceptor(),
+                ErrorMappingInterceptor(),
+                AuthInterceptor(policy_table(names), app.authenticator),
+            ],
+            options=[
+                ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
+                ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
+                ("grpc.keepalive_time_ms", 30_000),
+                ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            ],
+        )
+        for spec in self.specs:
+            spec.add_to_server(spec.build(app), self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        reflection.enable_server_reflection(
+            [
+                *names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            self._server,
+        )
+
+    async def start(self, address: str | None = None) -> int:
+        """Bind, start serving, and mark every hosted service SERVING; return the port."""
+        address = address or self.app.settings.grpc_address
+        self.port = self._server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot bind gRPC server to {address}")
+        await self._server.start()
+        for name in (OVERALL, *(spec.full_name for spec in self.specs)):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "gRPC server listening",
+            extra={"address": address, "port": self.port, "services": [s.key for s in self.specs]},
+        )
+        return self.port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Turn health NOT_SERVING first, then let in-flight RPCs finish within `grace`."""
+        grace = self.app.settings.shutdown_grace_seconds if grace is None else grace
+        await self.health.enter_graceful_shutdown()
+        log.info("gRPC server draining", extra={"grace_seconds": grace})
+        await self._server.stop(grace)
+        log.info("gRPC server stopped")
+
+    async def wait_for_termination(self) -> None:
+        """Block until the server stops."""
+        await self._server.wait_for_termination()
+
+
+async def serve_until_signalled(server: StudioServer, address: str | None = None) -> None:
+    """Run the server until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start(address)
+    await stop.wait()
+    log.info("shutdown signal received")
+    await server.stop()
