@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
+from filmstudio.v1 import options_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import ServiceDescriptor
-
-from filmstudio.v1 import options_pb2
 
 FILMSTUDIO_PACKAGE = "filmstudio.v1"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from filmstudio.v1 import options_pb2
+
 from services.common import errors
 from services.common.context import Principal
 from services.common.tokens import ACCESS, SERVICE, TokenCodec, principal_from_claims

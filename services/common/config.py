@@ -90,11 +90,7 @@ class Settings(BaseSettings):
         return self
 
     def _check_production(self) -> None:
-        missing = [
-            name
-            for name, value in (("DATABASE_URL", self.database_url),)
-            if not value
-        ]
+        missing = [name for name, value in (("DATABASE_URL", self.database_url),) if not value]
         if self.jwt_algorithm.startswith("HS"):
             if self.jwt_secret is None:
                 missing.append("JWT_SECRET")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from filmstudio.v1 import options_pb2
 from grpc_status import rpc_status
 
-from filmstudio.v1 import options_pb2
 from services.common import errors
 from services.common.auth import Authenticator, authorize, bearer_token
 from services.common.context import principal_var, request_id_var

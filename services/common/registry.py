@@ -15,6 +15,7 @@ from filmstudio.v1 import (
     user_pb2_grpc,
     youtube_pb2_grpc,
 )
+
 from services.common import errors
 from services.common.access import service_descriptor
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -19,6 +20,7 @@ from services.common.interceptors import (
     ErrorMappingInterceptor,
     RequestContextInterceptor,
 )
+from services.common.reflection import MethodAwarePool
 from services.common.registry import ServiceSpec
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class StudioServer:
                 reflection.SERVICE_NAME,
             ],
             self._server,
+            pool=cast(Any, MethodAwarePool()),  # duck-typed: reflection calls only Find*
         )
 
     async def start(self, address: str | None = None) -> int:

@@ -1,0 +1,170 @@
+"""Async database layer: the declarative base, URL normalisation and the engine holder."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from services.common.config import Settings
+
+# Explicit constraint names keep Alembic migrations identical on PostgreSQL and SQLite
+# (SQLite batch mode can only drop or alter constraints it can name).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+POSTGRES_DRIVER = "postgresql+psycopg"
+SQLITE_DRIVER = "sqlite+aiosqlite"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+PING_TIMEOUT_SECONDS = 5.0
+
+# Every spelling we accept, mapped to the async driver we run on.
+_DRIVERS = {
+    "postgres": POSTGRES_DRIVER,
+    "postgresql": POSTGRES_DRIVER,
+    "postgresql+psycopg2": POSTGRES_DRIVER,
+    "postgresql+psycopg": POSTGRES_DRIVER,
+    "sqlite": SQLITE_DRIVER,
+    "sqlite+aiosqlite": SQLITE_DRIVER,
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every FilmStudio table; its metadata is what Alembic migrates."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every timestamp is an aware UTC instant (timestamptz on PostgreSQL), never a local time.
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+
+
+def normalize_database_url(url: str) -> str:
+    """Rewrite a PostgreSQL or SQLite URL to use the async driver FilmStudio runs on."""
+    scheme, separator, rest = url.partition("://")
+    # Only the scheme goes into the message: the rest may carry a password.
+    if not separator:
+        raise ValueError("database URL must look like postgresql://... or sqlite:///path")
+    driver = _DRIVERS.get(scheme.lower())
+    if driver is None:
+        raise ValueError(
+            f"unsupported database URL scheme {scheme!r}: use postgresql://... or sqlite:///path"
+        )
+    return f"{driver}://{rest}"
+
+
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, migrations: bool = False
+) -> AsyncEngine:
+    """Create an async engine with FilmStudio's per-backend settings; `migrations` for one-offs."""
+    parsed = make_url(normalize_database_url(url))
+    options: dict[str, Any] = {"echo": echo}
+    if migrations:
+        # A migration or revision query uses one connection once; nothing should stay pooled.
+        options["poolclass"] = NullPool
+    if parsed.get_backend_name() == "sqlite":
+        _ensure_sqlite_directory(parsed.database)
+        engine = create_async_engine(parsed, **options)
+        # Batch migrations rebuild tables; with enforcement on, dropping the old copy would
+        # cascade-delete or reject rows that reference it, so migrations run with it off.
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys=not migrations))
+        return engine
+    options["pool_pre_ping"] = True
+    if not migrations:
+        options["pool_size"] = pool_size
+    return create_async_engine(parsed, **options)
+
+
+def _ensure_sqlite_directory(database: str | None) -> None:
+    """Create the directory of a SQLite file so a fresh var/ works on first start."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(*, foreign_keys: bool) -> Callable[[Any, Any], None]:
+    """Return a connect hook that sets the per-connection SQLite pragmas."""
+    statements = (
+        # First, so that switching to WAL waits for other writers instead of failing.
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON" if foreign_keys else "PRAGMA foreign_keys=OFF",
+    )
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+class Database:
+    """One async engine and its session factory, owned by a process for its whole life."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self._engine = make_engine(url, pool_size=pool_size, echo=echo)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Build the database the settings describe."""
+        return cls(
+            settings.effective_database_url,
+            pool_size=settings.database_pool_size,
+            echo=settings.database_echo,
+        )
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """Return the underlying async engine."""
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        """Return the normalised URL, password included, e.g. to hand to migrate()."""
+        return self._engine.url.render_as_string(hide_password=False)
+
+    @property
+    def dialect_name(self) -> str:
+        """Return 'postgresql' or 'sqlite'."""
+        return self._engine.dialect.name
+
+    def session(self) -> AsyncSession:
+        """Open a new session; use it as `async with db.session() as session:`."""
+        return self._sessions()
+
+    async def ping(self) -> bool:
+        """Tell whether the database answers SELECT 1 within PING_TIMEOUT_SECONDS."""
+        try:
+            # Bounded, so a health check on a black-holed host answers instead of hanging.
+            async with asyncio.timeout(PING_TIMEOUT_SECONDS), self._engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):  # OSError covers TimeoutError and refused sockets.
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        """Close every pooled connection; call once at shutdown."""
+        await self._engine.dispose()
