@@ -1,9 +1,10 @@
-"""The `filmstudio` command: run, serve and migrate."""
+"""The `filmstudio` command: run, serve and migrate, plus the commands each domain adds."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,10 @@ from services.common.server import StudioServer, serve_until_signalled
 
 log = logging.getLogger("filmstudio")
 
+# Modules with `register(subparsers)`: each adds its subcommands and sets `handler` on them,
+# a function `(args, settings) -> int`. A domain adds its module here when it lands.
+COMMAND_MODULES: tuple[str, ...] = ()
+
 
 async def _serve(settings: Settings, services: str, *, migrate_first: bool) -> None:
     specs = resolve(services)
@@ -31,10 +36,27 @@ async def _serve(settings: Settings, services: str, *, migrate_first: bool) -> N
         await app.close()
 
 
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_serve(settings, "all", migrate_first=True))
+    return 0
+
+
+def _serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_serve(settings, args.services, migrate_first=args.migrate))
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(migrate(settings.effective_database_url))
+    log.info("database is at the latest revision")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="filmstudio", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="every service in one process on embedded defaults")
+    run = commands.add_parser("run", help="every service in one process on embedded defaults")
+    run.set_defaults(handler=_run)
     serve = commands.add_parser("serve", help="a subset of the services (production)")
     serve.add_argument(
         "--services",
@@ -42,7 +64,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated: {','.join(SERVICES)} (default: all)",
     )
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
-    commands.add_parser("migrate", help="bring the database schema up to date")
+    serve.set_defaults(handler=_serve_command)
+    migrate_parser = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate_parser.set_defaults(handler=_migrate)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands)
     return parser
 
 
@@ -52,21 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except (ValidationError, ConfigError) as error:
-        print(f"filmstudio: configuration error: {error}", file=sys.stderr)
+        print(f"filmstudio: configuration error: {error}", file=sys.stderr)  # noqa: T201
         return 2
     configure_logging(settings.log_level, settings.effective_log_format)
     try:
-        if args.command == "run":
-            asyncio.run(_serve(settings, "all", migrate_first=True))
-        elif args.command == "serve":
-            asyncio.run(_serve(settings, args.services, migrate_first=args.migrate))
-        elif args.command == "migrate":
-            asyncio.run(migrate(settings.effective_database_url))
-            log.info("database is at the latest revision")
+        return int(args.handler(args, settings))
     except ValueError as error:
         log.error("%s", error)
         return 2
-    return 0
 
 
 if __name__ == "__main__":
