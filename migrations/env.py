@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from logging.config import fileConfig
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 import services.common.models_registry  # noqa: F401  (registers every domain's tables)
 from services.common.config import Settings
-from services.common.db import Base, make_engine, normalize_database_url
+from services.common.db import Base, UtcDateTime, make_engine, normalize_database_url
 
 config = context.config
 target_metadata = Base.metadata
@@ -26,6 +27,13 @@ def database_url() -> str:
     return normalize_database_url(url)
 
 
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Render our UtcDateTime as the plain column type it stores, so revisions import nothing."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     """Emit the migration SQL as a script (`alembic upgrade --sql`) without connecting."""
     url = database_url()
@@ -35,6 +43,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=url.startswith("sqlite"),
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -47,6 +56,7 @@ def run_migrations_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

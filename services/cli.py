@@ -22,7 +22,7 @@ log = logging.getLogger("filmstudio")
 
 # Modules with `register(subparsers)`: each adds its subcommands and sets `handler` on them,
 # a function `(args, settings) -> int`. A domain adds its module here when it lands.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("services.user.cli",)
 
 
 async def _serve(settings: Settings, services: str, *, migrate_first: bool) -> None:
@@ -31,6 +31,7 @@ async def _serve(settings: Settings, services: str, *, migrate_first: bool) -> N
     try:
         if migrate_first:
             await migrate(settings.effective_database_url)
+        app.start_background()
         await serve_until_signalled(StudioServer(app, specs))
     finally:
         await app.close()

@@ -22,8 +22,8 @@ class Authenticator(Protocol):
 class SessionCheck(Protocol):
     """Tell whether a user's session is still live (not revoked, user not suspended)."""
 
-    async def is_active(self, principal: Principal) -> bool:
-        """Return False when the token must be refused although its signature is good."""
+    async def current(self, principal: Principal) -> Principal | None:
+        """Return the caller as it stands now, or None when the token must be refused."""
         ...
 
 
@@ -38,13 +38,14 @@ class JwtAuthenticator:
         """Verify signature and claims, then the session, and return the caller."""
         claims = self._codec.decode(token, expected_types=(ACCESS, SERVICE))
         principal = principal_from_claims(claims)
-        if (
-            self.session_check is not None
-            and not principal.is_service
-            and not await self.session_check.is_active(principal)
-        ):
-            raise errors.Unauthenticated("session revoked", reason="SESSION_REVOKED")
-        return principal
+        if self.session_check is None or principal.is_service:
+            return principal
+        current = await self.session_check.current(principal)
+        if current is None:
+            raise errors.Unauthenticated(
+                "session revoked or account suspended", reason="SESSION_REVOKED"
+            )
+        return current
 
 
 def bearer_token(authorization: str | None) -> str | None:

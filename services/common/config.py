@@ -68,6 +68,49 @@ class Settings(BaseSettings):
     s3_bucket_name: str | None = Field(default=None, alias="S3_BUCKET_NAME")
     s3_endpoint_url: str | None = Field(default=None, alias="S3_ENDPOINT_URL")
 
+    # Accounts: token lifetimes, lockout, links in mail.
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600, alias="ACCESS_TOKEN_TTL")
+    refresh_token_ttl_seconds: int = Field(
+        default=30 * 86400, ge=3600, le=90 * 86400, alias="REFRESH_TOKEN_TTL"
+    )
+    # A session ends this long after sign-in however often it is refreshed.
+    session_max_age_seconds: int = Field(
+        default=90 * 86400, ge=3600, le=365 * 86400, alias="SESSION_MAX_AGE"
+    )
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16, alias="BCRYPT_ROUNDS")
+    public_base_url: str = Field(default="http://127.0.0.1:8080", alias="PUBLIC_BASE_URL")
+    smtp_url: str | None = Field(default=None, alias="SMTP_URL")
+    mail_from: str = Field(default="FilmStudio <no-reply@filmstudio.local>", alias="MAIL_FROM")
+
+    # OAuth sign-in providers; endpoints are configurable so tests run the real flow locally.
+    google_client_id: str | None = Field(default=None, alias="GOOGLE_CLIENT_ID")
+    google_client_secret: SecretStr | None = Field(default=None, alias="GOOGLE_CLIENT_SECRET")
+    google_redirect_uri: str = Field(
+        default="http://127.0.0.1:8080/auth/callback/google", alias="GOOGLE_REDIRECT_URI"
+    )
+    google_authorize_url: str = Field(
+        default="https://accounts.google.com/o/oauth2/v2/auth", alias="GOOGLE_AUTHORIZE_URL"
+    )
+    google_token_url: str = Field(
+        default="https://oauth2.googleapis.com/token", alias="GOOGLE_TOKEN_URL"
+    )
+    google_jwks_url: str = Field(
+        default="https://www.googleapis.com/oauth2/v3/certs", alias="GOOGLE_JWKS_URL"
+    )
+    google_issuer: str = Field(default="https://accounts.google.com", alias="GOOGLE_ISSUER")
+    github_client_id: str | None = Field(default=None, alias="GITHUB_CLIENT_ID")
+    github_client_secret: SecretStr | None = Field(default=None, alias="GITHUB_CLIENT_SECRET")
+    github_redirect_uri: str = Field(
+        default="http://127.0.0.1:8080/auth/callback/github", alias="GITHUB_REDIRECT_URI"
+    )
+    github_authorize_url: str = Field(
+        default="https://github.com/login/oauth/authorize", alias="GITHUB_AUTHORIZE_URL"
+    )
+    github_token_url: str = Field(
+        default="https://github.com/login/oauth/access_token", alias="GITHUB_TOKEN_URL"
+    )
+    github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
+
     # YouTube.
     youtube_client_id: str | None = Field(default=None, alias="YOUTUBE_CLIENT_ID")
     youtube_client_secret: SecretStr | None = Field(default=None, alias="YOUTUBE_CLIENT_SECRET")

@@ -43,8 +43,23 @@ class Principal:
         return f"{prefix}/{self.subject}"
 
 
+@dataclass(frozen=True)
+class ClientInfo:
+    """Where a call comes from: the client's address and user agent."""
+
+    ip_address: str = ""
+    user_agent: str = ""
+
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 principal_var: ContextVar[Principal | None] = ContextVar("principal", default=None)
+client_var: ContextVar[ClientInfo | None] = ContextVar("client", default=None)
+_UNKNOWN_CLIENT = ClientInfo()
+
+
+def current_client() -> ClientInfo:
+    """Return the address and user agent of the call being served."""
+    return client_var.get() or _UNKNOWN_CLIENT
 
 
 def current_request_id() -> str | None:

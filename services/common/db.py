@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -49,12 +50,42 @@ _DRIVERS = {
 }
 
 
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always an aware UTC datetime in Python, on every backend.
+
+    PostgreSQL keeps `timestamptz`; SQLite has no time zones and hands back naive values, which
+    would not compare with aware ones, so they are read back as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return aware UTC datetimes."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     """Declarative base of every FilmStudio table; its metadata is what Alembic migrates."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # Every timestamp is an aware UTC instant (timestamptz on PostgreSQL), never a local time.
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
 
 
 def normalize_database_url(url: str) -> str:
@@ -168,3 +199,10 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection; call once at shutdown."""
         await self._engine.dispose()
+
+
+async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:
+    """Insert a row unless its key exists already (ON CONFLICT DO NOTHING on both backends)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    module = postgresql if dialect == "postgresql" else sqlite
+    await session.execute(module.insert(table).values(**values).on_conflict_do_nothing())

@@ -22,13 +22,15 @@ from grpc_status import rpc_status
 
 from services.common import errors
 from services.common.auth import Authenticator, authorize, bearer_token
-from services.common.context import principal_var, request_id_var
+from services.common.context import ClientInfo, client_var, principal_var, request_id_var
 from services.common.status import internal_status, to_rpc_status
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID_KEY = "x-request-id"
 _MAX_REQUEST_ID = 128
+# Only a proxy on this host (the gateway) may tell us the browser's address.
+_TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
 
 
 @dataclass
@@ -48,6 +50,26 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | No
         if item_key == key:
             return value if isinstance(value, str) else None
     return None
+
+
+def _peer_address(peer: str) -> str:
+    """Return the address of a gRPC peer string ("ipv4:1.2.3.4:5", "ipv6:[::1]:5")."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6":
+        return rest.rpartition("]")[0].lstrip("[")
+    if kind == "ipv4":
+        return rest.rpartition(":")[0]
+    return ""
+
+
+def _client(context: grpc.aio.ServicerContext[Any, Any]) -> ClientInfo:
+    """Describe the caller: its address (or the forwarded one from a trusted proxy) and agent."""
+    address = _peer_address(context.peer() or "")
+    forwarded = _metadata(context, "x-forwarded-for")
+    if forwarded and address in _TRUSTED_PROXIES:
+        address = forwarded.split(",")[0].strip()[:64]
+    agent = _metadata(context, "x-forwarded-user-agent") or _metadata(context, "user-agent")
+    return ClientInfo(ip_address=address, user_agent=(agent or "")[:512])
 
 
 def _wrap(
@@ -144,6 +166,7 @@ class RequestContextInterceptor(_ScopedInterceptor):
         request_id = request_id or uuid.uuid4().hex
         token = request_id_var.set(request_id)
         principal_token = principal_var.set(None)
+        client_token = client_var.set(_client(context))
         started = time.perf_counter()
         try:
             await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
@@ -160,6 +183,7 @@ class RequestContextInterceptor(_ScopedInterceptor):
                 "rpc finished",
                 extra={"rpc": state.method, "code": state.code.name, "duration_ms": elapsed_ms},
             )
+            client_var.reset(client_token)
             principal_var.reset(principal_token)
             request_id_var.reset(token)
 

@@ -4,3 +4,5 @@
 #     import services.projects.models
 # with a `noqa: F401` comment: the module is imported only for its side effect of
 # registering its tables on services.common.db.Base.metadata.
+import services.common.mail
+import services.user.models  # noqa: F401

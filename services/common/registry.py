@@ -51,6 +51,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "filmstudio.v1.UserService",
             user_pb2_grpc.UserServiceServicer,
             user_pb2_grpc.add_UserServiceServicer_to_server,
+            "services.user.servicer:build",
         ),
         ServiceSpec(
             "project",

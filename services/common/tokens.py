@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import Mapping
@@ -105,6 +107,10 @@ class TokenCodec:
         if claims.get("typ") not in expected_types:
             raise errors.Unauthenticated("wrong token type", reason="TOKEN_INVALID")
         return claims
+
+    def derived_key(self, purpose: str) -> bytes:
+        """Return a key for another purpose (page tokens, ...), derived from the signing key."""
+        return hmac.new(self._keys.signing_key.encode(), purpose.encode(), hashlib.sha256).digest()
 
     def issue_service_token(
         self, service: str, ttl_seconds: int = SERVICE_TOKEN_TTL_SECONDS

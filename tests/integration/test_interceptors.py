@@ -8,17 +8,15 @@ from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, project_pb2, project_pb2_
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from services.common.tokens import ACCESS, TokenCodec
 from tests.support.faulty import SECRET_DETAIL, faulty_specs
-from tests.support.studio import bearer, running_studio, studio_settings
+from tests.support.studio import bearer, running_studio, signed_in, studio_settings
 
 
 @pytest.fixture(scope="module")
 async def faulty(tmp_path_factory, postgres_url):
     settings = studio_settings(tmp_path_factory.mktemp("var"), postgres_url)
-    codec = TokenCodec.from_settings(settings)
-    token, _ = codec.encode(subject="7", token_type=ACCESS, ttl_seconds=300, claims={"sid": "s"})
     async with running_studio(settings, faulty_specs()) as (server, channel):
+        token = await signed_in(server, "faulty@example.com")
         yield server, channel, bearer(token)
 
 
@@ -137,7 +135,8 @@ async def test_the_handler_sees_the_caller_and_the_request_id(faulty) -> None:
         metadata=(*auth, ("x-request-id", "req-123")),
     )
     response = await call
-    assert response.project.owner == "users/7"
+    user = await faulty[0].app.user_service().get_user_by_email("faulty@example.com")
+    assert response.project.owner == f"users/{user.id}"
     assert response.project.title == "req-123"
     assert ("x-request-id", "req-123") in tuple(await call.initial_metadata())
 

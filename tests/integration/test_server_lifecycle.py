@@ -10,9 +10,8 @@ from filmstudio.v1 import project_pb2, project_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.registry import resolve
-from services.common.tokens import ACCESS, TokenCodec
 from tests.support.faulty import faulty_specs
-from tests.support.studio import bearer, running_studio, studio_settings
+from tests.support.studio import bearer, running_studio, signed_in, studio_settings
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -48,10 +47,8 @@ async def test_a_subset_server_does_not_host_other_services(settings) -> None:
 
 
 async def test_shutdown_turns_health_not_serving_and_lets_in_flight_rpcs_finish(settings) -> None:
-    token, _ = TokenCodec.from_settings(settings).encode(
-        subject="1", token_type=ACCESS, ttl_seconds=60
-    )
     async with running_studio(settings, faulty_specs()) as (server, channel):
+        token = await signed_in(server, "lifecycle@example.com")
         health = health_pb2_grpc.HealthStub(channel)
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
         assert (await watch.read()).status == SERVING

@@ -1,0 +1,44 @@
+"""Small conversions shared by the domains' proto mappers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf import timestamp_pb2
+
+from services.common import errors
+from services.common.context import Principal
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """Return a protobuf Timestamp for an aware datetime (None stays unset)."""
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def resource_id(name: str, collection: str, field: str = "name") -> int:
+    """Parse "collection/123" into 123, or raise InvalidArgument naming the field."""
+    prefix = f"{collection}/"
+    raw = name[len(prefix) :] if name.startswith(prefix) else ""
+    if not raw.isdigit() or len(raw) > 18:
+        raise errors.InvalidArgument.field(field, f"must look like {collection}/{{id}}")
+    return int(raw)
+
+
+def user_ref(name: str, principal: Principal, field: str = "name") -> int:
+    """Resolve "users/me" or "users/{id}" to a user id the caller may act on.
+
+    Users act on themselves, admins and internal services on anyone; anyone else's account is
+    NOT_FOUND so that ids reveal nothing.
+    """
+    if name in ("users/me", "me"):
+        if principal.is_service or not principal.subject.isdigit():
+            raise errors.InvalidArgument.field(field, "services must name the user")
+        return int(principal.subject)
+    user_id = resource_id(name, "users", field)
+    if principal.is_admin or principal.is_service or principal.subject == str(user_id):
+        return user_id
+    raise errors.NotFound(f"{name} not found")

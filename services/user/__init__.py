@@ -1,0 +1,1 @@
+"""Users: accounts, sign-in, tokens and sessions."""
