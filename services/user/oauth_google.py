@@ -25,6 +25,7 @@ from services.user.oauth_base import (
     require_nonempty,
     send,
     split_name,
+    unavailable,
     with_query,
 )
 
@@ -36,6 +37,7 @@ GOOGLE_ISSUER_ALIASES = (GOOGLE_ISSUER, "accounts.google.com")
 SCOPE = "openid email profile"
 SIGNING_ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat"]
+JWKS_RETRY_SECONDS = 60.0
 _MAX_AGE = re.compile(r"max-age=(\d+)")
 
 
@@ -69,13 +71,14 @@ class JwksCache:
                 return self._keys[kid]
             try:
                 await self._refresh(client)
-            except (errors.Unavailable, errors.Unauthenticated):
-                if kid in self._keys:
-                    # Keys rotate slowly: a key we already trust stays usable while the
-                    # JWKS endpoint is down.
-                    log.warning("using cached %s signing key; JWKS refresh failed", self._provider)
-                    return self._keys[kid]
-                raise
+            except errors.Unavailable:
+                if kid not in self._keys:
+                    raise
+                # Keys rotate slowly: a key we already trust stays usable while the JWKS
+                # endpoint is down, and sign-ins do not each wait on it for a while.
+                log.warning("using cached %s signing key; JWKS refresh failed", self._provider)
+                self._expires_at = self._clock() + JWKS_RETRY_SECONDS
+                return self._keys[kid]
             return self._keys.get(kid)
 
     def _fresh(self) -> bool:
@@ -84,7 +87,7 @@ class JwksCache:
     async def _refresh(self, client: httpx.AsyncClient) -> None:
         response = await send(self._provider, client, "GET", self._url)
         if response.status_code != 200:
-            raise failed(self._provider, f"JWKS endpoint answered {response.status_code}")
+            raise unavailable(self._provider, f"JWKS endpoint answered {response.status_code}")
         body = json_object(self._provider, response)
         keys: dict[str, jwt.PyJWK] = {}
         for entry in body.get("keys") or []:

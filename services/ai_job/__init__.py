@@ -1,0 +1,1 @@
+"""AI jobs: the job service, its workers, and the media pipeline they run."""
