@@ -169,7 +169,8 @@ class RequestContextInterceptor(_ScopedInterceptor):
         client_token = client_var.set(_client(context))
         started = time.perf_counter()
         try:
-            await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+            # Trailers, not headers: sending headers early costs a write per call (~25% QPS).
+            context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
             yield
         except BaseException:
             if state.code is grpc.StatusCode.OK:
@@ -201,7 +202,7 @@ class ErrorMappingInterceptor(_ScopedInterceptor):
         except errors.DomainError as error:
             status = rpc_status.to_status(to_rpc_status(error))
             state.code = status.code
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await context.abort(status.code, status.details, _with_request_id(status))
         except grpc.aio.AbortError:
             state.code = context.code() or grpc.StatusCode.UNKNOWN
             raise
@@ -209,7 +210,14 @@ class ErrorMappingInterceptor(_ScopedInterceptor):
             log.exception("unexpected error in %s", state.method)
             status = rpc_status.to_status(internal_status())
             state.code = status.code
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await context.abort(status.code, status.details, _with_request_id(status))
+
+
+def _with_request_id(status: grpc.Status) -> tuple[tuple[str, str | bytes], ...]:
+    """Return a status's trailers plus the request id (abort replaces earlier trailers)."""
+    request_id = request_id_var.get()
+    extra = ((REQUEST_ID_KEY, request_id),) if request_id else ()
+    return (*status.trailing_metadata, *extra)
 
 
 class AuthInterceptor(_ScopedInterceptor):

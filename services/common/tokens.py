@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -30,6 +31,17 @@ class SigningKeys:
     signing_key: str
     verifying_key: str
 
+    def prepared(self) -> tuple[Any, Any]:
+        """Return (signing, verifying) keys parsed once: PyJWT re-parses string keys per call."""
+        algorithm = jwt.get_algorithm_by_name(self.algorithm)
+        return (
+            algorithm.prepare_key(self.signing_key),
+            jwt.PyJWK(
+                json.loads(algorithm.to_jwk(algorithm.prepare_key(self.verifying_key))),
+                self.algorithm,
+            ),
+        )
+
     @classmethod
     def from_settings(cls, settings: Settings) -> SigningKeys:
         """Load keys for the configured algorithm."""
@@ -50,6 +62,7 @@ class TokenCodec:
 
     def __init__(self, keys: SigningKeys, *, issuer: str, audience: str, leeway: int = 30):
         self._keys = keys
+        self._signing_key, self._verifying_key = keys.prepared()
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
@@ -85,7 +98,7 @@ class TokenCodec:
             "typ": token_type,
             **(claims or {}),
         }
-        token = jwt.encode(payload, self._keys.signing_key, algorithm=self._keys.algorithm)
+        token = jwt.encode(payload, self._signing_key, algorithm=self._keys.algorithm)
         return token, payload
 
     def decode(self, token: str, *, expected_types: tuple[str, ...]) -> dict[str, Any]:
@@ -93,7 +106,7 @@ class TokenCodec:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._keys.verifying_key,
+                self._verifying_key,
                 algorithms=[self._keys.algorithm],
                 audience=self._audience,
                 issuer=self._issuer,

@@ -89,6 +89,11 @@ async def test_aborted_and_resource_exhausted_map_with_retry_info(faulty) -> Non
     assert "QuotaFailure" in details
 
 
+async def test_errors_carry_the_request_id_in_their_trailers(faulty) -> None:
+    error = await _get_project_error(faulty, "projects/not-found")
+    assert len(dict(error.trailing_metadata())["x-request-id"]) == 32
+
+
 async def test_unexpected_exception_is_internal_without_leaking_anything(faulty) -> None:
     error = await _get_project_error(faulty, "projects/crash")
     assert error.code() == grpc.StatusCode.INTERNAL
@@ -138,7 +143,7 @@ async def test_the_handler_sees_the_caller_and_the_request_id(faulty) -> None:
     user = await faulty[0].app.user_service().get_user_by_email("faulty@example.com")
     assert response.project.owner == f"users/{user.id}"
     assert response.project.title == "req-123"
-    assert ("x-request-id", "req-123") in tuple(await call.initial_metadata())
+    assert ("x-request-id", "req-123") in tuple(await call.trailing_metadata())
 
 
 async def test_a_request_id_is_minted_when_the_client_sends_none(faulty) -> None:
@@ -146,6 +151,6 @@ async def test_a_request_id_is_minted_when_the_client_sends_none(faulty) -> None
     stub = project_pb2_grpc.ProjectServiceStub(channel)
     call = stub.GetProject(project_pb2.GetProjectRequest(name="projects/1"), metadata=auth)
     response = await call
-    minted = dict(await call.initial_metadata())["x-request-id"]
+    minted = dict(await call.trailing_metadata())["x-request-id"]
     assert len(minted) == 32
     assert response.project.title == minted
