@@ -130,6 +130,12 @@ class Settings(BaseSettings):
             raise ConfigError("LOG_FORMAT must be 'json' or 'text'")
         if self.environment is Environment.PRODUCTION:
             self._check_production()
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret is not None else ""
+        weak = secret and len(secret.encode()) < MIN_JWT_SECRET_BYTES
+        if weak and self.environment is not Environment.DEVELOPMENT:
+            raise ConfigError(
+                f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes outside development"
+            )
         return self
 
     def _check_production(self) -> None:

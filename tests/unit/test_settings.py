@@ -76,3 +76,9 @@ def test_asymmetric_algorithms_need_both_keys_in_production() -> None:
         Settings(
             FILMSTUDIO_ENV="production", DATABASE_URL="postgresql://db/x", JWT_ALGORITHM="RS256"
         )
+
+
+def test_a_weak_secret_is_refused_outside_development() -> None:
+    with pytest.raises(ValidationError, match="outside development"):
+        Settings(FILMSTUDIO_ENV="test", JWT_SECRET="short-secret")
+    assert Settings(JWT_SECRET="short-secret").jwt_secret is not None  # development allows it
