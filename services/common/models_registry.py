@@ -6,3 +6,4 @@
 # registering its tables on services.common.db.Base.metadata.
 import services.common.mail
 import services.user.models  # noqa: F401
+import services.project.models  # noqa: F401

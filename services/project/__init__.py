@@ -1,0 +1,1 @@
+"""Projects: film projects, their scripts, render settings and status machine."""
