@@ -17,6 +17,7 @@ from services.common.tokens import TokenCodec
 from services.user.sessions import DatabaseSessionCheck
 
 if TYPE_CHECKING:
+    from services.project.project_service import ProjectService
     from services.user.user_service import UserService
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,18 @@ class App:
             )
         service = self._services["user"]
         assert isinstance(service, UserService)
+        return service
+
+    def project_service(self) -> ProjectService:
+        """Return the process's ProjectService."""
+        from services.project.project_service import ProjectService
+
+        if "project" not in self._services:
+            self._services["project"] = ProjectService(
+                self.database, self.tokens.derived_key("project-page-tokens")
+            )
+        service = self._services["project"]
+        assert isinstance(service, ProjectService)
         return service
 
     def start_background(self) -> None:

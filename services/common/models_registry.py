@@ -5,5 +5,5 @@
 # with a `noqa: F401` comment: the module is imported only for its side effect of
 # registering its tables on services.common.db.Base.metadata.
 import services.common.mail
+import services.project.models
 import services.user.models  # noqa: F401
-import services.project.models  # noqa: F401

@@ -58,6 +58,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "filmstudio.v1.ProjectService",
             project_pb2_grpc.ProjectServiceServicer,
             project_pb2_grpc.add_ProjectServiceServicer_to_server,
+            "services.project.servicer:build",
         ),
         ServiceSpec(
             "credits",

@@ -1,0 +1,66 @@
+"""The product documentation's usage examples work in-process, as written there."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.common.db import Database
+from services.project.project_service import ProjectService
+from services.user.user_service import UserService
+
+
+async def test_user_service_example(database_url, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FILMSTUDIO_VAR_DIR", str(tmp_path))
+    db = Database(database_url)
+    try:
+        email = f"user-{uuid.uuid4().hex[:6]}@example.com"
+        # Initialize service
+        user_service = UserService(db, jwt_secret="secret_key")
+
+        # Register user
+        user = await user_service.register_user(
+            email=email, password="SecurePass123!", first_name="John", last_name="Doe"
+        )
+
+        # Login
+        auth = await user_service.login(email=email, password="SecurePass123!")
+        access_token = auth["access_token"]
+
+        assert user["first_name"] == "John"
+        assert (await user_service.verify_token(access_token))["user_id"] == auth["user"]["id"]
+    finally:
+        await db.dispose()
+
+
+async def test_project_service_example(database_url, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FILMSTUDIO_VAR_DIR", str(tmp_path))
+    db = Database(database_url)
+    try:
+        users = UserService(db, jwt_secret="secret_key")
+        email = f"maker-{uuid.uuid4().hex[:6]}@example.com"
+        await users.register_user(email=email, password="SecurePass123!")
+        user_id = (await users.login(email=email, password="SecurePass123!"))["user"]["id"]
+
+        # Initialize service
+        project_service = ProjectService(db)
+
+        # Create project
+        project = await project_service.create_project(
+            user_id=user_id,
+            title="My First Film",
+            script="A story about...",
+            style="cinematic",
+            target_duration=90,
+        )
+
+        # List projects
+        projects = await project_service.get_user_projects(
+            user_id=user_id, status="completed", limit=10
+        )
+
+        assert project["status"] == "draft"
+        assert projects["projects"] == []
+        drafts = await project_service.get_user_projects(user_id=user_id, status="draft")
+        assert [p["id"] for p in drafts["projects"]] == [project["id"]]
+    finally:
+        await db.dispose()
