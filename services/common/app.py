@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTBOX_INTERVAL_SECONDS = 30.0
+PURGE_INTERVAL_SECONDS = 6 * 3600.0
 
 
 @dataclass
@@ -85,6 +86,13 @@ class App:
     def start_background(self) -> None:
         """Start the periodic work of the process (mail retries)."""
         self._every(OUTBOX_INTERVAL_SECONDS, self.outbox.flush)
+        self._every(PURGE_INTERVAL_SECONDS, self._purge_projects)
+
+    async def _purge_projects(self) -> None:
+        from services.common.storage import storage_from_settings
+        from services.project.purge import purge_projects
+
+        await purge_projects(self.project_service(), storage_from_settings(self.settings))
 
     def _every(self, seconds: float, work: Callable[[], Awaitable[object]]) -> None:
         async def loop() -> None:

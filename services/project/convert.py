@@ -23,7 +23,10 @@ ASPECT: dict[int, str] = {
     common_pb2.ASPECT_RATIO_9_16: "9:16",
     common_pb2.ASPECT_RATIO_1_1: "1:1",
 }
-RESOLUTION: dict[int, str] = {common_pb2.RESOLUTION_720P: "720p", common_pb2.RESOLUTION_1080P: "1080p"}
+RESOLUTION: dict[int, str] = {
+    common_pb2.RESOLUTION_720P: "720p",
+    common_pb2.RESOLUTION_1080P: "1080p",
+}
 STATUS: dict[int, str] = {
     int(value): name.removeprefix("PROJECT_STATUS_").lower()
     for name, value in common_pb2.ProjectStatus.items()
