@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import grpc
 
 from services.common.auth import JwtAuthenticator
 from services.common.config import Settings
@@ -17,6 +20,9 @@ from services.common.tokens import TokenCodec
 from services.user.sessions import DatabaseSessionCheck
 
 if TYPE_CHECKING:
+    from services.ai_job.ai_job_service import AIJobService
+    from services.ai_job.worker import Worker
+    from services.credits.credits_service import CreditsService
     from services.project.project_service import ProjectService
     from services.user.user_service import UserService
 
@@ -38,6 +44,9 @@ class App:
     outbox: Outbox
     _services: dict[str, object] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    _workers: list[Worker] = field(default_factory=list)
+    _token: tuple[str, float] = ("", 0.0)
 
     @classmethod
     def create(cls, settings: Settings) -> App:
@@ -71,6 +80,18 @@ class App:
         assert isinstance(service, UserService)
         return service
 
+    def credits_service(self) -> CreditsService:
+        """Return the process's CreditsService."""
+        from services.credits.credits_service import CreditsService
+
+        if "credits" not in self._services:
+            self._services["credits"] = CreditsService(
+                self.database, self.settings, codec=self.tokens
+            )
+        service = self._services["credits"]
+        assert isinstance(service, CreditsService)
+        return service
+
     def project_service(self) -> ProjectService:
         """Return the process's ProjectService."""
         from services.project.project_service import ProjectService
@@ -83,10 +104,67 @@ class App:
         assert isinstance(service, ProjectService)
         return service
 
+    def job_service(self) -> AIJobService:
+        """Return the process's AIJobService (with its queue, events and credits client)."""
+        from services.ai_job.ai_job_service import AIJobService
+        from services.ai_job.credits_client import GrpcCreditsClient
+        from services.ai_job.events import event_bus_from_settings
+        from services.ai_job.queue import InProcessQueue, RQQueue
+
+        if "jobs" not in self._services:
+            settings = self.settings
+            queue: InProcessQueue | RQQueue = (
+                RQQueue(settings.redis_url, settings.queue_prefix)
+                if settings.redis_url
+                else InProcessQueue()
+            )
+            target = settings.credits_service_address or settings.grpc_target
+            self._channels["credits"] = grpc.aio.insecure_channel(target)
+            self._services["jobs"] = AIJobService(
+                self.database,
+                queue,
+                settings=settings,
+                projects=self.project_service(),
+                credits=GrpcCreditsClient(self._channels["credits"], self._service_token),
+                events=event_bus_from_settings(
+                    settings.redis_url, settings.queue_prefix, settings.event_stream_maxlen
+                ),
+                page_secret=self.tokens.derived_key("job-page-tokens"),
+            )
+        service = self._services["jobs"]
+        assert isinstance(service, AIJobService)
+        return service
+
+    def _service_token(self) -> str:
+        """Return a fresh-enough token for this process's calls to other services."""
+        token, expires = self._token
+        if time.time() > expires - 300:
+            token = self.tokens.issue_service_token("jobs")
+            self._token = (token, time.time() + 3600)
+        return token
+
     def start_background(self) -> None:
         """Start the periodic work of the process (mail retries)."""
         self._every(OUTBOX_INTERVAL_SECONDS, self.outbox.flush)
         self._every(PURGE_INTERVAL_SECONDS, self._purge_projects)
+        self._every(
+            self.settings.credits_expiry_interval_seconds, self.credits_service().expire_due
+        )
+        if "jobs" in self._services:
+            self.start_jobs()
+
+    def start_jobs(self) -> None:
+        """Start job recovery, and the in-process workers when there is no Redis queue."""
+        from services.ai_job.queue import InProcessQueue
+        from services.ai_job.worker import Worker
+        from services.common.storage import storage_from_settings
+
+        jobs = self.job_service()
+        self._every(self.settings.reaper_interval_seconds, jobs.recover)
+        if isinstance(jobs.queue, InProcessQueue) and self.settings.worker_concurrency:
+            worker = Worker(self.settings, storage_from_settings(self.settings))
+            self._workers.append(worker)
+            jobs.queue.start(worker.run, self.settings.worker_concurrency)
 
     async def _purge_projects(self) -> None:
         from services.common.storage import storage_from_settings
@@ -113,4 +191,12 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if "jobs" in self._services:
+            jobs = self.job_service()
+            await jobs.queue.close()
+            await jobs.events.close()
+        for worker in self._workers:
+            await worker.close()
+        for channel in self._channels.values():
+            await channel.close(None)
         await self.database.dispose()

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
 
     # Queue and events.
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    queue_prefix: str = Field(default="filmstudio", alias="QUEUE_PREFIX")
+    # Where workers and the job service reach the services they call (default: this server).
+    jobs_service_address: str | None = Field(default=None, alias="JOBS_SERVICE_ADDR")
+    credits_service_address: str | None = Field(default=None, alias="CREDITS_SERVICE_ADDR")
+    worker_concurrency: int = Field(default=2, ge=0, le=64, alias="WORKER_CONCURRENCY")
+    heartbeat_interval_seconds: float = Field(default=1.0, gt=0, le=30, alias="HEARTBEAT_INTERVAL")
+    # A running job whose worker is silent this long is requeued or failed.
+    heartbeat_timeout_seconds: float = Field(default=15.0, gt=0, le=600, alias="HEARTBEAT_TIMEOUT")
+    reaper_interval_seconds: float = Field(default=5.0, gt=0, le=300, alias="REAPER_INTERVAL")
+    job_max_attempts: int = Field(default=3, ge=1, le=10, alias="JOB_MAX_ATTEMPTS")
+    stage_retries: int = Field(default=2, ge=0, le=10, alias="STAGE_RETRIES")
+    stage_retry_base_seconds: float = Field(default=1.0, ge=0, le=60, alias="STAGE_RETRY_BASE")
+    job_hold_ttl_seconds: int = Field(default=6 * 3600, ge=60, alias="JOB_HOLD_TTL")
+    # JSON overrides of the price list, e.g. {"full_generation": {"base": 20, "per_minute": 10}}.
+    job_costs: dict[str, dict[str, float]] = Field(default_factory=dict, alias="JOB_COSTS")
+    # Diagnostic job parameters (sleep, forced failures) are for tests and operators only.
+    job_diagnostics: bool = Field(default=False, alias="JOB_DIAGNOSTICS")
+    event_stream_maxlen: int = Field(default=1000, ge=10, alias="JOB_EVENT_STREAM_MAXLEN")
 
     # Object storage: a local directory by default, any S3 API when S3_BUCKET_NAME is set.
     aws_access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
@@ -119,6 +137,26 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_format: str | None = Field(default=None, alias="LOG_FORMAT")
 
+    # Credits: monthly allowance per tier (JSON, e.g. {"free": 100, "creator": 1000}), hold TTL,
+    # the period of expiry/allowance work, and payments (webhook secret, price id -> credits).
+    credits_monthly_allowances: dict[str, int] = Field(
+        default_factory=lambda: {"free": 100, "creator": 1000, "studio": 5000},
+        alias="CREDITS_MONTHLY_ALLOWANCES",
+    )
+    credits_hold_ttl_seconds: int = Field(
+        default=3600, ge=1, le=7 * 86400, alias="CREDITS_HOLD_TTL"
+    )
+    credits_expiry_interval_seconds: float = Field(
+        default=60.0, gt=0, alias="CREDITS_EXPIRY_INTERVAL"
+    )
+    # Grant each active user the current month's allowance from the background work.
+    credits_auto_monthly: bool = Field(default=True, alias="CREDITS_AUTO_MONTHLY")
+    payment_webhook_secret: SecretStr | None = Field(default=None, alias="PAYMENT_WEBHOOK_SECRET")
+    payment_webhook_tolerance_seconds: int = Field(
+        default=300, ge=1, le=3600, alias="PAYMENT_WEBHOOK_TOLERANCE"
+    )
+    credit_packages: dict[str, int] = Field(default_factory=dict, alias="CREDIT_PACKAGES")
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.jwt_algorithm not in SUPPORTED_JWT_ALGORITHMS:
@@ -175,6 +213,12 @@ class Settings(BaseSettings):
     def grpc_address(self) -> str:
         """Return HOST:PORT the gRPC server binds."""
         return f"{self.grpc_host}:{self.grpc_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        """Return where a client in this deployment reaches the gRPC server."""
+        host = "127.0.0.1" if self.grpc_host in ("0.0.0.0", "::", "") else self.grpc_host
+        return f"{host}:{self.grpc_port}"
 
     def signing_secret(self) -> str:
         """Return the HMAC secret, creating a persistent random one under var/ in development."""

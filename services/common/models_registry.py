@@ -4,6 +4,8 @@
 #     import services.projects.models
 # with a `noqa: F401` comment: the module is imported only for its side effect of
 # registering its tables on services.common.db.Base.metadata.
+import services.ai_job.models
 import services.common.mail
+import services.credits.models
 import services.project.models
 import services.user.models  # noqa: F401

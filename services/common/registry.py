@@ -65,12 +65,14 @@ SERVICES: dict[str, ServiceSpec] = {
             "filmstudio.v1.CreditsService",
             credits_pb2_grpc.CreditsServiceServicer,
             credits_pb2_grpc.add_CreditsServiceServicer_to_server,
+            "services.credits.servicer:build",
         ),
         ServiceSpec(
             "jobs",
             "filmstudio.v1.AIJobService",
             ai_job_pb2_grpc.AIJobServiceServicer,
             ai_job_pb2_grpc.add_AIJobServiceServicer_to_server,
+            "services.ai_job.servicer:build",
         ),
         ServiceSpec(
             "youtube",

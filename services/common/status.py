@@ -99,3 +99,28 @@ def to_rpc_status(error: errors.DomainError) -> status_pb2.Status:
 def internal_status() -> status_pb2.Status:
     """Build the generic INTERNAL status that hides an unexpected exception."""
     return status_pb2.Status(code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE)
+
+
+def domain_error_from_rpc(error: grpc.aio.AioRpcError) -> errors.DomainError:
+    """Rebuild the domain error another service answered with, keeping its reason and metadata."""
+    from grpc_status import rpc_status
+
+    reason, metadata = "", {}
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            reason, metadata = info.reason, dict(info.metadata)
+    message = error.details() or error.code().name
+    for cls, code in _CODES:
+        if code == error.code() and cls is not errors.InvalidArgument:
+            if cls is errors.FailedPrecondition and reason == "INSUFFICIENT_CREDITS":
+                return errors.InsufficientCredits(
+                    user=metadata.get("user", ""),
+                    required=int(metadata.get("required", 0) or 0),
+                    available=int(metadata.get("available", 0) or 0),
+                )
+            return cls(message, reason=reason or None, metadata=metadata)
+    if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+        return errors.InvalidArgument.field("upstream", message)
+    return errors.Unavailable(f"upstream call failed: {message}", reason=reason or None)

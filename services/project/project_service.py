@@ -296,24 +296,44 @@ class ProjectService:
         """Move a project through the status machine and record the change."""
         async with self.db.session() as db, db.begin():
             row = await self._owned(db, project_id, caller, lock=True)
-            if row.deleted_at is not None:
-                raise errors.FailedPrecondition("the project is deleted", reason="PROJECT_DELETED")
-            rules.check_transition(row.status, status)
-            change = ProjectStatusChangeRow(
-                project_id=row.id,
-                from_status=row.status,
-                to_status=status,
-                reason=reason[:500],
-                actor=caller.name[:100],
-                job_id=job_id,
-                changed_at=utcnow(),
-            )
-            db.add(change)
-            row.status, row.updated_at = status, change.changed_at
-            if job_id is not None:
-                row.latest_job_id = job_id
-            row.version += 1
-            return to_project(row), _change(change)
+            change = await self.transition(db, row, status, caller.name, reason, job_id)
+            return to_project(row), change
+
+    async def load(self, db: AsyncSession, project_id: int, caller: Caller) -> ProjectRow:
+        """Lock and return a live project the caller may use, inside the caller's transaction."""
+        row = await self._owned(db, project_id, caller, lock=True)
+        if row.deleted_at is not None:
+            raise errors.NotFound(f"projects/{project_id} not found")
+        return row
+
+    async def transition(
+        self,
+        db: AsyncSession,
+        row: ProjectRow,
+        status: str,
+        actor: str,
+        reason: str = "",
+        job_id: int | None = None,
+    ) -> StatusChange:
+        """Apply one status transition inside the caller's transaction (the job service's)."""
+        if row.deleted_at is not None:
+            raise errors.FailedPrecondition("the project is deleted", reason="PROJECT_DELETED")
+        rules.check_transition(row.status, status)
+        change = ProjectStatusChangeRow(
+            project_id=row.id,
+            from_status=row.status,
+            to_status=status,
+            reason=reason[:500],
+            actor=actor[:100],
+            job_id=job_id,
+            changed_at=utcnow(),
+        )
+        db.add(change)
+        row.status, row.updated_at = status, change.changed_at
+        if job_id is not None:
+            row.latest_job_id = job_id
+        row.version += 1
+        return _change(change)
 
     async def status_history(self, project_id: int, caller: Caller) -> list[StatusChange]:
         """Return a project's transitions, oldest first."""

@@ -11,7 +11,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
-from services.common.context import current_client
 from services.common.db import utcnow
 from services.common.mail import Mail
 from services.user import passwords, throttle
@@ -89,7 +88,7 @@ async def request_password_reset(service: UserService, email: str) -> None:
     if violations := email_violations(email):
         raise errors.InvalidArgument(violations)
     async with service.db.session() as db, db.begin():
-        address_key = f"reset-ip:{current_client().ip_address}"
+        address_key = throttle.address_key("reset")
         await throttle.check(db, [address_key, f"reset:{email}"])
         await throttle.record_failure(db, address_key, throttle.RESET_POLICY)
         await throttle.record_failure(db, f"reset:{email}", throttle.RESET_POLICY)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
+from services.common.context import current_client
 from services.common.db import insert_ignore, utcnow
 from services.user.models import ThrottleRow
 
@@ -39,9 +40,18 @@ REGISTER_POLICY = ThrottlePolicy(20, timedelta(hours=1), timedelta(minutes=5), t
 RESET_POLICY = ThrottlePolicy(10, timedelta(hours=1), timedelta(minutes=5), timedelta(hours=6))
 
 
-async def check(session: AsyncSession, keys: list[str], now: datetime | None = None) -> None:
-    """Raise ResourceExhausted if any key is locked now."""
+def address_key(scope: str) -> str | None:
+    """Return the key of the calling address for a scope, or None for in-process calls."""
+    address = current_client().ip_address
+    return f"{scope}-ip:{address}" if address else None
+
+
+async def check(
+    session: AsyncSession, keys: list[str | None], now: datetime | None = None
+) -> None:
+    """Raise ResourceExhausted if any key is locked now (None keys are skipped)."""
     now = now or utcnow()
+    keys = [key for key in keys if key]
     rows = (await session.scalars(select(ThrottleRow).where(ThrottleRow.key.in_(keys)))).all()
     locked = [row.locked_until for row in rows if row.locked_until and row.locked_until > now]
     if locked:
@@ -54,9 +64,11 @@ async def check(session: AsyncSession, keys: list[str], now: datetime | None = N
 
 
 async def record_failure(
-    session: AsyncSession, key: str, policy: ThrottlePolicy, now: datetime | None = None
+    session: AsyncSession, key: str | None, policy: ThrottlePolicy, now: datetime | None = None
 ) -> None:
-    """Count a failure against a key and lock it once the policy says so."""
+    """Count a failure against a key and lock it once the policy says so (None: no-op)."""
+    if key is None:
+        return
     now = now or utcnow()
     # Insert-if-absent first, so concurrent failures on a new key all land on one locked row.
     await insert_ignore(session, ThrottleRow, {"key": key, "failures": 0, "window_started_at": now})

@@ -171,7 +171,7 @@ class UserService:
         now = utcnow()
         async with self.db.session() as db, db.begin():
             # Registrations count against the address like failures, to slow down spam.
-            address_key = f"register-ip:{current_client().ip_address}"
+            address_key = throttle.address_key("register")
             await throttle.check(db, [address_key])
             await throttle.record_failure(db, address_key, throttle.REGISTER_POLICY)
             existing = await db.scalar(select(UserRow).where(UserRow.email == email))
@@ -219,7 +219,7 @@ class UserService:
         if missing:
             raise errors.InvalidArgument(missing)
         client = current_client()
-        keys = [f"login:{email}", f"login-ip:{client.ip_address}"]
+        keys: list[str | None] = [f"login:{email}", throttle.address_key("login")]
         async with self.db.session() as db:
             async with db.begin():
                 await throttle.check(db, keys)
@@ -238,7 +238,7 @@ class UserService:
                 user = await db.get(UserRow, user.id, with_for_update=True, populate_existing=True)
                 if user is None or user.state != "active":
                     raise errors.PermissionDenied("account suspended", reason="ACCOUNT_SUSPENDED")
-                await throttle.clear(db, keys[0])
+                await throttle.clear(db, f"login:{email}")
                 user.last_login_at = utcnow()
                 tokens = await self.tokens.start(db, user, client)
                 result = AuthResult.of(tokens, to_user(user))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,13 +22,22 @@ TEST_JWT_SECRET = "test-secret-" + "0123456789abcdef" * 3
 TEST_PASSWORD = "correct horse battery staple"
 
 
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def studio_settings(var_dir: Path, database_url: str | None = None, **extra: Any) -> Settings:
     """Return settings for an in-test server: test environment, a fixed secret, a temp var dir."""
     values: dict[str, Any] = {
         "FILMSTUDIO_ENV": "test",
         "FILMSTUDIO_VAR_DIR": str(var_dir),
         "JWT_SECRET": TEST_JWT_SECRET,
-        "GRPC_PORT": 0,
+        # A real port, known before start: the server's own clients (workers, the credits
+        # client of the job service) dial it.
+        "GRPC_PORT": free_port(),
         "SHUTDOWN_GRACE_SECONDS": 5,
         # The cheapest cost bcrypt allows keeps sign-ins fast; one test checks the real default.
         "BCRYPT_ROUNDS": 4,
@@ -40,13 +50,18 @@ def studio_settings(var_dir: Path, database_url: str | None = None, **extra: Any
 
 @asynccontextmanager
 async def running_studio(
-    settings: Settings, specs: Sequence[ServiceSpec] | None = None
+    settings: Settings, specs: Sequence[ServiceSpec] | None = None, *, background: bool = False
 ) -> AsyncIterator[tuple[StudioServer, grpc.aio.Channel]]:
-    """Serve the given services (default: all) on a free port and yield a channel to them."""
+    """Serve the given services (default: all) on a free port and yield a channel to them.
+
+    With `background`, the app's periodic work (job recovery, in-process workers) runs too.
+    """
     app = App.create(settings)
     await migrate(settings.effective_database_url)
     server = StudioServer(app, list(specs) if specs is not None else resolve("all"))
-    port = await server.start("127.0.0.1:0")
+    port = await server.start(settings.grpc_address)
+    if background:
+        app.start_background()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         yield server, channel

@@ -171,20 +171,24 @@ class ListJobsResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateJobStatusRequest(_message.Message):
-    __slots__ = ("name", "status", "stage", "progress", "message", "error")
+    __slots__ = ("name", "status", "stage", "progress", "message", "error", "attempt", "worker")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
     name: str
     status: _common_pb2.JobStatus
     stage: str
     progress: float
     message: str
     error: str
-    def __init__(self, name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.JobStatus, str]] = ..., stage: _Optional[str] = ..., progress: _Optional[float] = ..., message: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    attempt: int
+    worker: str
+    def __init__(self, name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.JobStatus, str]] = ..., stage: _Optional[str] = ..., progress: _Optional[float] = ..., message: _Optional[str] = ..., error: _Optional[str] = ..., attempt: _Optional[int] = ..., worker: _Optional[str] = ...) -> None: ...
 
 class UpdateJobStatusResponse(_message.Message):
     __slots__ = ("job",)

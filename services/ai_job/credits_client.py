@@ -1,0 +1,81 @@
+"""The job service pays through the CreditsService over gRPC: reserve, capture, release."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import grpc
+from filmstudio.v1 import credits_pb2, credits_pb2_grpc
+
+from services.common.status import domain_error_from_rpc
+
+CALL_TIMEOUT_SECONDS = 10.0
+
+
+class CreditsClient(Protocol):
+    """The credit operations a job needs."""
+
+    async def reserve(
+        self, user_id: int, amount: int, job_id: int, ttl_seconds: int, request_id: str
+    ) -> str:
+        """Place a hold and return its name ("reservations/{id}")."""
+        ...
+
+    async def capture(self, reservation: str) -> None:
+        """Take the whole hold (idempotent)."""
+        ...
+
+    async def release(self, reservation: str, reason: str) -> None:
+        """Return the hold (idempotent)."""
+        ...
+
+
+class GrpcCreditsClient:
+    """CreditsClient over a gRPC channel, authenticated as the jobs service."""
+
+    def __init__(self, channel: grpc.aio.Channel, token: Callable[[], str]) -> None:
+        self._stub = credits_pb2_grpc.CreditsServiceStub(channel)
+        self._token = token
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self._token()}"),)
+
+    async def reserve(
+        self, user_id: int, amount: int, job_id: int, ttl_seconds: int, request_id: str
+    ) -> str:
+        """Place a hold for a job."""
+        request = credits_pb2.ReserveCreditsRequest(
+            user=f"users/{user_id}",
+            amount=amount,
+            job=f"jobs/{job_id}",
+            ttl_seconds=ttl_seconds,
+            request_id=request_id,
+        )
+        try:
+            response = await self._stub.ReserveCredits(
+                request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+            )
+        except grpc.aio.AioRpcError as error:
+            raise domain_error_from_rpc(error) from error
+        return str(response.reservation.name)
+
+    async def capture(self, reservation: str) -> None:
+        """Capture a hold in full."""
+        request = credits_pb2.CaptureReservationRequest(name=reservation)
+        try:
+            await self._stub.CaptureReservation(
+                request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+            )
+        except grpc.aio.AioRpcError as error:
+            raise domain_error_from_rpc(error) from error
+
+    async def release(self, reservation: str, reason: str) -> None:
+        """Release a hold."""
+        request = credits_pb2.ReleaseReservationRequest(name=reservation, reason=reason)
+        try:
+            await self._stub.ReleaseReservation(
+                request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+            )
+        except grpc.aio.AioRpcError as error:
+            raise domain_error_from_rpc(error) from error

@@ -1,0 +1,227 @@
+"""Job events: an in-process bus on the embedded default, Redis Streams in production.
+
+Each job has its own bounded, replayable stream. Event ids look like Redis stream ids
+("<ms>-<seq>") in both buses, so a watcher resumes after any id it has seen. Within a process one
+reader per job fans events out to every local watcher, so a thousand watchers cost one reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+STREAM_TTL_SECONDS = 7 * 86400
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """Something that happened to a job."""
+
+    id: str
+    job_id: int
+    time: float
+    status: str
+    stage: str = ""
+    progress: float = 0.0
+    message: str = ""
+    eta_seconds: float | None = None
+    terminal: bool = False
+    cancel_requested: bool = False
+
+    def to_json(self) -> str:
+        """Serialise without the id (the stream assigns it)."""
+        return json.dumps({k: v for k, v in asdict(self).items() if k != "id"})
+
+    @classmethod
+    def from_json(cls, event_id: str, data: str | bytes) -> JobEvent:
+        """Rebuild an event read from a stream."""
+        return cls(id=event_id, **json.loads(data))
+
+
+def event_order(event_id: str) -> tuple[int, int]:
+    """Return a sortable key for an event id ("" sorts first; malformed ids raise ValueError)."""
+    if not event_id:
+        return (-1, -1)
+    millis, _, sequence = event_id.partition("-")
+    return (int(millis), int(sequence or 0))
+
+
+class EventBus(Protocol):
+    """Publish, replay and follow the events of jobs."""
+
+    async def publish(self, event: JobEvent) -> str:
+        """Append an event (its id is ignored) and return the id it got."""
+        ...
+
+    async def history(self, job_id: int, after: str = "") -> list[JobEvent]:
+        """Return the retained events of a job after an id, oldest first."""
+        ...
+
+    def follow(
+        self, job_id: int
+    ) -> contextlib.AbstractAsyncContextManager[asyncio.Queue[JobEvent]]:
+        """Receive the job's new events on a queue while the context is open."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass
+class _Fanout:
+    """The local watchers of one job."""
+
+    queues: set[asyncio.Queue[JobEvent]] = field(default_factory=set)
+    reader: asyncio.Task[None] | None = None
+
+    def deliver(self, event: JobEvent) -> None:
+        for queue in self.queues:
+            queue.put_nowait(event)
+
+
+class InMemoryEventBus:
+    """Events kept in this process (the embedded default)."""
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        self._events: dict[int, deque[JobEvent]] = defaultdict(lambda: deque(maxlen=maxlen))
+        self._fanout: dict[int, _Fanout] = defaultdict(_Fanout)
+        self._last = (0, 0)
+
+    def _next_id(self) -> str:
+        millis = int(time.time() * 1000)
+        sequence = self._last[1] + 1 if millis <= self._last[0] else 0
+        self._last = (max(millis, self._last[0]), sequence)
+        return f"{self._last[0]}-{self._last[1]}"
+
+    async def publish(self, event: JobEvent) -> str:
+        """Append and deliver an event."""
+        stored = JobEvent(**{**asdict(event), "id": self._next_id()})
+        self._events[event.job_id].append(stored)
+        if event.job_id in self._fanout:
+            self._fanout[event.job_id].deliver(stored)
+        return stored.id
+
+    async def history(self, job_id: int, after: str = "") -> list[JobEvent]:
+        """Return retained events after an id."""
+        floor = event_order(after)
+        return [e for e in self._events.get(job_id, ()) if event_order(e.id) > floor]
+
+    @contextlib.asynccontextmanager
+    async def follow(self, job_id: int) -> AsyncIterator[asyncio.Queue[JobEvent]]:
+        """Receive new events while open."""
+        queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        fanout = self._fanout[job_id]
+        fanout.queues.add(queue)
+        try:
+            yield queue
+        finally:
+            fanout.queues.discard(queue)
+            if not fanout.queues:
+                self._fanout.pop(job_id, None)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class RedisEventBus:
+    """Events in one Redis stream per job, bounded by MAXLEN and expiring after a week."""
+
+    def __init__(self, url: str, prefix: str = "filmstudio", maxlen: int = 1000) -> None:
+        import redis.asyncio as redis
+
+        # redis-py's reply types are unions of every shape a command can return; Any is honest.
+        self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
+        # Blocking reads hold a connection each; keep them off the publishing pool.
+        self._readers: Any = redis.Redis.from_url(url, decode_responses=True, max_connections=512)
+        self._prefix = prefix
+        self._maxlen = maxlen
+        self._fanout: dict[int, _Fanout] = {}
+
+    def _key(self, job_id: int) -> str:
+        return f"{self._prefix}:job:{job_id}:events"
+
+    async def publish(self, event: JobEvent) -> str:
+        """XADD the event and refresh the stream's expiry."""
+        key = self._key(event.job_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(key, {"data": event.to_json()}, maxlen=self._maxlen, approximate=True)
+            pipe.expire(key, STREAM_TTL_SECONDS)
+            event_id, _ = await pipe.execute()
+        return str(event_id)
+
+    async def history(self, job_id: int, after: str = "") -> list[JobEvent]:
+        """XRANGE the stream after an id (exclusive)."""
+        start = f"({after}" if after else "-"
+        entries = await self._redis.xrange(self._key(job_id), min=start, max="+")
+        return [JobEvent.from_json(entry_id, fields["data"]) for entry_id, fields in entries]
+
+    async def _read(self, job_id: int, fanout: _Fanout, last: str) -> None:
+        """Follow the stream with blocking XREADs and deliver to the local watchers."""
+        key = self._key(job_id)
+        while True:
+            try:
+                reply = await self._readers.xread({key: last}, block=5000, count=500)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis hiccup: wait and resume from the last id seen
+                log.warning("event stream read failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            for _, entries in reply or ():
+                for entry_id, fields in entries:
+                    last = entry_id
+                    fanout.deliver(JobEvent.from_json(entry_id, fields["data"]))
+
+    @contextlib.asynccontextmanager
+    async def follow(self, job_id: int) -> AsyncIterator[asyncio.Queue[JobEvent]]:
+        """Receive new events while open; one reader per job serves every local watcher."""
+        queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        fanout = self._fanout.setdefault(job_id, _Fanout())
+        fanout.queues.add(queue)
+        if fanout.reader is None:
+            # Start after the newest entry now (not "$", which would lose what lands before the
+            # first XREAD is registered); older events are the caller's replay.
+            newest = await self._redis.xrevrange(self._key(job_id), count=1)
+            start = newest[0][0] if newest else "0-0"
+            fanout.reader = asyncio.get_running_loop().create_task(
+                self._read(job_id, fanout, start)
+            )
+        try:
+            yield queue
+        finally:
+            fanout.queues.discard(queue)
+            if not fanout.queues and self._fanout.get(job_id) is fanout:
+                del self._fanout[job_id]
+                if fanout.reader is not None:
+                    fanout.reader.cancel()
+
+    async def close(self) -> None:
+        """Stop readers and close the connection pools."""
+        for fanout in self._fanout.values():
+            if fanout.reader is not None:
+                fanout.reader.cancel()
+        self._fanout.clear()
+        await self._readers.aclose()
+        await self._redis.aclose()
+
+
+def event_bus_from_settings(redis_url: str | None, prefix: str, maxlen: int) -> EventBus:
+    """Return Redis Streams when REDIS_URL is set, else the in-process bus."""
+    if redis_url:
+        return RedisEventBus(redis_url, prefix, maxlen)
+    return InMemoryEventBus(maxlen)
+
+
+def as_dict(event: JobEvent) -> dict[str, Any]:
+    """Return the event as a plain dict."""
+    return asdict(event)

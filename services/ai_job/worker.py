@@ -1,0 +1,262 @@
+"""The stateless worker: claims an attempt, runs its stages, streams progress, stores results.
+
+It talks only gRPC (to the job and project services) and object storage, never the database.
+`run_queued_job` is what RQ calls; the in-process pool calls `Worker.run` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, common_pb2, project_pb2, project_pb2_grpc
+from google.protobuf import json_format, struct_pb2
+
+from services.ai_job.jobs import artifact_prefix
+from services.ai_job.runners import (
+    RunContext,
+    RunnerRegistry,
+    Stage,
+    StageFailed,
+    finished_stage,
+    mark_finished,
+)
+from services.common.config import Settings, load_settings
+from services.common.storage import Storage, storage_from_settings
+from services.common.tokens import TokenCodec
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """The job service told this worker to stop."""
+
+
+def default_worker_id() -> str:
+    """Return host:pid, enough to tell workers apart in logs and job records."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    """Runs job attempts handed over by a queue."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        *,
+        worker_id: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.worker_id = worker_id or default_worker_id()
+        self.target = target or settings.jobs_service_address or settings.grpc_target
+        self.codec = TokenCodec.from_settings(settings)
+        self.registry = RunnerRegistry(diagnostics=settings.job_diagnostics)
+        self._channel: grpc.aio.Channel | None = None
+        self._token = ("", 0.0)
+
+    def _auth(self) -> tuple[tuple[str, str], ...]:
+        token, expires = self._token
+        if time.time() > expires - 300:
+            token = self.codec.issue_service_token(f"worker:{self.worker_id}")
+            self._token = (token, time.time() + 3600)
+        return (("authorization", f"Bearer {token}"),)
+
+    def channel(self) -> grpc.aio.Channel:
+        """Return the (lazily opened) channel to the job service."""
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self.target)
+        return self._channel
+
+    async def close(self) -> None:
+        """Close the channel."""
+        if self._channel is not None:
+            await self._channel.close(None)
+            self._channel = None
+
+    async def run(self, job_id: int, attempt: int) -> None:
+        """Claim and run one attempt; report its end (or stop quietly if it is not ours)."""
+        # The generated stubs are typed for sync channels; these calls are grpc.aio.
+        jobs: Any = ai_job_pb2_grpc.AIJobServiceStub(self.channel())
+        name = f"jobs/{job_id}"
+        try:
+            claimed = await jobs.UpdateJobStatus(
+                ai_job_pb2.UpdateJobStatusRequest(
+                    name=name,
+                    status=common_pb2.JOB_STATUS_RUNNING,
+                    attempt=attempt,
+                    worker=self.worker_id,
+                ),
+                metadata=self._auth(),
+                timeout=30,
+            )
+        except grpc.aio.AioRpcError as error:
+            log.info("attempt not claimed", extra={"job_id": job_id, "why": error.details()})
+            return
+        job = json_format.MessageToDict(claimed.job, preserving_proto_field_name=True)
+        job["attempt"], job["id"] = attempt, job_id
+        projects: Any = project_pb2_grpc.ProjectServiceStub(self.channel())
+        project = await projects.GetProject(
+            project_pb2.GetProjectRequest(name=claimed.job.project), metadata=self._auth()
+        )
+        await self._run_claimed(
+            jobs, job, json_format.MessageToDict(project.project, preserving_proto_field_name=True)
+        )
+
+    async def _run_claimed(self, jobs: Any, job: dict[str, Any], project: dict[str, Any]) -> None:
+        name, attempt = job["name"], job["attempt"]
+        reports: asyncio.Queue[ai_job_pb2.ReportProgressRequest | None] = asyncio.Queue()
+        stop = threading.Event()
+        loop = asyncio.get_running_loop()
+
+        async def requests() -> AsyncIterator[ai_job_pb2.ReportProgressRequest]:
+            yield ai_job_pb2.ReportProgressRequest(
+                name=name, attempt=attempt, worker=self.worker_id, heartbeat=True
+            )
+            while (report := await reports.get()) is not None:
+                yield report
+
+        call = jobs.ReportProgress(requests(), metadata=self._auth())
+
+        async def watch_answer() -> None:
+            try:
+                answer = await call
+                if answer.cancel_requested:
+                    stop.set()
+            except grpc.aio.AioRpcError:
+                stop.set()  # the job service is gone: stop rather than work unheard
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(self.settings.heartbeat_interval_seconds)
+                reports.put_nowait(ai_job_pb2.ReportProgressRequest(heartbeat=True))
+
+        def report(percent: float, stage: str, message: str) -> None:
+            request = ai_job_pb2.ReportProgressRequest(
+                stage=stage, progress=percent, message=message
+            )
+            loop.call_soon_threadsafe(reports.put_nowait, request)
+
+        answer_task = loop.create_task(watch_answer())
+        beat_task = loop.create_task(heartbeat())
+        extra = job.get("parameters", {}).get("extra", {})
+        root = int(extra.get("chain_root") or job["id"])
+        prefix = artifact_prefix(int(project["name"].split("/")[1]), root)
+        context = RunContext(job, project, self.storage, prefix, report, stop.is_set)
+        try:
+            outcome = await asyncio.to_thread(self._run_stages, context)
+        except Cancelled:
+            log.info("job cancelled; stopped", extra={"job_id": job["id"]})
+            outcome = None
+        except Exception as error:  # a stage gave up after its retries
+            log.warning("job failed", extra={"job_id": job["id"]}, exc_info=True)
+            await self._report_failure(jobs, name, attempt, f"{type(error).__name__}: {error}")
+            outcome = None
+        finally:
+            beat_task.cancel()
+        if outcome is not None:
+            await self._report_result(jobs, name, attempt, context)
+        reports.put_nowait(None)
+        await asyncio.gather(answer_task, return_exceptions=True)
+
+    def _run_stages(self, context: RunContext) -> bool:
+        """Run every stage in order (in a thread), skipping those a previous attempt finished."""
+        from services.ai_job.pipeline.stage import StageCancelled
+
+        stages = self.registry.stages(context.job)
+        total = sum(stage.weight for stage in stages)
+        done = 0.0
+        for stage in stages:
+            low, share = done / total * 100, stage.weight / total * 100
+            finished = finished_stage(self.storage, context.key_prefix, stage.name)
+            if finished is None:
+                try:
+                    finished = self._run_stage(context, stage, low, share)
+                except StageCancelled as cancelled:
+                    raise Cancelled() from cancelled
+                mark_finished(self.storage, context.key_prefix, stage.name, finished)
+            else:
+                context.report(low + share, stage.name, f"{stage.name} reused from a previous run")
+            context.artifacts += finished.get("artifacts", [])
+            context.outputs.update(finished.get("result", {}))
+            done += stage.weight
+        return True
+
+    def _run_stage(
+        self, context: RunContext, stage: Stage, low: float, share: float
+    ) -> dict[str, Any]:
+        """Run one stage, retrying transient failures with exponential backoff."""
+        from services.ai_job.pipeline.stage import StageCancelled
+
+        def progress(fraction: float, message: str) -> None:
+            context.report(low + share * fraction, stage.name, message)
+
+        retries = self.settings.stage_retries
+        for attempt in range(retries + 1):
+            if context.cancelled():
+                raise StageCancelled(stage.name)
+            try:
+                return stage.run(context, progress)
+            except StageCancelled:
+                raise
+            except (StageFailed, OSError, TimeoutError) as error:
+                if attempt == retries:
+                    raise
+                delay = self.settings.stage_retry_base_seconds * 2**attempt
+                log.warning(
+                    "stage failed; retrying",
+                    extra={"stage": stage.name, "retry_in_s": delay, "error": str(error)},
+                )
+                deadline = time.monotonic() + delay
+                while time.monotonic() < deadline:
+                    if context.cancelled():
+                        raise StageCancelled(stage.name) from error
+                    time.sleep(min(0.05, delay))
+        raise AssertionError("unreachable")
+
+    async def _report_result(self, jobs: Any, name: str, attempt: int, context: RunContext) -> None:
+        result = struct_pb2.Struct()
+        result.update(context.outputs)
+        request = ai_job_pb2.UpdateJobResultRequest(
+            name=name,
+            attempt=attempt,
+            artifacts=[common_pb2.Artifact(**artifact) for artifact in context.artifacts],
+            result=result,
+        )
+        try:
+            await jobs.UpdateJobResult(request, metadata=self._auth(), timeout=30)
+        except grpc.aio.AioRpcError as error:
+            # A stale attempt (requeued while we were cut off) loses: the other worker's counts.
+            log.warning("result refused", extra={"job": name, "why": error.details()})
+
+    async def _report_failure(self, jobs: Any, name: str, attempt: int, error: str) -> None:
+        request = ai_job_pb2.UpdateJobStatusRequest(
+            name=name, status=common_pb2.JOB_STATUS_FAILED, attempt=attempt, error=error
+        )
+        try:
+            await jobs.UpdateJobStatus(request, metadata=self._auth(), timeout=30)
+        except grpc.aio.AioRpcError as rpc_error:
+            log.warning("failure report refused", extra={"job": name, "why": rpc_error.details()})
+
+
+def run_queued_job(job_id: int, attempt: int) -> None:
+    """RQ's entry point: run one attempt in this (work-horse) process."""
+    settings = load_settings()
+    worker = Worker(settings, storage_from_settings(settings))
+
+    async def main() -> None:
+        try:
+            await worker.run(job_id, attempt)
+        finally:
+            await worker.close()
+
+    asyncio.run(main())
