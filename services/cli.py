@@ -22,7 +22,11 @@ log = logging.getLogger("filmstudio")
 
 # Modules with `register(subparsers)`: each adds its subcommands and sets `handler` on them,
 # a function `(args, settings) -> int`. A domain adds its module here when it lands.
-COMMAND_MODULES: tuple[str, ...] = ("services.user.cli", "services.project.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "services.user.cli",
+    "services.project.cli",
+    "services.ai_job.cli",
+)
 
 
 async def _serve(settings: Settings, services: str, *, migrate_first: bool) -> None:

@@ -418,4 +418,3 @@ class AIJobService(Lifecycle):
             caller=caller,
             retry_of=row,
         )
-

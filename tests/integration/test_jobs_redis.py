@@ -1,0 +1,184 @@
+"""Jobs in production shape: Redis queues and streams, RQ worker processes, crash recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from filmstudio.v1 import ai_job_pb2, common_pb2
+
+from services.ai_job.models import JobRow
+from tests.support.jobs import JOB_SETTINGS, funded_studio
+from tests.support.studio import (
+    TEST_JWT_SECRET,
+    bearer,
+    running_studio,
+    signed_in,
+    studio_settings,
+)
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+FILMSTUDIO = str(Path(sys.executable).parent / "filmstudio")
+RUNNING, SUCCEEDED = common_pb2.JOB_STATUS_RUNNING, common_pb2.JOB_STATUS_SUCCEEDED
+ENDED = (SUCCEEDED, common_pb2.JOB_STATUS_FAILED, common_pb2.JOB_STATUS_CANCELLED)
+
+
+@pytest.fixture(scope="module")
+def prefix():
+    name = f"fstest-{uuid.uuid4().hex[:8]}"
+    yield name
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"*{name}*"):
+        client.delete(key)
+
+
+@pytest.fixture(scope="module")
+async def production(tmp_path_factory, postgres_url, prefix):
+    var = tmp_path_factory.mktemp("var")
+    settings = studio_settings(
+        var,
+        postgres_url,
+        REDIS_URL=REDIS_URL,
+        QUEUE_PREFIX=prefix,
+        WORKER_CONCURRENCY=0,
+        **JOB_SETTINGS,
+    )
+    async with running_studio(settings, background=True) as (server, channel):
+        yield server, channel, var
+
+
+class Workers:
+    """Real `filmstudio worker` processes, each in its own process group."""
+
+    def __init__(self, production, prefix: str) -> None:
+        server, _, var = production
+        self.env = {
+            **os.environ,
+            "REDIS_URL": REDIS_URL,
+            "QUEUE_PREFIX": prefix,
+            "JOBS_SERVICE_ADDR": server.app.settings.grpc_address,
+            "JWT_SECRET": TEST_JWT_SECRET,
+            "FILMSTUDIO_ENV": "test",
+            "FILMSTUDIO_VAR_DIR": str(var),
+            "JOB_DIAGNOSTICS": "1",
+            "HEARTBEAT_INTERVAL": "0.2",
+            # Workers never open the database: give them one that cannot be reached.
+            "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
+        }
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [FILMSTUDIO, "worker", *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        """kill -9 the worker and its work horse, as a lost machine would."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture
+def workers(production, prefix):
+    pool = Workers(production, prefix)
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture
+async def studio(production):
+    return await funded_studio(production[0], production[1], credits=2000)
+
+
+async def test_a_single_worker_drains_high_then_normal_then_low(studio, workers) -> None:
+    low = await studio.create(priority=3, diagnostic={"sleep_seconds": 0})
+    normal = await studio.create(
+        priority=2, project=await studio.new_project(), diagnostic={"sleep_seconds": 0}
+    )
+    high = await studio.create(
+        priority=1, project=await studio.new_project(), diagnostic={"sleep_seconds": 0}
+    )
+    workers.start("--burst")
+    done = [await studio.wait_for(job.name, *ENDED) for job in (low, normal, high)]
+    assert all(job.status == SUCCEEDED for job in done), [j.error for j in done]
+    order = sorted(done, key=lambda job: job.start_time.ToDatetime())
+    assert [job.name for job in order] == [high.name, normal.name, low.name]
+
+
+async def test_cancelling_a_queued_job_removes_it_from_the_queue(studio, production) -> None:
+    before = await studio.balance()
+    job = await studio.create(diagnostic={"sleep_seconds": 0})
+    queue = production[0].app.job_service().queue
+    job_id = int(job.name.split("/")[1])
+    assert await queue.contains(job_id, 1)
+    await studio.jobs.CancelJob(ai_job_pb2.CancelJobRequest(name=job.name), metadata=studio.auth)
+    cancelled = await studio.get(job.name)
+    assert cancelled.status == common_pb2.JOB_STATUS_CANCELLED
+    assert not await queue.contains(job_id, 1)
+    assert await studio.balance() == before
+
+
+async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
+    studio, workers, production
+) -> None:
+    server = production[0]
+    before = await studio.balance()
+    job = await studio.create(diagnostic={"sleep_seconds": 3})
+    doomed = workers.start()
+    running = await studio.wait_for(job.name, RUNNING, within=30)
+    assert running.attempt == 1
+    await asyncio.sleep(0.5)
+    workers.kill(doomed)
+    workers.start()
+    done = await studio.wait_for(job.name, *ENDED, within=60)
+    assert done.status == SUCCEEDED, done.error
+    assert done.attempt == 2, "the lost attempt was detected and run again"
+    assert await studio.balance() == before - job.cost_credits
+    async with server.app.database.session() as db:
+        row = await db.get(JobRow, int(job.name.split("/")[1]))
+    assert row.settled_at is not None
+    assert row.settlement == "capture"
+
+
+async def test_a_job_whose_workers_keep_dying_fails_and_releases_its_hold(studio, workers) -> None:
+    before = await studio.balance()
+    job = await studio.create(diagnostic={"sleep_seconds": 30})
+    for attempt in (1, 2, 3):
+        process = workers.start()
+        running = await studio.wait_for(job.name, RUNNING, within=30)
+        assert running.attempt == attempt
+        workers.kill(process)
+        if attempt < 3:
+            queued = await studio.wait_for(job.name, common_pb2.JOB_STATUS_QUEUED, within=10)
+            assert queued.attempt == attempt + 1
+    failed = await studio.wait_for(job.name, *ENDED, within=10)
+    assert failed.status == common_pb2.JOB_STATUS_FAILED
+    assert await studio.balance() == before
+
+
+async def test_queue_stats_count_jobs_per_priority(studio, production) -> None:
+    server = production[0]
+    admin = bearer(await signed_in(server, f"ops-{uuid.uuid4().hex[:6]}@example.com", "admin"))
+    response = await studio.jobs.GetQueueStats(ai_job_pb2.GetQueueStatsRequest(), metadata=admin)
+    names = [q.queue for q in response.queues]
+    assert names == ["high", "normal", "low"]
+    assert sum(q.succeeded for q in response.queues) >= 1
