@@ -104,6 +104,9 @@ class Worker:
             return
         job = json_format.MessageToDict(claimed.job, preserving_proto_field_name=True)
         job["attempt"], job["id"] = attempt, job_id
+        job["job_type"] = (
+            common_pb2.JobType.Name(claimed.job.job_type).removeprefix("JOB_TYPE_").lower()
+        )
         projects: Any = project_pb2_grpc.ProjectServiceStub(self.channel())
         project = await projects.GetProject(
             project_pb2.GetProjectRequest(name=claimed.job.project), metadata=self._auth()
@@ -152,21 +155,26 @@ class Worker:
         root = int(extra.get("chain_root") or job["id"])
         prefix = artifact_prefix(int(project["name"].split("/")[1]), root)
         context = RunContext(job, project, self.storage, prefix, report, stop.is_set)
+        failure = ""
         try:
-            outcome = await asyncio.to_thread(self._run_stages, context)
+            await asyncio.to_thread(self._run_stages, context)
         except Cancelled:
             log.info("job cancelled; stopped", extra={"job_id": job["id"]})
-            outcome = None
         except Exception as error:  # a stage gave up after its retries
             log.warning("job failed", extra={"job_id": job["id"]}, exc_info=True)
-            await self._report_failure(jobs, name, attempt, f"{type(error).__name__}: {error}")
-            outcome = None
+            failure = f"{type(error).__name__}: {error}"
         finally:
             beat_task.cancel()
-        if outcome is not None:
-            await self._report_result(jobs, name, attempt, context)
+        # Close the stream and let the service take every report before the outcome lands,
+        # so watchers see the progress in order before the final event.
         reports.put_nowait(None)
         await asyncio.gather(answer_task, return_exceptions=True)
+        if stop.is_set():
+            return
+        if failure:
+            await self._report_failure(jobs, name, attempt, failure)
+        else:
+            await self._report_result(jobs, name, attempt, context)
 
     def _run_stages(self, context: RunContext) -> bool:
         """Run every stage in order (in a thread), skipping those a previous attempt finished."""

@@ -23,7 +23,7 @@ def resource_id(name: str, collection: str, field: str = "name") -> int:
     """Parse "collection/123" into 123, or raise InvalidArgument naming the field."""
     prefix = f"{collection}/"
     raw = name[len(prefix) :] if name.startswith(prefix) else ""
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
         raise errors.InvalidArgument.field(field, f"must look like {collection}/{{id}}")
     return int(raw)
 

@@ -120,6 +120,8 @@ def domain_error_from_rpc(error: grpc.aio.AioRpcError) -> errors.DomainError:
                     required=int(metadata.get("required", 0) or 0),
                     available=int(metadata.get("available", 0) or 0),
                 )
+            if cls in (errors.Unavailable, errors.ResourceExhausted):
+                return cls(message, reason=reason or None)
             return cls(message, reason=reason or None, metadata=metadata)
     if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
         return errors.InvalidArgument.field("upstream", message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -54,6 +55,22 @@ async def production(tmp_path_factory, postgres_url, prefix):
         yield server, channel, var
 
 
+def _descendants(pid: int) -> list[int]:
+    """Return every process below `pid`, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
 class Workers:
     """Real `filmstudio worker` processes, each in its own process group."""
 
@@ -86,15 +103,16 @@ class Workers:
         return process
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
-        """kill -9 the worker and its work horse, as a lost machine would."""
-        os.killpg(process.pid, signal.SIGKILL)
+        """kill -9 the worker and its work horse (RQ puts it in a session of its own)."""
+        for pid in [*_descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait()
 
     def stop_all(self) -> None:
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                self.kill(process)
 
 
 @pytest.fixture

@@ -128,16 +128,17 @@ async def funded_studio(
     internal = bearer(server.app.tokens.issue_service_token("tests"))
     user = f"users/{(await server.app.user_service().verify_token(token)).user_id}"
     stub = credits_pb2_grpc.CreditsServiceStub(channel)
-    await stub.AddCredits(
-        credits_pb2.AddCreditsRequest(
-            user=user,
-            amount=credits,
-            kind=credits_pb2.TRANSACTION_KIND_GRANT,
-            reason="test funds",
-            request_id=str(uuid.uuid4()),
-        ),
-        metadata=internal,
-    )
+    if credits:
+        await stub.AddCredits(
+            credits_pb2.AddCreditsRequest(
+                user=user,
+                amount=credits,
+                kind=credits_pb2.TRANSACTION_KIND_GRANT,
+                reason="test funds",
+                request_id=str(uuid.uuid4()),
+            ),
+            metadata=internal,
+        )
     studio = Studio(server, channel, auth, internal, user, "")
     studio.project = await studio.new_project("Brick & Steel")
     return studio

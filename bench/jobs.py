@@ -1,0 +1,181 @@
+"""Progress fan-out latency to 1,000 watchers, and create->running latency, against Redis.
+
+A real server (Redis queues and streams, PostgreSQL) and, as the worker, this script itself:
+it claims the job and streams progress over ReportProgress while 1,000 WatchJob streams listen.
+The baseline is a bare Redis PUBLISH -> SUBSCRIBE round trip measured in the same run.
+Usage: .venv/bin/python bench/jobs.py [--watchers 1000] [--reports 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
+
+import redis.asyncio as aioredis  # noqa: E402
+from filmstudio.v1 import ai_job_pb2, common_pb2  # noqa: E402
+
+from tests.support.database import create_postgres_database, drop_postgres_database  # noqa: E402
+from tests.support.jobs import JOB_SETTINGS, funded_studio  # noqa: E402
+from tests.support.studio import TEST_JWT_SECRET, running_studio, studio_settings  # noqa: E402
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def pct(values: list[float], q: int) -> float:
+    """Return the q-th percentile in milliseconds."""
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+async def redis_baseline(samples: int) -> list[float]:
+    """Measure PUBLISH -> SUBSCRIBE delivery on the same Redis."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    pubsub = client.pubsub()
+    channel = f"bench-{uuid.uuid4().hex}"
+    await pubsub.subscribe(channel)
+    await pubsub.get_message(timeout=1)
+    latencies = []
+    for _ in range(samples):
+        sent = time.perf_counter()
+        await client.publish(channel, str(sent))
+        while (message := await pubsub.get_message(timeout=1)) is None:
+            pass
+        latencies.append(time.perf_counter() - float(message["data"]))
+    await pubsub.aclose()
+    await client.aclose()
+    return latencies
+
+
+async def start_latency(server, studio, var: str, prefix: str, jobs: int = 10) -> list[float]:
+    """Time CreateJob -> RUNNING with a real `filmstudio worker` process waiting on the queue."""
+    env = {
+        **os.environ,
+        "REDIS_URL": REDIS_URL,
+        "QUEUE_PREFIX": prefix,
+        "JOBS_SERVICE_ADDR": server.app.settings.grpc_address,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "FILMSTUDIO_ENV": "test",
+        "FILMSTUDIO_VAR_DIR": var,
+        "JOB_DIAGNOSTICS": "1",
+    }
+    binary = str(Path(sys.executable).parent / "filmstudio")
+    worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before the measurement)
+        [binary, "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        await asyncio.sleep(3)  # the worker connects and waits on the queues
+        latencies = []
+        for _ in range(jobs):
+            project = await studio.new_project()
+            started = time.perf_counter()
+            job = await studio.create(project=project, diagnostic={"sleep_seconds": 0})
+            async for response in studio.jobs.WatchJob(
+                ai_job_pb2.WatchJobRequest(name=job.name), metadata=studio.auth
+            ):
+                if response.event.status != common_pb2.JOB_STATUS_QUEUED:
+                    latencies.append(time.perf_counter() - started)
+                    break
+            await studio.wait_for(job.name, common_pb2.JOB_STATUS_SUCCEEDED)
+        return latencies
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
+async def main(watchers: int, reports: int) -> None:
+    """Run the benchmark and print the table."""
+    url = create_postgres_database()
+    prefix = f"bench-{uuid.uuid4().hex[:6]}"
+    try:
+        with tempfile.TemporaryDirectory() as var:
+            settings = studio_settings(
+                Path(var),
+                url,
+                REDIS_URL=REDIS_URL,
+                QUEUE_PREFIX=prefix,
+                WORKER_CONCURRENCY=0,
+                **JOB_SETTINGS,
+            )
+            async with running_studio(settings, background=True) as (server, channel):
+                studio = await funded_studio(server, channel, credits=10_000)
+                job = await studio.create(diagnostic={"sleep_seconds": 0})
+                worker = server.app.tokens.issue_service_token("bench-worker")
+                auth = (("authorization", f"Bearer {worker}"),)
+                latencies: list[float] = []
+                ready = asyncio.Event()
+                listening = 0
+
+                async def watch() -> None:
+                    nonlocal listening
+                    request = ai_job_pb2.WatchJobRequest(name=job.name)
+                    stream = studio.jobs.WatchJob(request, metadata=studio.auth)
+                    async for response in stream:
+                        event = response.event
+                        if event.message.startswith("t="):
+                            latencies.append(time.perf_counter() - float(event.message[2:]))
+                        if event.status == common_pb2.JOB_STATUS_QUEUED and not ready.is_set():
+                            listening += 1
+                            if listening == watchers:
+                                ready.set()
+
+                tasks = [asyncio.create_task(watch()) for _ in range(watchers)]
+                await asyncio.wait_for(ready.wait(), 120)
+                claim = ai_job_pb2.UpdateJobStatusRequest(
+                    name=job.name, status=common_pb2.JOB_STATUS_RUNNING, attempt=1, worker="bench"
+                )
+                await studio.jobs.UpdateJobStatus(claim, metadata=auth)
+
+                async def progress():
+                    yield ai_job_pb2.ReportProgressRequest(name=job.name, attempt=1, heartbeat=True)
+                    for step in range(reports):
+                        await asyncio.sleep(0.05)
+                        yield ai_job_pb2.ReportProgressRequest(
+                            stage="bench",
+                            progress=step * 100 / reports,
+                            message=f"t={time.perf_counter()}",
+                        )
+
+                await studio.jobs.ReportProgress(progress(), metadata=auth)
+                await asyncio.sleep(1.0)
+                result = ai_job_pb2.UpdateJobResultRequest(name=job.name, attempt=1)
+                await studio.jobs.UpdateJobResult(result, metadata=auth)
+                await asyncio.wait_for(asyncio.gather(*tasks), 60)
+                create_to_running = await start_latency(server, studio, var, prefix)
+            baseline = await redis_baseline(200)
+    finally:
+        drop_postgres_database(url)
+    received = len(latencies) / (watchers * reports)
+    print(f"watchers={watchers} reports={reports} delivered={received:.1%}")
+    print(f"{'what':<42}{'p50 ms':>10}{'p99 ms':>10}")
+    for label, values in (
+        (f"ReportProgress -> {watchers} WatchJob streams", latencies),
+        ("Redis PUBLISH -> SUBSCRIBE (baseline)", baseline),
+    ):
+        print(f"{label:<42}{pct(values, 50):>10.2f}{pct(values, 99):>10.2f}")
+    print(f"ratio p50: {pct(latencies, 50) / pct(baseline, 50):.1f}x the bare Redis round trip")
+    print(
+        f"create -> running with an idle RQ worker: p50 {pct(create_to_running, 50):.1f} ms,"
+        f" max {max(create_to_running) * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--watchers", type=int, default=1000)
+    parser.add_argument("--reports", type=int, default=50)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.watchers, arguments.reports))
