@@ -142,7 +142,7 @@ async def main(watchers: int, reports: int) -> None:
                 async def progress():
                     yield ai_job_pb2.ReportProgressRequest(name=job.name, attempt=1, heartbeat=True)
                     for step in range(reports):
-                        await asyncio.sleep(0.05)
+                        await asyncio.sleep(0.1)
                         yield ai_job_pb2.ReportProgressRequest(
                             stage="bench",
                             progress=step * 100 / reports,

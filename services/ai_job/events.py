@@ -207,9 +207,10 @@ class RedisEventBus:
 
     async def close(self) -> None:
         """Stop readers and close the connection pools."""
-        for fanout in self._fanout.values():
-            if fanout.reader is not None:
-                fanout.reader.cancel()
+        readers = [f.reader for f in self._fanout.values() if f.reader is not None]
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
         self._fanout.clear()
         await self._readers.aclose()
         await self._redis.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from services.ai_job.convert import (
     parameters_from,
     stats_message,
 )
+from services.ai_job.events import JobEvent
 from services.ai_job.progress_stream import Report, serve_stream
 from services.common import errors
 from services.common.app import App
@@ -51,6 +53,12 @@ def _report(message: Any) -> Report:
         eta_seconds=message.eta.ToNanoseconds() / 1e9 if message.HasField("eta") else None,
         heartbeat=message.heartbeat,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _watch_response(event: JobEvent) -> Any:
+    """Build each event's response once, however many watchers receive it."""
+    return ai_job_pb2.WatchJobResponse(event=event_message(event))
 
 
 class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
@@ -142,7 +150,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
         async for event in self.service.watch(
             _job_id(request.name), request.after_event_id, caller
         ):
-            yield ai_job_pb2.WatchJobResponse(event=event_message(event))
+            yield _watch_response(event)
 
     async def ReportProgress(self, request_iterator: Any, context: Context) -> Any:
         first = await anext(aiter(request_iterator), None)

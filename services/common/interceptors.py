@@ -1,18 +1,19 @@
 """Server interceptors: request context and logs, domain-error mapping, and access control.
 
-Each interceptor wraps the handler's behaviour in an async scope, so the same code serves unary
-and streaming RPCs. The server installs them outermost first: RequestContext, ErrorMapping, Auth.
+Each concern is an async scope around the handler's behaviour, so the same code serves unary
+and streaming RPCs; one CallInterceptor runs them outermost first: RequestContext, ErrorMapping,
+Authorization.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,20 +74,20 @@ def _client(context: grpc.aio.ServicerContext[Any, Any]) -> ClientInfo:
 
 
 def _wrap(
-    handler: grpc.RpcMethodHandler[Any, Any], scope: Scope, method: str, *, fresh: bool
+    handler: grpc.RpcMethodHandler[Any, Any], scope: Scope, method: str
 ) -> grpc.RpcMethodHandler[Any, Any]:
     """Return a handler whose behaviour runs inside `scope`, whatever its streaming kind."""
 
     def unary_response(behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            async with scope(_state(method, fresh=fresh), context):
+            async with scope(CallState(method), context):
                 return await behaviour(request, context)
 
         return run
 
     def stream_response(behaviour: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
         async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            async with scope(_state(method, fresh=fresh), context):
+            async with scope(CallState(method), context):
                 result = behaviour(request, context)
                 if inspect.isasyncgen(result):
                     async for message in result:
@@ -113,29 +114,24 @@ def _wrap(
     return handler
 
 
-_call_state: ContextVar[CallState | None] = ContextVar("call_state", default=None)
+class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Run every call inside the given scopes, outermost first.
 
+    One interceptor with one wrapper per call: each extra wrapper would add an async-generator
+    hop to every message of a stream, which a thousand watchers of a job pay a thousand times.
+    """
 
-def _state(method: str, *, fresh: bool) -> CallState:
-    """Return the call's shared state; the outermost interceptor makes a fresh one."""
-    state = None if fresh else _call_state.get()
-    if state is None or state.method != method:
-        state = CallState(method)
-        _call_state.set(state)
-    return state
+    def __init__(self, *scopes: Scope) -> None:
+        self.scopes = scopes
 
-
-class _ScopedInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """An interceptor defined by one async scope around the handler."""
-
-    # True for the outermost interceptor, which starts each call's state afresh.
-    starts_call = False
-
-    def scope(
+    @asynccontextmanager
+    async def _scope(
         self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AbstractAsyncContextManager[None]:
-        """Return the scope the handler runs in."""
-        raise NotImplementedError
+    ) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for scope in self.scopes:
+                await stack.enter_async_context(scope(state, context))
+            yield
 
     async def intercept_service(
         self,
@@ -144,20 +140,18 @@ class _ScopedInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         ],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any]:
-        """Wrap the next handler in this interceptor's scope."""
+        """Wrap the handler once in every scope."""
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        return _wrap(handler, self.scope, handler_call_details.method, fresh=self.starts_call)
+        return _wrap(handler, self._scope, handler_call_details.method)
 
 
-class RequestContextInterceptor(_ScopedInterceptor):
+class RequestContext:
     """Give each call a request id (the client's x-request-id, or a new one) and a log line."""
 
-    starts_call = True
-
     @asynccontextmanager
-    async def scope(
+    async def __call__(
         self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[None]:
         """Set the request id, echo it to the client, and log the call's outcome."""
@@ -189,11 +183,11 @@ class RequestContextInterceptor(_ScopedInterceptor):
             request_id_var.reset(token)
 
 
-class ErrorMappingInterceptor(_ScopedInterceptor):
+class ErrorMapping:
     """Turn domain errors into gRPC status with google.rpc details; hide anything else."""
 
     @asynccontextmanager
-    async def scope(
+    async def __call__(
         self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[None]:
         """Abort the call with the mapped status when the handler raises."""
@@ -220,30 +214,21 @@ def _with_request_id(status: grpc.Status) -> tuple[tuple[str, str | bytes], ...]
     return (*status.trailing_metadata, *extra)
 
 
-class AuthInterceptor(_ScopedInterceptor):
+class Authorization:
     """Enforce each RPC's declared access policy with the bearer token of the call."""
 
     def __init__(self, policies: dict[str, int], authenticator: Authenticator) -> None:
         self._policies = policies
         self._authenticator = authenticator
 
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        """Wrap only filmstudio RPCs; health and reflection stay open."""
-        if not handler_call_details.method.startswith("/filmstudio."):
-            return await continuation(handler_call_details)
-        return await super().intercept_service(continuation, handler_call_details)
-
     @asynccontextmanager
-    async def scope(
+    async def __call__(
         self, state: CallState, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[None]:
         """Authenticate the caller, check the policy, and expose the caller to the handler."""
+        if not state.method.startswith("/filmstudio."):
+            yield  # health and reflection stay open
+            return
         # An RPC missing from the table (not hosted with a policy) is refused, never open.
         access = self._policies.get(state.method, options_pb2.ACCESS_UNSPECIFIED)
         principal = None

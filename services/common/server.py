@@ -16,9 +16,10 @@ from grpc_reflection.v1alpha import reflection
 from services.common.access import policy_table
 from services.common.app import App
 from services.common.interceptors import (
-    AuthInterceptor,
-    ErrorMappingInterceptor,
-    RequestContextInterceptor,
+    Authorization,
+    CallInterceptor,
+    ErrorMapping,
+    RequestContext,
 )
 from services.common.reflection import MethodAwarePool
 from services.common.registry import ServiceSpec
@@ -40,9 +41,11 @@ class StudioServer:
         settings = app.settings
         self._server = grpc.aio.server(
             interceptors=[
-                RequestContextInterceptor(),
-                ErrorMappingInterceptor(),
-                AuthInterceptor(policy_table(names), app.authenticator),
+                CallInterceptor(
+                    RequestContext(),
+                    ErrorMapping(),
+                    Authorization(policy_table(names), app.authenticator),
+                )
             ],
             options=[
                 ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),

@@ -133,7 +133,7 @@ async def test_cancelling_a_running_job_stops_it_within_two_seconds(studio) -> N
     done = await studio.wait_for(job.name, *ENDED, within=5)
     assert done.status == CANCELLED
     assert asyncio.get_running_loop().time() - started < 2.0
-    assert await studio.balance() == before  # the hold came back
+    assert await studio.balance_becomes(before) == before  # the hold came back
     assert await _project_status(studio, studio.project) == common_pb2.PROJECT_STATUS_FAILED
     again = await error_of(
         studio.jobs.CancelJob(ai_job_pb2.CancelJobRequest(name=job.name), metadata=studio.auth)
@@ -153,7 +153,7 @@ async def test_a_flaky_stage_is_retried_and_a_failed_job_is_retried_reusing_stag
     failed = await studio.wait_for(failing.name, *ENDED)
     assert failed.status == FAILED
     assert "diagnostic failure" in failed.error
-    assert await studio.balance() == before  # released
+    assert await studio.balance_becomes(before) == before  # released
     retried = (
         await studio.jobs.RetryJob(
             ai_job_pb2.RetryJobRequest(name=failing.name), metadata=studio.auth
@@ -164,7 +164,9 @@ async def test_a_flaky_stage_is_retried_and_a_failed_job_is_retried_reusing_stag
     assert done.status == SUCCEEDED, done.error
     events = await studio.watch(retried.name)
     assert any("reused from a previous run" in e.message for e in events)
-    assert await studio.balance() == before - retried.cost_credits
+    assert (
+        await studio.balance_becomes(before - retried.cost_credits) == before - retried.cost_credits
+    )
 
 
 async def test_jobs_are_listed_newest_first_and_private(embedded, studio) -> None:

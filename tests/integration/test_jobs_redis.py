@@ -152,7 +152,7 @@ async def test_cancelling_a_queued_job_removes_it_from_the_queue(studio, product
     cancelled = await studio.get(job.name)
     assert cancelled.status == common_pb2.JOB_STATUS_CANCELLED
     assert not await queue.contains(job_id, 1)
-    assert await studio.balance() == before
+    assert await studio.balance_becomes(before) == before
 
 
 async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
@@ -170,7 +170,7 @@ async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
     done = await studio.wait_for(job.name, *ENDED, within=60)
     assert done.status == SUCCEEDED, done.error
     assert done.attempt == 2, "the lost attempt was detected and run again"
-    assert await studio.balance() == before - job.cost_credits
+    assert await studio.balance_becomes(before - job.cost_credits) == before - job.cost_credits
     async with server.app.database.session() as db:
         row = await db.get(JobRow, int(job.name.split("/")[1]))
     assert row.settled_at is not None
@@ -190,7 +190,7 @@ async def test_a_job_whose_workers_keep_dying_fails_and_releases_its_hold(studio
             assert queued.attempt == attempt + 1
     failed = await studio.wait_for(job.name, *ENDED, within=10)
     assert failed.status == common_pb2.JOB_STATUS_FAILED
-    assert await studio.balance() == before
+    assert await studio.balance_becomes(before) == before
 
 
 async def test_queue_stats_count_jobs_per_priority(studio, production) -> None:

@@ -64,6 +64,15 @@ class Studio:
         request = credits_pb2.GetCreditsRequest(name=f"{self.user}/credits")
         return int((await stub.GetCredits(request, metadata=self.auth)).credits.available)
 
+    async def balance_becomes(self, expected: int, within: float = 10) -> int:
+        """Poll the balance until it equals `expected` (holds settle just after a job ends)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while (balance := await self.balance()) != expected:
+            if asyncio.get_running_loop().time() > deadline:
+                return balance
+            await asyncio.sleep(0.05)
+        return balance
+
     async def create(
         self,
         job_type: int = common_pb2.JOB_TYPE_SCRIPT_ANALYSIS,

@@ -24,6 +24,7 @@ _SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
 _CUE = re.compile(r"(?P<name>[^(^]+?)\s*(?P<ext>(?:\([^)]*\)\s*)*)(?P<dual>\^)?")
 _EXTENSION = re.compile(r"\(([^)]*)\)")
 _PAGE_BREAK = re.compile(r"={3,}")
+MAX_CUE_CHARS = 80  # a character cue longer than this is action (and cheap to rule out)
 _CENTERED = re.compile(r">\s*(.*?)\s*<")
 
 
@@ -83,6 +84,10 @@ def parse_fountain(text: str) -> Screenplay:
     return _Parser(cleaned.lines, cleaned.numbers, cleaned.notes).parse()
 
 
+def _is_forced_cue(stripped: str) -> bool:
+    return stripped.startswith("@") and len(stripped) <= MAX_CUE_CHARS
+
+
 def _is_upper(text: str) -> bool:
     return any(char.isalpha() for char in text) and text == text.upper()
 
@@ -94,8 +99,27 @@ class _Parser:
         self.elements: list[Element] = []
         self.title_page: dict[str, str] = {}
         self.speaker: str | None = None  # inside a dialogue block
-        self.open: Element | None = None  # a multi-line element still taking lines
         self.dual_pairs = 0
+        # The multi-line element still taking lines; its lines are joined when it closes, since
+        # growing one string line by line is quadratic on a long paragraph.
+        self._open: Element | None = None
+        self._parts: list[str] = []
+        self._spans: list[Span] = []
+        self._length = 0
+
+    @property
+    def open(self) -> Element | None:
+        return self._open
+
+    @open.setter
+    def open(self, element: Element | None) -> None:
+        if self._open is not None and len(self._parts) > 1:
+            self._open.text = "\n".join(self._parts)
+            self._open.emphasis = tuple(self._spans)
+        self._open = element
+        self._parts = [element.text] if element else []
+        self._spans = list(element.emphasis) if element else []
+        self._length = len(element.text) if element else 0
 
     def parse(self) -> Screenplay:
         index = self._title_page()
@@ -114,6 +138,7 @@ class _Parser:
                 self.speaker, self.open = None, None
                 previous_blank = True
             index += 1
+        self.open = None
         return Screenplay(self.title_page, self.elements, self.all_notes)
 
     def _title_page(self) -> int:
@@ -196,7 +221,7 @@ class _Parser:
             self._heading(stripped, number, raw, forced=False)
         elif _is_upper(stripped) and stripped.endswith("TO:") and next_blank:
             self._add(Kind.TRANSITION, stripped, number, raw)
-        elif not next_blank and (stripped.startswith("@") or self._is_cue(stripped)):
+        elif not next_blank and (_is_forced_cue(stripped) or self._is_cue(stripped)):
             self._cue(stripped, number, raw)
             return True
         else:
@@ -206,6 +231,8 @@ class _Parser:
 
     @staticmethod
     def _is_cue(stripped: str) -> bool:
+        if len(stripped) > MAX_CUE_CHARS:
+            return False
         match = _CUE.fullmatch(stripped)
         if match is None or stripped.endswith("TO:"):
             return False
@@ -270,10 +297,12 @@ class _Parser:
         return element
 
     def _extend(self, element: Element, text: str, raw: str | None = None) -> None:
+        assert element is self._open
         plain, emphasis = parse_emphasis(without_notes(text))
-        offset = len(element.text) + 1
-        element.text = f"{element.text}\n{plain}"
-        element.emphasis += tuple(Span(s.start + offset, s.end + offset, s.style) for s in emphasis)
+        offset = self._length + 1
+        self._parts.append(plain)
+        self._spans.extend(Span(s.start + offset, s.end + offset, s.style) for s in emphasis)
+        self._length = offset + len(plain)
         element.notes.extend(self.all_notes[i] for i in note_indices(raw or text))
 
 

@@ -13,8 +13,6 @@ NOTE_OPEN = "\ue000"
 NOTE_CLOSE = "\ue001"
 _NOTE_MARKER = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
 _TOKEN = re.compile(r"/\*|\[\[|\n")
-# Inside a note a blank line is allowed only as exactly two spaces (the spec's rule).
-_BLANK_IN_NOTE = re.compile(r"\n([ \t]*)\n")
 _ESCAPABLE = frozenset("*_\\")
 _ESCAPED = "\x00"
 _EMPHASIS = (
@@ -43,6 +41,27 @@ class Cleaned:
     notes: list[str]
 
 
+class _Next:
+    """Where a pattern next occurs at or after a position; positions only grow, so it caches.
+
+    Without the cache, a document of many unclosed `[[` or `/*` would be searched to its end
+    once per opener: quadratic time on a 1 MiB script.
+    """
+
+    def __init__(self, text: str, pattern: str) -> None:
+        self.text = text
+        self.pattern = re.compile(pattern)
+        self.found = -2  # not searched yet
+
+    def at_or_after(self, position: int) -> int:
+        """Return the start of the next match at or after `position`, or -1."""
+        if self.found == -1 or self.found >= position:
+            return self.found
+        match = self.pattern.search(self.text, position)
+        self.found = match.start() if match else -1
+        return self.found
+
+
 def strip_comments(text: str) -> Cleaned:
     """Remove `/* boneyard */` and lift `[[notes]]` out, keeping original line numbers."""
     lines: list[str] = []
@@ -52,6 +71,9 @@ def strip_comments(text: str) -> Cleaned:
     line_number = first_line = 1
     touched = False  # the current line lost some text to a comment
     position = 0
+    closers = {"/*": _Next(text, r"\*/"), "[[": _Next(text, r"\]\]")}
+    # Inside a note a blank line is allowed only as exactly two spaces (the spec's rule).
+    paragraph_end = _Next(text, r"\n(?!  \n)[ \t]*\n")
     while True:
         match = _TOKEN.search(text, position)
         if match is None:
@@ -65,12 +87,12 @@ def strip_comments(text: str) -> Cleaned:
             line_number += 1
             first_line = line_number
             continue
-        close = "*/" if mark == "/*" else "]]"
-        end = text.find(close, position)
-        body = text[position:end]
-        if end < 0 or (mark == "[[" and _note_breaks_paragraph(body)):
+        end = closers[mark].at_or_after(position)
+        stop = paragraph_end.at_or_after(position) if mark == "[[" else -1
+        if end < 0 or -1 < stop < end:
             current.append(mark)  # unterminated: literal text, as in other parsers
             continue
+        body = text[position:end]
         if mark == "[[":
             current.append(f"{NOTE_OPEN}{len(notes)}{NOTE_CLOSE}")
             notes.append(" ".join(body.split()))
@@ -79,10 +101,6 @@ def strip_comments(text: str) -> Cleaned:
         position = end + 2
     _emit(lines, numbers, "".join(current), first_line, touched)
     return Cleaned(lines, numbers, notes)
-
-
-def _note_breaks_paragraph(body: str) -> bool:
-    return any(match.group(1) != "  " for match in _BLANK_IN_NOTE.finditer(body))
 
 
 def _emit(lines: list[str], numbers: list[int], line: str, number: int, touched: bool) -> None:
@@ -132,32 +150,51 @@ def _apply(
     escaped: list[bool],
     styles: list[set[str]],
 ) -> None:
-    quoted = re.escape(delimiter)
-    pattern = re.compile(f"{quoted}(?=[^\\s{quoted}])(.+?)(?<=\\S){quoted}")
-    start = 0
-    while True:
-        subject = "".join(_ESCAPED if esc else c for c, esc in zip(chars, escaped, strict=True))
-        match = pattern.search(subject, start)
-        if match is None:
-            return
-        if delimiter == "_" and _inside_word(subject, match.start(), match.end()):
-            start = match.start() + 1
-            continue
-        size = len(delimiter)
-        for position in range(match.start() + size, match.end() - size):
+    subject = "".join(_ESCAPED if esc else c for c, esc in zip(chars, escaped, strict=True))
+    drop: set[int] = set()
+    size = len(delimiter)
+    for start, end in _pairs(subject, delimiter):
+        for position in range(start + size, end):
             styles[position].update(names)
-        # Delete the closing delimiter first so the opening one's positions stay valid.
-        for begin in (match.end() - size, match.start()):
-            del chars[begin : begin + size], escaped[begin : begin + size]
-            del styles[begin : begin + size]
-        start = match.start()
+        drop.update(range(start, start + size))
+        drop.update(range(end, end + size))
+    if drop:
+        keep = [i for i in range(len(chars)) if i not in drop]
+        chars[:] = [chars[i] for i in keep]
+        escaped[:] = [escaped[i] for i in keep]
+        styles[:] = [styles[i] for i in keep]
 
 
-def _inside_word(subject: str, start: int, end: int) -> bool:
-    # snake_case_names are not underlined.
-    before = subject[start - 1] if start > 0 else " "
-    after = subject[end] if end < len(subject) else " "
-    return before.isalnum() or after.isalnum()
+def _pairs(subject: str, delimiter: str) -> list[tuple[int, int]]:
+    """Pair each opening delimiter with the first closing one after it, in one pass.
+
+    An opener is followed by a non-space, a closer preceded by one, and `_` must not touch a
+    letter on its outer side (snake_case_names stay plain). It finds what a non-greedy regex
+    would, without the regex's quadratic backtracking on long lines.
+    """
+    size, length = len(delimiter), len(subject)
+    word = delimiter == "_"
+    pairs: list[tuple[int, int]] = []
+    opener: int | None = None
+    index = 0
+    while index <= length - size:
+        if not subject.startswith(delimiter, index):
+            index += 1
+            continue
+        before = subject[index - 1] if index else " "
+        after = subject[index + size] if index + size < length else " "
+        closes = not before.isspace() and not (word and after.isalnum())
+        opens = not after.isspace() and after != delimiter[0] and not (word and before.isalnum())
+        if opener is not None and closes and index > opener + size:
+            pairs.append((opener, index))
+            opener = None
+        elif opener is None and opens:
+            opener = index
+        else:
+            index += 1
+            continue
+        index += size
+    return pairs
 
 
 def _spans(styles: list[set[str]]) -> tuple[Span, ...]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
+_WORD = re.compile(r"[^\W_]+(?:['\u2019.-][^\W_]+)*")
 _ABBREVIATIONS = frozenset(
     {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "prof", "capt",
      "lt", "sgt", "col", "gen", "mt", "no", "dept", "inc", "ltd", "co"}
 )  # fmt: skip
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
-_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|\s+(?=--\s)|(?<=--)\s+")
-_SHOUTED = re.compile(r"\b[A-Z][A-Z'’.-]*[A-Z]\b")
-_KEEP_UPPER = frozenset({"POV", "TV", "OK", "FBI", "CIA", "USA", "UK", "NYC", "LA", "DJ", "ID"})
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”\u2019)\]]*\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:—\u2013])\s+|\s+(?=--\s)|(?<=--)\s+")
+_SHOUTED = re.compile(r"\b[A-Z][A-Z'\u2019.-]*[A-Z]\b")
+_KEEP_UPPER = frozenset(
+    {"POV", "TV", "OK", "FBI", "CIA", "USA", "UK", "NYC", "LA", "DJ", "ID", "AKA"}
+)
 
 
 def words(text: str) -> list[str]:
@@ -64,9 +66,14 @@ def split_phrases(sentence: str, max_chars: int) -> list[str]:
 def soften_shouting(text: str) -> str:
     """Title-case SHOUTED screenplay words (character intros, sounds) for prose prompts."""
     return _SHOUTED.sub(
-        lambda match: match.group() if match.group() in _KEEP_UPPER else match.group().title(),
+        lambda match: match.group() if match.group() in _KEEP_UPPER else _title(match.group()),
         text,
     )
+
+
+def _title(word: str) -> str:
+    # str.title() would give "Brick'S"; only letters after a hyphen or a space start a word.
+    return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
 
 
 def display_name(name: str) -> str:

@@ -1,0 +1,224 @@
+"""The shot list: each scene cut into shots, each with an image prompt from scene and style."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from services.ai_job.pipeline.breakdown import Beat, Scene
+from services.ai_job.pipeline.text import display_name, one_line, soften_shouting, truncate_words
+
+STYLE_PRESETS = {
+    "cinematic": "cinematic film still, anamorphic lens, shallow depth of field, film grain",
+    "noir": "film noir still, high-contrast black and white, hard shadows",
+    "anime": "anime key visual, cel shading, vibrant colors, detailed background",
+    "documentary": "documentary photograph, natural light, handheld camera, realistic",
+    "watercolor": "watercolor illustration, soft washes, loose ink lines",
+    "comic": "comic book panel, bold ink outlines, halftone shading",
+    "animation": "3D animated film still, soft global illumination, stylized characters",
+    "storyboard": "black and white storyboard sketch, pencil on paper, clean lines",
+}
+_FRAMING = {
+    "establishing": "Establishing wide shot",
+    "wide": "Wide shot",
+    "medium": "Medium shot",
+    "close-up": "Close-up",
+    "two-shot": "Two-shot",
+    "pov": "Point-of-view shot",
+    "title-card": "Title card",
+}
+_LIGHT = {
+    "DAY": "bright daylight",
+    "NIGHT": "night, low-key lighting",
+    "MORNING": "soft morning light",
+    "AFTERNOON": "warm afternoon light",
+    "EVENING": "golden evening light",
+    "DAWN": "pale dawn light",
+    "DUSK": "dusk, blue hour",
+    "SUNSET": "sunset, golden hour",
+    "SUNRISE": "sunrise, golden hour",
+    "NOON": "harsh midday sun",
+    "MIDNIGHT": "midnight darkness, practical lights",
+    "TWILIGHT": "twilight, blue hour",
+}
+_SETTING = {"INT": "interior", "EXT": "exterior", "EST": "exterior", "INT/EXT": "interior/exterior"}
+_COVERAGE = ("wide", "medium", "close-up")
+MIN_SHOT_S = 1.5
+MAX_SHOT_S = 8.0
+MAX_PROMPT_CHARS = 420
+# At most four name words: an unbounded repeat backtracks quadratically on shouted paragraphs.
+_NAME_WORD = r"[A-Z][A-Z'.-]{1,30}"
+_INTRO = re.compile(rf"\b({_NAME_WORD}(?:\s{_NAME_WORD}){{0,3}}),\s([^,.;:!?]{{3,60}})[,.;]")
+
+
+@dataclass
+class Shot:
+    """One shot: when it runs, which beats it covers, and the prompt for its image."""
+
+    id: str
+    scene: int
+    kind: str
+    start_s: float
+    duration_s: float
+    beats: list[int] = field(default_factory=list)
+    characters: list[str] = field(default_factory=list)
+    description: str = ""
+    image_prompt: str = ""
+
+
+def style_phrase(style: str) -> str:
+    """Return the prompt prefix of a style preset, or the free-form style itself."""
+    return STYLE_PRESETS.get(style.lower(), f"{style}, film still")
+
+
+def describe_characters(scenes: list[Scene], names: list[str]) -> dict[str, str]:
+    """Find each character's introduction in the action (`BRICK BRADDOCK, retired cop,`)."""
+    found: dict[str, str] = {}
+    for beat in (b for scene in scenes for b in scene.beats if b.kind == "action"):
+        for match in _INTRO.finditer(one_line(beat.text)):
+            introduced = match.group(1).split()
+            description = re.sub(r"^(his|her|their)\s", "a ", match.group(2).strip())
+            for name in names:
+                if name not in found and set(name.upper().split()) <= set(introduced):
+                    found[name] = description
+    return found
+
+
+def plan_shots(scenes: list[Scene], style: str, people: dict[str, str]) -> list[Shot]:
+    """Cut every scene into shots of MIN_SHOT_S to MAX_SHOT_S and prompt each one."""
+    shots: list[Shot] = []
+    for scene in scenes:
+        shots.extend(scene_shots(scene, style, people))
+    return shots
+
+
+def scene_shots(scene: Scene, style: str, people: dict[str, str]) -> list[Shot]:
+    """Cut one scene into shots."""
+    present = _present(scene, list(people))
+    pov = "POV" in (scene.heading or "").upper().split()
+    drafts: list[Shot] = []
+    opening = scene.beats[0].start_s if scene.beats else scene.duration_s
+    if scene.heading and opening > 0:
+        drafts.append(Shot("", scene.index, "pov" if pov else "establishing", 0.0, opening))
+    for beat in scene.beats:
+        kind = _kind(beat, present, pov)
+        previous = drafts[-1] if drafts else None
+        absorb = previous is not None and (
+            (len(drafts) == 1 and beat.index == 1 and beat.kind == "action")
+            or (kind == "two-shot" and previous.kind in {"close-up", "two-shot"})
+        )
+        if previous is not None and absorb:
+            previous.kind = "two-shot" if kind == "two-shot" else previous.kind
+            previous.duration_s += beat.duration_s
+            previous.beats.append(beat.index)
+            continue
+        drafts.append(Shot("", scene.index, kind, beat.start_s, beat.duration_s, [beat.index]))
+    drafts = _split_long(_merge_short(drafts))
+    beats = {beat.index: beat for beat in scene.beats}
+    for number, shot in enumerate(drafts, start=1):
+        shot.id = f"{scene.id}-shot-{number:02d}"
+        covered = [beats[index] for index in shot.beats]
+        shot.characters = _characters(covered, present, shot.kind)
+        if shot.kind == "close-up" and len(shot.characters) > 1:
+            shot.kind = "two-shot" if len(shot.characters) == 2 else "medium"
+        shot.description = _description(scene, covered, shot)
+        shot.image_prompt = _prompt(scene, shot, style, people)
+        shot.start_s = round(scene.start_s + shot.start_s, 3)
+        shot.duration_s = round(shot.duration_s, 3)
+    return drafts
+
+
+def _present(scene: Scene, names: list[str]) -> list[str]:
+    action = " ".join(b.text for b in scene.beats if b.kind == "action").upper()
+    mentioned = [n for n in names if re.search(rf"\b{re.escape(n.upper())}\b", action)]
+    return list(dict.fromkeys([*scene.speakers, *mentioned]))
+
+
+def _kind(beat: Beat, present: list[str], pov: bool) -> str:
+    if beat.kind == "title_card":
+        return "title-card"
+    if pov:
+        return "pov"
+    if beat.kind in {"dialogue", "lyrics"}:
+        return "two-shot" if beat.dual_pair is not None else "close-up"
+    upper = beat.text.upper()
+    crowd = sum(1 for name in present if re.search(rf"\b{re.escape(name.upper())}\b", upper))
+    return "wide" if crowd >= 2 or beat.kind == "narration" else "medium"
+
+
+def _merge_short(drafts: list[Shot]) -> list[Shot]:
+    merged: list[Shot] = []
+    for shot in drafts:
+        if merged and shot.duration_s < MIN_SHOT_S and shot.kind != "title-card":
+            merged[-1].duration_s += shot.duration_s
+            merged[-1].beats.extend(shot.beats)
+        elif merged and merged[-1].duration_s < MIN_SHOT_S and merged[-1].kind != "title-card":
+            shot.start_s, shot.duration_s = (
+                merged[-1].start_s,
+                merged[-1].duration_s + shot.duration_s,
+            )
+            shot.beats[:0] = merged[-1].beats
+            merged[-1] = shot
+        else:
+            merged.append(shot)
+    return merged
+
+
+def _split_long(drafts: list[Shot]) -> list[Shot]:
+    out: list[Shot] = []
+    for shot in drafts:
+        parts = max(1, int(shot.duration_s // MAX_SHOT_S) + (shot.duration_s % MAX_SHOT_S > 0))
+        if parts == 1 or shot.kind == "title-card":
+            out.append(shot)
+            continue
+        length = shot.duration_s / parts
+        for part in range(parts):
+            kind = shot.kind if part == 0 else _COVERAGE[part % len(_COVERAGE)]
+            start = shot.start_s + part * length
+            out.append(Shot("", shot.scene, kind, start, length, list(shot.beats)))
+    return out
+
+
+def _characters(beats: list[Beat], present: list[str], kind: str) -> list[str]:
+    speakers = [b.speaker for b in beats if b.speaker and b.speaker in present]
+    text = " ".join(b.text for b in beats if b.kind == "action").upper()
+    seen = [n for n in present if re.search(rf"\b{re.escape(n.upper())}\b", text)]
+    chosen = list(dict.fromkeys([*speakers, *seen]))
+    return chosen or (present if kind in {"establishing", "wide"} else [])
+
+
+def _description(scene: Scene, beats: list[Beat], shot: Shot) -> str:
+    if shot.kind == "title-card":
+        return " / ".join(one_line(b.text) for b in beats)
+    action = next((b for b in beats if b.kind in {"action", "narration"}), None)
+    if action is not None:
+        return truncate_words(soften_shouting(action.text), 200)
+    spoken = [b for b in beats if b.speaker]
+    if spoken:
+        who = " and ".join(dict.fromkeys(display_name(b.speaker or "") for b in spoken))
+        manners = (b.parenthetical for b in spoken if b.parenthetical)
+        manner = next((m for m in manners if m.lower() not in {"pause", "beat"}), None)
+        return f"{who} speaking" + (f", {manner}" if manner else "")
+    return soften_shouting(scene.location or scene.heading or "")
+
+
+def _prompt(scene: Scene, shot: Shot, style: str, people: dict[str, str]) -> str:
+    if shot.kind == "title-card":
+        text = shot.description
+        return f'{style_phrase(style)}. Title card: the words "{text}" in bold type, plain backdrop'
+    cast = ", ".join(
+        f"{display_name(name)} ({people[name]})" if people.get(name) else display_name(name)
+        for name in shot.characters
+    )
+    framing = _FRAMING[shot.kind] + (f" of {cast}" if cast else "")
+    setting = ", ".join(
+        part
+        for part in (
+            _SETTING.get(scene.setting_int_ext or ""),
+            soften_shouting(scene.setting) if scene.setting else None,
+            _LIGHT.get(scene.lighting or ""),
+        )
+        if part
+    )
+    parts = [style_phrase(style), framing, setting[:1].upper() + setting[1:], shot.description]
+    return truncate_words(". ".join(part.rstrip(".") for part in parts if part), MAX_PROMPT_CHARS)

@@ -1,0 +1,278 @@
+"""Stage 2, voice synthesis: a breakdown in; one WAV per spoken line, the assembled dialogue
+track (EBU R128) and the exact timings of every line and phrase out.
+
+Lines sit on the breakdown's timeline (scene starts and beat offsets); a line that runs long
+pushes everything after it, so the timings written here, not the breakdown, are the truth for
+later stages. Long lines are spoken phrase by phrase, which gives subtitles exact split points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from array import array
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services.ai_job.pipeline.audio import (
+    Pcm,
+    normalise_loudness,
+    read_wav,
+    resample,
+    scratch_dir,
+    trim_silence,
+    wav_bytes,
+)
+from services.ai_job.pipeline.breakdown import NARRATOR
+from services.ai_job.pipeline.stage import (
+    CancelCheck,
+    Progress,
+    ProgressCallback,
+    never_cancelled,
+    no_progress,
+    put_json,
+    stage_key,
+)
+from services.ai_job.pipeline.text import split_phrases, split_sentences
+from services.ai_job.pipeline.voice_engines import (
+    EspeakEngine,
+    Voice,
+    VoiceEngine,
+    cast_voices,
+)
+from services.ai_job.pipeline.voice_timeline import Line, invalid, layout, plan_lines
+from services.common.storage import Storage
+
+log = logging.getLogger(__name__)
+
+TIMINGS_SCHEMA = "filmstudio.voice_timings.v1"
+PHRASE_GAP_S = 0.12  # the pause between phrases of one line
+MAX_PHRASE_CHARS = 84  # what two subtitle lines hold
+SYNTH_THREADS = min(4, os.cpu_count() or 1)
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class VoiceOptions:
+    """Who narrates, what is spoken, which voices, and how loud."""
+
+    narrator: str = "male_narrator"
+    narrate_action: bool = False
+    words_per_minute: int | None = None
+    voices: Mapping[str, str] = field(default_factory=dict)
+    genders: Mapping[str, str] = field(default_factory=dict)
+    target_lufs: float = -16.0
+    sample_rate: int = 48000
+
+
+@dataclass(frozen=True)
+class VoiceResult:
+    """The timings document and the keys of the artifacts written."""
+
+    timings: dict[str, Any]
+    artifacts: dict[str, str]
+
+
+def _cast(lines: list[Line], engine: VoiceEngine, options: VoiceOptions) -> dict[str, Voice]:
+    narrators = engine.narrators()
+    if options.narrator not in narrators:
+        raise invalid("narrator", f"must be one of {', '.join(narrators)}")
+    characters = sorted({line.speaker for line in lines} - {NARRATOR})
+    chosen = {name: engine.voice(spec) for name, spec in options.voices.items()}
+    cast = cast_voices(characters, engine.palette(), chosen, options.genders)
+    cast[NARRATOR] = chosen.get(NARRATOR) or narrators[options.narrator]
+    return cast
+
+
+def _speak(line: Line, engine: VoiceEngine, wpm: int) -> Pcm:
+    """Synthesise a line phrase by phrase and record where each phrase lies."""
+    assert line.voice is not None
+    pieces: list[tuple[str, Pcm]] = []
+    rate: int | None = None
+    for sentence in split_sentences(line.text):
+        for phrase in split_phrases(sentence, MAX_PHRASE_CHARS):
+            audio = trim_silence(engine.synthesize(phrase, line.voice, wpm))
+            audio = resample(audio, rate or audio.rate)
+            rate = audio.rate
+            if audio.samples:
+                pieces.append((phrase, audio))
+            elif pieces:  # unspeakable text ("...") still belongs on screen
+                pieces[-1] = (f"{pieces[-1][0]} {phrase}", pieces[-1][1])
+    if not pieces:
+        return Pcm(array("h"), rate or 22050)
+    rate = pieces[0][1].rate
+    gap = Pcm.silence(PHRASE_GAP_S, rate).samples
+    samples = array("h")
+    for number, (phrase, audio) in enumerate(pieces):
+        if number:
+            samples.extend(gap)
+        line.phrases.append((phrase, len(samples), len(samples) + len(audio.samples)))
+        samples.extend(audio.samples)
+    return Pcm(samples, rate)
+
+
+def _speak_all(lines: list[Line], engine: VoiceEngine, wpm: int, tracker: Progress) -> None:
+    """Synthesise lines on a few threads (engines are single-threaded processes)."""
+    pool = ThreadPoolExecutor(max_workers=SYNTH_THREADS, thread_name_prefix="voice")
+    try:
+        futures = [pool.submit(_speak, line, engine, wpm) for line in lines]
+        for number, (line, future) in enumerate(zip(lines, futures, strict=True), start=1):
+            line.audio = future.result()
+            tracker.step(number, len(lines), 0.02, 0.8, f"line {number} of {len(lines)}")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _same_rate(lines: list[Line]) -> int | None:
+    """Resample lines to the first line's rate if an engine mixed rates; return that rate."""
+    rates = [line.audio.rate for line in lines if line.audio is not None and line.audio.samples]
+    if not rates:
+        return None
+    for line in lines:
+        if line.audio is not None and line.audio.rate != rates[0]:
+            ratio = rates[0] / line.audio.rate
+            line.phrases = [(t, round(a * ratio), round(b * ratio)) for t, a, b in line.phrases]
+            line.audio = resample(line.audio, rates[0])
+    return rates[0]
+
+
+def _slug(name: str) -> str:
+    return _SLUG.sub("-", name.lower()).strip("-")[:40] or "line"
+
+
+def run_voice_synthesis(
+    breakdown: Mapping[str, Any],
+    *,
+    storage: Storage,
+    key_prefix: str,
+    options: VoiceOptions = VoiceOptions(),
+    engine: VoiceEngine | None = None,
+    progress: ProgressCallback = no_progress,
+    cancelled: CancelCheck = never_cancelled,
+) -> VoiceResult:
+    """Speak every line of `breakdown` and store the tracks, the dialogue track and timings."""
+    tracker = Progress("voice_synthesis", progress, cancelled)
+    tracker.checkpoint()
+    engine = engine or EspeakEngine()
+    if not -30.0 <= options.target_lufs <= -5.0 or options.sample_rate not in {44100, 48000}:
+        raise invalid("options", "target_lufs must be -30 to -5 and sample_rate 44100 or 48000")
+    lines = plan_lines(breakdown, options.narrate_action)
+    cast = _cast(lines, engine, options)
+    wpm = int(options.words_per_minute or breakdown.get("words_per_minute") or 150)
+    for line in lines:
+        line.voice = cast[line.speaker]
+    _speak_all(lines, engine, wpm, tracker)
+    engine_rate = _same_rate(lines) or options.sample_rate
+    scenes = layout(lines, list(breakdown["scenes"]), engine_rate)
+    total = max((scene["end_s"] for scene in scenes), default=0.0)
+    track = Pcm.silence(total, engine_rate)
+    for line in lines:
+        assert line.audio is not None
+        track.samples[line.start : line.start + len(line.audio.samples)] = line.audio.samples
+    tracker.report(0.85, "dialogue track assembled")
+    tracker.checkpoint()
+    with scratch_dir() as scratch:
+        raw, normalised = Path(scratch) / "raw.wav", Path(scratch) / "dialogue.wav"
+        raw.write_bytes(wav_bytes(track))
+        loudness = None
+        if any(line.phrases for line in lines):
+            loudness = normalise_loudness(
+                raw, normalised, lufs=options.target_lufs, rate=options.sample_rate
+            )
+            final = read_wav(normalised.read_bytes())
+        else:
+            final = resample(track, options.sample_rate)
+    tracker.report(0.93, "loudness normalised")
+    tracker.checkpoint()
+    return _store(
+        lines,
+        scenes,
+        final,
+        engine_rate,
+        loudness,
+        cast,
+        engine,
+        options,
+        storage,
+        key_prefix,
+        tracker,
+    )
+
+
+def _store(
+    lines: list[Line],
+    scenes: list[dict[str, Any]],
+    final: Pcm,
+    engine_rate: int,
+    loudness: dict[str, float | int] | None,
+    cast: dict[str, Voice],
+    engine: VoiceEngine,
+    options: VoiceOptions,
+    storage: Storage,
+    key_prefix: str,
+    tracker: Progress,
+) -> VoiceResult:
+    out = final.rate
+    dialogue_key = stage_key(key_prefix, "voice", "dialogue.wav")
+    cues: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        assert line.audio is not None
+        assert line.voice is not None
+        begin = round(line.start / engine_rate * out)
+        finish = round((line.start + len(line.audio.samples)) / engine_rate * out)
+        track_key = stage_key(
+            key_prefix, "voice", "lines", f"{number:04d}-{_slug(line.speaker)}.wav"
+        )
+        storage.put_bytes(track_key, wav_bytes(Pcm(final.samples[begin:finish], out)))
+        offset = line.start / engine_rate
+        cues.append(
+            {
+                "index": number,
+                "scene": line.scene,
+                "beat": line.beat,
+                "kind": line.kind,
+                "speaker": line.speaker,
+                "extensions": line.extensions,
+                "voice": line.voice.id,
+                "text": line.text,
+                "start_s": round(begin / out, 3),
+                "end_s": round(finish / out, 3),
+                "duration_s": round((finish - begin) / out, 3),
+                "track": track_key,
+                "segments": [
+                    {
+                        "text": text,
+                        "start_s": round(offset + a / engine_rate, 3),
+                        "end_s": round(offset + b / engine_rate, 3),
+                    }
+                    for text, a, b in line.phrases
+                ],
+            }
+        )
+    data = wav_bytes(final)
+    storage.put_bytes(dialogue_key, data)
+    timings = {
+        "schema": TIMINGS_SCHEMA,
+        "engine": engine.name,
+        "narrator": options.narrator,
+        "sample_rate": out,
+        "duration_s": round(len(final.samples) / out, 3),
+        "speech_s": round(sum(cue["duration_s"] for cue in cues), 3),
+        "audio": {"key": dialogue_key, "sha256": hashlib.sha256(data).hexdigest()},
+        "loudness": loudness,
+        "voices": {name: voice.id for name, voice in sorted(cast.items())},
+        "scenes": [
+            {**s, "start_s": round(s["start_s"], 3), "end_s": round(s["end_s"], 3)} for s in scenes
+        ],
+        "cues": cues,
+    }
+    timings_key = stage_key(key_prefix, "voice", "timings.json")
+    put_json(storage, timings_key, timings)
+    tracker.report(1.0, f"{len(cues)} lines stored")
+    log.info("voice: %d lines, %.1f s track", len(cues), timings["duration_s"])
+    return VoiceResult(timings, {"dialogue": dialogue_key, "timings": timings_key})
