@@ -20,15 +20,15 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from services.ai_job import jobs
-from services.ai_job.credits_client import CreditsClient
-from services.ai_job.events import EventBus, JobEvent, event_order
+from services.ai_job.credits_client import CreditsClient, LocalCreditsClient
+from services.ai_job.events import EventBus, InMemoryEventBus, JobEvent, event_order
 from services.ai_job.jobs import Job, to_job
 from services.ai_job.lifecycle import Lifecycle
 from services.ai_job.models import JobRow
 from services.ai_job.pricing import price
 from services.ai_job.queue import QUEUES, JobQueue
 from services.common import errors
-from services.common.config import Settings
+from services.common.config import Settings, load_settings
 from services.common.db import Database, utcnow
 from services.common.pagination import PageTokens, page_size, query_key
 from services.common.records import Record
@@ -77,14 +77,25 @@ class AIJobService(Lifecycle):
         db: Database,
         queue_client: JobQueue,
         *,
-        settings: Settings,
-        projects: ProjectService,
-        credits: CreditsClient,
-        events: EventBus,
+        settings: Settings | None = None,
+        projects: ProjectService | None = None,
+        credits: CreditsClient | None = None,
+        events: EventBus | None = None,
         page_secret: bytes | str = b"filmstudio-jobs",
     ) -> None:
+        settings = settings or load_settings()
+        if credits is None:
+            # In-process use, as the product docs show it: pay through the local ledger.
+            from services.credits.credits_service import CreditsService
+
+            credits = LocalCreditsClient(CreditsService(db, settings))
         super().__init__(
-            db, queue_client, settings=settings, projects=projects, credits=credits, events=events
+            db,
+            queue_client,
+            settings=settings,
+            projects=projects or ProjectService(db),
+            credits=credits,
+            events=events or InMemoryEventBus(settings.event_stream_maxlen),
         )
         self.page_tokens = PageTokens(page_secret)
 
@@ -104,6 +115,8 @@ class AIJobService(Lifecycle):
     ) -> Job:
         """Price, hold credits, store and queue a job for one of the user's projects."""
         parameters = dict(parameters or {})
+        if "duration" in parameters:  # the product docs' name for it
+            parameters["duration_seconds"] = parameters.pop("duration")
         caller = caller or Caller(user_id)
         jobs.check_request(job_type, priority, parameters, self.settings.job_diagnostics)
         if len(request_id) > 64:

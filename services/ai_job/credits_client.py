@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import grpc
 from filmstudio.v1 import credits_pb2, credits_pb2_grpc
 
+from services.common.convert import resource_id
 from services.common.status import domain_error_from_rpc
+
+if TYPE_CHECKING:
+    from services.credits.credits_service import CreditsService
 
 CALL_TIMEOUT_SECONDS = 10.0
 
@@ -79,3 +83,38 @@ class GrpcCreditsClient:
             )
         except grpc.aio.AioRpcError as error:
             raise domain_error_from_rpc(error) from error
+
+
+class LocalCreditsClient:
+    """CreditsClient calling the CreditsService in this process (the documented in-process use)."""
+
+    def __init__(self, credits: CreditsService) -> None:
+        self._credits = credits
+
+    async def reserve(
+        self, user_id: int, amount: int, job_id: int, ttl_seconds: int, request_id: str
+    ) -> str:
+        """Place a hold for a job."""
+        hold = await self._credits.reserve_credits(
+            user_id,
+            amount,
+            idempotency_key=request_id,
+            job=f"jobs/{job_id}",
+            ttl_seconds=ttl_seconds,
+            actor="services/jobs",
+        )
+        return f"reservations/{hold.id}"
+
+    async def capture(self, reservation: str) -> None:
+        """Capture a hold in full."""
+        await self._credits.capture_reservation(_reservation_id(reservation), actor="services/jobs")
+
+    async def release(self, reservation: str, reason: str) -> None:
+        """Release a hold."""
+        await self._credits.release_reservation(
+            _reservation_id(reservation), reason, actor="services/jobs"
+        )
+
+
+def _reservation_id(name: str) -> int:
+    return resource_id(name, "reservations")
