@@ -26,23 +26,40 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.user.cli",
     "services.project.cli",
     "services.ai_job.cli",
+    "services.credits.cli",
 )
 
 
-async def _serve(settings: Settings, services: str, *, migrate_first: bool) -> None:
+async def _serve(
+    settings: Settings, services: str, *, migrate_first: bool, with_gateway: bool = False
+) -> None:
     specs = resolve(services)
     app = App.create(settings)
     try:
         if migrate_first:
             await migrate(settings.effective_database_url)
-        app.start_background()
-        await serve_until_signalled(StudioServer(app, specs))
+        companions = []
+        if with_gateway:
+            from gateway.filmstudio import filmstudio_config
+            from gateway.server import GatewayServer
+
+            companions.append(
+                GatewayServer(
+                    filmstudio_config(settings, settings.grpc_target),
+                    host=settings.gateway_host,
+                    port=settings.gateway_port,
+                    grace_seconds=settings.shutdown_grace_seconds,
+                )
+            )
+        await serve_until_signalled(
+            StudioServer(app, specs), companions=companions, on_started=app.start_background
+        )
     finally:
         await app.close()
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(_serve(settings, "all", migrate_first=True))
+    asyncio.run(_serve(settings, "all", migrate_first=True, with_gateway=True))
     return 0
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -95,13 +95,40 @@ class StudioServer:
         await self._server.wait_for_termination()
 
 
-async def serve_until_signalled(server: StudioServer, address: str | None = None) -> None:
-    """Run the server until SIGTERM or SIGINT, then shut down gracefully."""
+class Companion(Protocol):
+    """Something served beside the gRPC server in the same loop (the REST gateway)."""
+
+    async def start(self) -> int:
+        """Start serving."""
+        ...
+
+    async def stop(self) -> None:
+        """Drain and stop."""
+        ...
+
+
+async def serve_until_signalled(
+    server: StudioServer,
+    address: str | None = None,
+    *,
+    companions: Sequence[Companion] = (),
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Run the server (and its companions) until SIGTERM or SIGINT, then drain gracefully.
+
+    Companions stop first: the gateway drains its clients while the gRPC server still answers.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await server.start(address)
+    for companion in companions:
+        await companion.start()
+    if on_started is not None:
+        on_started()
     await stop.wait()
     log.info("shutdown signal received")
+    for companion in companions:
+        await companion.stop()
     await server.stop()

@@ -46,9 +46,7 @@ def address_key(scope: str) -> str | None:
     return f"{scope}-ip:{address}" if address else None
 
 
-async def check(
-    session: AsyncSession, keys: list[str | None], now: datetime | None = None
-) -> None:
+async def check(session: AsyncSession, keys: list[str | None], now: datetime | None = None) -> None:
     """Raise ResourceExhausted if any key is locked now (None keys are skipped)."""
     now = now or utcnow()
     keys = [key for key in keys if key]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 BIN = Path(sys.executable).parent
@@ -41,6 +42,12 @@ def _grpcurl(
     )
 
 
+def _environment_of(process: subprocess.Popen[str]) -> dict[str, str]:
+    """Return the environment a child was started with (Popen keeps the args, not env)."""
+    raw = Path(f"/proc/{process.pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
 def _wait_serving(process: subprocess.Popen[str], port: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -61,6 +68,7 @@ def _start(tmp_path: Path, *command: str, env: dict[str, str] | None = None):
         **os.environ,
         "FILMSTUDIO_VAR_DIR": str(tmp_path / "var"),
         "GRPC_PORT": str(port),
+        "GATEWAY_PORT": str(_free_port()),
         "LOG_FORMAT": "json",
         **(env or {}),
     }
@@ -101,6 +109,21 @@ def test_run_serves_six_services_with_health_and_reflection(studio_run) -> None:
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     ]
+
+
+def test_run_serves_rest_beside_grpc(studio_run) -> None:
+    process, _ = studio_run
+    gateway = int(_environment_of(process)["GATEWAY_PORT"])
+    for _ in range(100):  # the gateway starts just after the gRPC server reports SERVING
+        try:
+            health = httpx.get(f"http://127.0.0.1:{gateway}/healthz", timeout=10)
+            break
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    assert health.status_code == 200
+    me = httpx.get(f"http://127.0.0.1:{gateway}/v1/users/me", timeout=10)
+    assert me.status_code == 401
+    assert me.json()["code"] == 16
 
 
 def test_grpcurl_can_describe_and_call_through_reflection(studio_run) -> None:

@@ -171,10 +171,15 @@ async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
     assert done.status == SUCCEEDED, done.error
     assert done.attempt == 2, "the lost attempt was detected and run again"
     assert await studio.balance_becomes(before - job.cost_credits) == before - job.cost_credits
-    async with server.app.database.session() as db:
-        row = await db.get(JobRow, int(job.name.split("/")[1]))
+    for _ in range(100):  # the hold is settled just after the job ends
+        async with server.app.database.session() as db:
+            row = await db.get(JobRow, int(job.name.split("/")[1]))
+        if row.settled_at is not None:
+            break
+        await asyncio.sleep(0.05)
     assert row.settled_at is not None
     assert row.settlement == "capture"
+    assert (await server.app.credits_service().verify_ledger()).clean
 
 
 async def test_a_job_whose_workers_keep_dying_fails_and_releases_its_hold(studio, workers) -> None:
@@ -191,6 +196,7 @@ async def test_a_job_whose_workers_keep_dying_fails_and_releases_its_hold(studio
     failed = await studio.wait_for(job.name, *ENDED, within=10)
     assert failed.status == common_pb2.JOB_STATUS_FAILED
     assert await studio.balance_becomes(before) == before
+    assert (await studio.server.app.credits_service().verify_ledger()).clean
 
 
 async def test_queue_stats_count_jobs_per_priority(studio, production) -> None:

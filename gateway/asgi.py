@@ -1,0 +1,163 @@
+"""Small ASGI helpers: read a bounded (maybe gzipped) body, send JSON, add the request id."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor_pool
+from google.rpc import status_pb2
+
+from gateway.errors import GatewayError, status_body
+from gateway.metadata import REQUEST_ID, request_id_from
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = Sequence[tuple[bytes, bytes]]
+
+JSON = b"application/json"
+_JSON_TYPES = (b"application/json", b"text/json")
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """Return the first value of a request header (name in lower case)."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def request_id(scope: Scope) -> str:
+    """Return the request id the middleware gave this request."""
+    return str(scope.get("state", {}).get("request_id", ""))
+
+
+def too_large(limit: int) -> GatewayError:
+    """Return the 413 for a body over the limit."""
+    return GatewayError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, f"the body exceeds {limit} bytes", http=413
+    )
+
+
+def check_json_content_type(scope: Scope, *, streaming: bool = False) -> None:
+    """Refuse bodies that do not declare JSON (or NDJSON for streamed requests)."""
+    value = header(scope, b"content-type")
+    if value is None:
+        return
+    media = value.split(b";", 1)[0].strip().lower()
+    if media in _JSON_TYPES or (media.startswith(b"application/") and media.endswith(b"+json")):
+        return
+    if streaming and media == b"application/x-ndjson":
+        return
+    raise GatewayError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"unsupported content type {media.decode('latin-1')!r}; send application/json",
+        http=415,
+    )
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """Read the whole request body, at most `limit` bytes after gzip decoding."""
+    length = header(scope, b"content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise too_large(limit)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise GatewayError(grpc.StatusCode.CANCELLED, "the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    encoding = (header(scope, b"content-encoding") or b"identity").strip().lower()
+    if encoding == b"gzip" and body:
+        return _gunzip(body, limit)
+    if encoding not in (b"identity", b"gzip"):
+        raise GatewayError(
+            grpc.StatusCode.INVALID_ARGUMENT, "unsupported content encoding; use gzip", http=415
+        )
+    return body
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        # Bounded output: a small bomb must not expand past the limit in memory.
+        plain = decoder.decompress(body, limit + 1)
+    except zlib.error:
+        raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "the gzip body is corrupt") from None
+    if len(plain) > limit or decoder.unconsumed_tail:
+        raise too_large(limit)
+    return plain
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, content_type: bytes = JSON, headers: Headers = ()
+) -> None:
+    """Send a complete response."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_status(
+    send: Send,
+    status: status_pb2.Status,
+    http: int,
+    headers: Headers = (),
+    pool: descriptor_pool.DescriptorPool | None = None,
+) -> None:
+    """Send a google.rpc.Status as the JSON error body."""
+    await send_bytes(send, http, status_body(status, pool), JSON, headers)
+
+
+async def send_error(send: Send, error: GatewayError) -> None:
+    """Send a GatewayError."""
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers]
+    await send_status(send, error.status, error.http, headers)
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the client's X-Request-Id when sane) and echo it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Set scope["state"]["request_id"] and add the header to the response."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = header(scope, REQUEST_ID.encode())
+        rid = request_id_from(incoming.decode("latin-1") if incoming else None)
+        scope.setdefault("state", {})["request_id"] = rid
+        encoded = rid.encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                headers = list(message.get("headers", ()))
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    headers.append((b"x-request-id", encoded))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -1,0 +1,79 @@
+"""`filmstudio gateway`: the REST bridge on its own, in front of any gRPC backend."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from gateway.config import GatewayConfig
+from gateway.filmstudio import filmstudio_config
+from gateway.server import GatewayServer, serve_until_signalled
+from services.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `gateway` command."""
+    parser = subparsers.add_parser(
+        "gateway", help="the REST/JSON gateway (grpc-gateway style) in front of a gRPC backend"
+    )
+    parser.add_argument("--backend", help="gRPC server HOST:PORT (default: GRPC_HOST:GRPC_PORT)")
+    parser.add_argument("--host", help="address to listen on (default: GATEWAY_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: GATEWAY_PORT)")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        help="an origin allowed by CORS (repeat; '*' allows any)",
+    )
+    parser.add_argument(
+        "--descriptor-set",
+        type=Path,
+        help="serve the services of this FileDescriptorSet (protoc --include_imports "
+        "--include_source_info --descriptor_set_out) instead of FilmStudio's",
+    )
+    parser.add_argument(
+        "--service", action="append", default=[], help="with --descriptor-set: a service to expose"
+    )
+    parser.add_argument("--timeout", type=float, help="default deadline of unary calls, seconds")
+    parser.add_argument("--max-body-bytes", type=int, help="the largest request body accepted")
+    parser.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayConfig:
+    """Build the gateway configuration from the command line and settings."""
+    backend = args.backend or settings.grpc_address
+    if args.descriptor_set is not None:
+        config = GatewayConfig(
+            backend=backend, services=tuple(args.service), descriptor_set=args.descriptor_set
+        )
+    else:
+        config = filmstudio_config(settings, backend)
+    changes: dict[str, Any] = {}
+    if args.cors_origin:
+        changes["cors_origins"] = tuple(args.cors_origin)
+    if args.timeout is not None:
+        changes["default_timeout_seconds"] = args.timeout
+    if args.max_body_bytes is not None:
+        changes["max_body_bytes"] = args.max_body_bytes
+    return dataclasses.replace(config, **changes)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT, on uvloop."""
+    server = GatewayServer(
+        config_from_args(args, settings),
+        host=args.host or settings.gateway_host,
+        port=settings.gateway_port if args.port is None else args.port,
+        grace_seconds=settings.shutdown_grace_seconds,
+    )
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve_until_signalled(server))
+    return 0

@@ -1,0 +1,48 @@
+"""What a gateway serves and how: backend, descriptors, limits, CORS, streaming."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from google.protobuf import descriptor_pool
+
+
+@dataclass(frozen=True)
+class ResumeRule:
+    """How SSE resumes a stream: the request field that takes Last-Event-ID, the event id path."""
+
+    request_field: str
+    event_id_field: str
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything a Gateway needs; the CLI and `serve_gateway` build one from Settings."""
+
+    backend: str
+    # Full service names to expose; empty means every service with HTTP rules in the descriptors.
+    services: tuple[str, ...] = ()
+    # Where the descriptors come from: a FileDescriptorSet file, else the given or default pool.
+    descriptor_set: Path | None = None
+    pool: descriptor_pool.DescriptorPool | None = None
+    # Include paths of the .proto sources, compiled at start-up for the comments in /openapi.json.
+    proto_paths: tuple[Path, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 4 * 1024 * 1024
+    default_timeout_seconds: float = 30.0
+    max_timeout_seconds: float = 600.0
+    channels: int = 2
+    max_message_bytes: int = 8 * 1024 * 1024
+    gzip_min_bytes: int = 1024
+    sse_keepalive_seconds: float = 15.0
+    # How long a stream waits for its first message before answering 200, so that an
+    # immediate failure (unauthenticated, not found) still gets its own HTTP status.
+    first_message_wait_seconds: float = 0.5
+    resume: Mapping[str, ResumeRule] = field(default_factory=dict)
+    title: str = "API"
+    version: str = "v1"
+    description: str = ""
+    # The method option extension that declares access (public/user/admin/internal), if any.
+    access_extension: object | None = None

@@ -1,0 +1,120 @@
+"""The state a running gateway shares between requests, and the request preparation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import grpc
+from google.protobuf import descriptor_pool, message_factory
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+
+from gateway.asgi import Scope, Send, header, request_id, send_status
+from gateway.config import GatewayConfig
+from gateway.errors import GatewayError, http_status, status_from_rpc_error
+from gateway.metadata import (
+    ACCESS_TOKEN_PARAM,
+    Metadata,
+    outgoing_metadata,
+    parse_timeout,
+    response_headers,
+)
+from gateway.render import Renderer
+from gateway.routing import Binding, Router
+from gateway.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    """Configuration, descriptors, routes and (once started) the upstream channels."""
+
+    config: GatewayConfig
+    pool: descriptor_pool.DescriptorPool
+    services: list[ServiceDescriptor]
+    router: Router
+    upstream: Upstream | None = None
+    draining: asyncio.Event = field(default_factory=asyncio.Event)
+    renderer: Renderer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(self.pool)
+
+    def upstream_or_fail(self) -> Upstream:
+        """Return the upstream, which exists between start-up and shutdown."""
+        if self.upstream is None:
+            raise RuntimeError("the gateway has not started (no lifespan startup)")
+        return self.upstream
+
+    def new_request(self, binding: Binding) -> Message:
+        """Return an empty request message of the binding's RPC."""
+        return message_factory.GetMessageClass(binding.method.input_type)()
+
+
+@dataclass
+class Prepared:
+    """What every transcoded call needs: query, metadata and deadline."""
+
+    query: list[tuple[str, str]]
+    metadata: Metadata
+    timeout: float | None
+
+
+def prepare(core: Core, scope: Scope, *, streaming: bool) -> Prepared:
+    """Parse the query string, build metadata and compute the deadline of a call."""
+    raw_query = scope.get("query_string", b"").decode("latin-1")
+    query = parse_qsl(raw_query, keep_blank_values=True)
+    token = None
+    kept = []
+    for key, value in query:
+        if key == ACCESS_TOKEN_PARAM:
+            token = value
+        else:
+            kept.append((key, value))
+    client = scope.get("client")
+    metadata = outgoing_metadata(
+        scope.get("headers", ()), request_id(scope), client[0] if client else None, token
+    )
+    raw_timeout = header(scope, b"grpc-timeout")
+    timeout: float | None
+    if raw_timeout is not None:
+        timeout = min(parse_timeout(raw_timeout.decode("latin-1")), core.config.max_timeout_seconds)
+    elif streaming:
+        # Streams (job progress) may rightly run for long; only the client's header bounds them.
+        timeout = None
+    else:
+        timeout = core.config.default_timeout_seconds
+    return Prepared(kept, metadata, timeout)
+
+
+def unavailable_while_draining(core: Core) -> None:
+    """Refuse new calls once shutdown has begun."""
+    if core.draining.is_set():
+        raise GatewayError(grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down")
+
+
+def retry_after(status: status_pb2.Status) -> list[tuple[bytes, bytes]]:
+    """Return a Retry-After header when the status carries RetryInfo."""
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            seconds = info.retry_delay.seconds + (1 if info.retry_delay.nanos else 0)
+            return [(b"retry-after", str(max(seconds, 0)).encode())]
+    return []
+
+
+async def send_rpc_error(core: Core, send: Send, error: grpc.aio.AioRpcError) -> None:
+    """Answer a failed call with its google.rpc.Status and metadata."""
+    status = status_from_rpc_error(error)
+    initial: Any = error.initial_metadata()
+    trailing: Any = error.trailing_metadata()
+    headers = response_headers(initial, trailing)
+    headers += retry_after(status)
+    await send_status(send, status, http_status(error.code()), headers, core.pool)

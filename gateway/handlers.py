@@ -1,0 +1,111 @@
+"""Transcoded HTTP calls: route, build the request, call the backend, answer JSON or an error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import grpc
+from google.protobuf import message as protobuf
+
+from gateway import streaming
+from gateway.asgi import (
+    JSON,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_bytes,
+    send_error,
+)
+from gateway.asgi import check_json_content_type as check_content_type
+from gateway.core import Core, prepare, send_rpc_error, unavailable_while_draining
+from gateway.errors import GatewayError
+from gateway.metadata import response_headers
+from gateway.routing import Binding
+from gateway.transcode import build_request, dumps, parse_stream_message, render
+
+log = logging.getLogger(__name__)
+
+INTERNAL_MESSAGE = "internal gateway error; the request id identifies it in the gateway logs"
+
+
+def _requests(
+    core: Core, binding: Binding, body: bytes, variables: dict[str, str], query: Any
+) -> AsyncIterator[protobuf.Message]:
+    """Turn an NDJSON body into the request stream of a client-streaming RPC."""
+    messages = []
+    for line in body.splitlines():
+        if line.strip():
+            message = parse_stream_message(core.new_request(binding), line)
+            messages.append(build_request(binding, message, variables, query, b""))
+
+    async def stream() -> AsyncIterator[protobuf.Message]:
+        for message in messages:
+            yield message
+
+    return stream()
+
+
+def raw_path(scope: Scope) -> str:
+    """Return the still percent-encoded path, so an encoded '/' stays inside its segment."""
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else quote(scope["path"])
+
+
+async def handle_http(core: Core, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one transcoded HTTP request; a bug answers a JSON INTERNAL, not a bare 500."""
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await _handle(core, scope, receive, tracking_send)
+    except Exception:
+        log.exception("gateway failure on %s %s", scope.get("method"), scope.get("path"))
+        if started:
+            raise
+        await send_error(send, GatewayError(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE))
+
+
+async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> None:
+    try:
+        unavailable_while_draining(core)
+        binding, variables = core.router.match(scope["method"], raw_path(scope))
+        prepared = prepare(core, scope, streaming=binding.server_streaming)
+        body = b""
+        if binding.body or binding.client_streaming:
+            body = await read_body(scope, receive, core.config.max_body_bytes)
+            if body:
+                check_content_type(scope, streaming=binding.client_streaming)
+        request: Any
+        if binding.client_streaming:
+            request = _requests(core, binding, body, variables, prepared.query)
+        else:
+            request = build_request(
+                binding, core.new_request(binding), variables, prepared.query, body
+            )
+    except GatewayError as error:
+        await send_error(send, error)
+        return
+    if binding.server_streaming:
+        await streaming.respond(core, binding, request, prepared, scope, receive, send)
+        return
+    call = core.upstream_or_fail().callable_for(binding.method)(
+        request, metadata=prepared.metadata, timeout=prepared.timeout
+    )
+    try:
+        response = await call
+        initial = await call.initial_metadata()
+        trailing = await call.trailing_metadata()
+    except grpc.aio.AioRpcError as error:
+        await send_rpc_error(core, send, error)
+        return
+    payload = dumps(render(binding, response, core.renderer))
+    await send_bytes(send, 200, payload, JSON, response_headers(initial, trailing))

@@ -1,0 +1,115 @@
+"""HTTP headers to gRPC metadata and back, request ids, and Grpc-Timeout deadlines."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+
+from gateway.errors import bad_request
+
+METADATA_PREFIX = "grpc-metadata-"
+TRAILER_PREFIX = "grpc-trailer-"
+REQUEST_ID = "x-request-id"
+ACCESS_TOKEN_PARAM = "access_token"  # noqa: S105 -- a parameter name, not a secret
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+_TIMEOUT = re.compile(r"^([0-9]{1,8})([HMSmun])$")
+_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+# Metadata gRPC manages itself or that must not cross the bridge.
+_RESERVED = ("grpc-", ":")
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
+)
+_METADATA_KEY = re.compile(r"^[0-9a-z_.-]+$")
+_PRINTABLE = re.compile(rb"^[\x20-\x7e]*$")
+
+Metadata = list[tuple[str, str | bytes]]
+
+
+def request_id_from(value: str | None) -> str:
+    """Return the client's request id when it is sane, else a new one."""
+    if value and _REQUEST_ID_OK.match(value):
+        return value
+    return secrets.token_hex(16)
+
+
+def parse_timeout(value: str) -> float:
+    """Parse a gRPC-style timeout ("10S", "500m") into seconds."""
+    found = _TIMEOUT.match(value.strip())
+    if found is None:
+        raise bad_request(
+            "Grpc-Timeout", "expected digits and a unit of H, M, S, m, u or n, e.g. 5S or 500m"
+        )
+    return int(found.group(1)) * _UNITS[found.group(2)]
+
+
+def outgoing_metadata(
+    headers: Iterable[tuple[bytes, bytes]],
+    request_id: str,
+    client: str | None,
+    access_token: str | None = None,
+) -> Metadata:
+    """Build the call metadata: Authorization, Grpc-Metadata-*, request id, forwarding info."""
+    metadata: Metadata = [(REQUEST_ID, request_id)]
+    authorization = None
+    forwarded_for = None
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").lower()
+        if name == "authorization":
+            authorization = _printable("Authorization", raw_value.decode("latin-1"))
+        elif name.startswith(METADATA_PREFIX):
+            key = name[len(METADATA_PREFIX) :]
+            if not _METADATA_KEY.match(key) or key.startswith(_RESERVED) or key == REQUEST_ID:
+                raise bad_request(raw_name.decode("latin-1"), "not an allowed metadata key")
+            metadata.append((key, _metadata_value(key, raw_value)))
+        elif name == "x-forwarded-for" and _PRINTABLE.match(raw_value):
+            forwarded_for = raw_value.decode("latin-1")
+        elif name == "user-agent" and _PRINTABLE.match(raw_value):
+            metadata.append(("grpcgateway-user-agent", raw_value.decode("latin-1")))
+    if authorization is None and access_token:
+        # Browsers cannot set headers on EventSource or WebSocket: the token may come as a query.
+        authorization = f"Bearer {_printable(ACCESS_TOKEN_PARAM, access_token)}"
+    if authorization is not None:
+        metadata.append(("authorization", authorization))
+    if client:
+        chain = f"{forwarded_for}, {client}" if forwarded_for else client
+        metadata.append(("x-forwarded-for", chain))
+    return metadata
+
+
+def _metadata_value(key: str, raw: bytes) -> str | bytes:
+    if key.endswith("-bin"):
+        try:
+            return base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_request(METADATA_PREFIX + key, "a -bin header must be base64") from None
+    return _printable(METADATA_PREFIX + key, raw.decode("latin-1"))
+
+
+def _printable(name: str, text: str) -> str:
+    """Return the value if gRPC can carry it as ASCII metadata, else raise a 400."""
+    if not _PRINTABLE.match(text.encode("latin-1", "replace")):
+        raise bad_request(name, "the value must be printable ASCII")
+    return text
+
+
+def _header_value(key: str, value: str | bytes) -> bytes:
+    if isinstance(value, bytes):
+        return base64.b64encode(value)
+    return value.encode("latin-1", "replace")
+
+
+def response_headers(
+    initial: Sequence[tuple[str, str | bytes]] | None,
+    trailing: Sequence[tuple[str, str | bytes]] | None,
+) -> list[tuple[bytes, bytes]]:
+    """Return response metadata as Grpc-Metadata-* and trailers as Grpc-Trailer-* headers."""
+    headers: list[tuple[bytes, bytes]] = []
+    for prefix, items in ((METADATA_PREFIX, initial), (TRAILER_PREFIX, trailing)):
+        for key, value in items or ():
+            if key.startswith(_RESERVED) or key in _HOP_BY_HOP:
+                continue
+            headers.append(((prefix + key).encode("latin-1"), _header_value(key, value)))
+    return headers

@@ -1,0 +1,114 @@
+"""Messages to proto3 JSON, as json_format writes them but with a plan cached per message type.
+
+json_format re-inspects every field of every message it writes; the gateway writes the same few
+types over and over, so it plans each type once (which fields, under which JSON names, through
+which converter) and keeps json_format for the well-known types whose JSON is special.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import descriptor_pool, json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.internal import type_checkers
+from google.protobuf.message import Message
+
+from gateway.jsonpb import WELL_KNOWN
+
+Convert = Callable[[Any], Any]
+_INT64 = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_SFIXED64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_FIXED64,
+    }
+)
+_SPECIAL_FORMS = WELL_KNOWN | {"google.protobuf.Empty"}
+
+
+def _double(value: float) -> Any:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _float(value: float) -> Any:
+    special = _double(value)
+    return special if isinstance(special, str) else type_checkers.ToShortestFloat(value)
+
+
+def _bytes(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _map_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+class Renderer:
+    """Render messages of one descriptor pool as proto3 JSON values."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
+        self.pool = pool
+        self._plans: dict[str, list[tuple[str, str, bool, Convert]]] = {}
+
+    def to_json(self, message: Message) -> Any:
+        """Return the JSON value of a message, unpopulated scalars and lists included."""
+        descriptor = message.DESCRIPTOR
+        if descriptor.full_name in _SPECIAL_FORMS:
+            return json_format.MessageToDict(message, descriptor_pool=self.pool)
+        plan = self._plans.get(descriptor.full_name)
+        if plan is None:
+            plan = self._plans[descriptor.full_name] = self._plan(descriptor)
+        out: dict[str, Any] = {}
+        for name, key, presence, convert in plan:
+            if presence and not message.HasField(name):
+                continue
+            out[key] = convert(getattr(message, name))
+        return out
+
+    def _plan(self, descriptor: Any) -> list[tuple[str, str, bool, Convert]]:
+        plan = []
+        for field in descriptor.fields:
+            plan.append((field.name, field.json_name, field.has_presence, self._converter(field)))
+        return plan
+
+    def _converter(self, field: FieldDescriptor) -> Convert:
+        target = field.message_type
+        if target is not None and target.GetOptions().map_entry:
+            value = self._value(target.fields_by_name["value"])
+            return lambda mapping: {_map_key(k): value(v) for k, v in mapping.items()}
+        one = self._value(field)
+        if field.is_repeated:
+            return lambda items: [one(item) for item in items]
+        return one
+
+    def _value(self, field: FieldDescriptor) -> Convert:
+        kind = field.type
+        if kind == FieldDescriptor.TYPE_MESSAGE or kind == FieldDescriptor.TYPE_GROUP:
+            return self.to_json
+        if kind == FieldDescriptor.TYPE_ENUM:
+            enum: Any = field.enum_type
+            if enum.full_name == "google.protobuf.NullValue":
+                return lambda _: None
+            names = {number: value.name for number, value in enum.values_by_number.items()}
+            return lambda number: names.get(number, number)
+        if kind in _INT64:
+            return str
+        if kind == FieldDescriptor.TYPE_BYTES:
+            return _bytes
+        if kind == FieldDescriptor.TYPE_DOUBLE:
+            return _double
+        if kind == FieldDescriptor.TYPE_FLOAT:
+            return _float
+        return lambda value: value

@@ -1,0 +1,267 @@
+"""HTTP rules from the descriptors: path templates, bindings, and the router that matches them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, cast
+from urllib.parse import unquote
+
+import grpc
+from google.api import annotations_pb2, http_pb2
+from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor, ServiceDescriptor
+
+from gateway.errors import GatewayError
+
+log = logging.getLogger(__name__)
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HTTP_KINDS = ("get", "put", "post", "delete", "patch")
+
+
+class TemplateError(ValueError):
+    """A path template does not follow the google.api.http syntax."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A `{field.path=segments}` part of a template."""
+
+    field_path: str
+    segments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PathTemplate:
+    """A parsed template: literal, `*`, `**` and variable segments, and an optional verb."""
+
+    text: str
+    segments: tuple[str | Variable, ...]
+    verb: str
+    pattern: re.Pattern[str] = field(compare=False)
+
+    @cached_property
+    def variables(self) -> tuple[Variable, ...]:
+        """Return the variables in order."""
+        return tuple(s for s in self.segments if isinstance(s, Variable))
+
+    @property
+    def prefix(self) -> str:
+        """Return the literal start every matching path has, e.g. "/v1/projects/"."""
+        literals: list[str] = []
+        for segment in self.segments:
+            parts = segment.segments if isinstance(segment, Variable) else (segment,)
+            for part in parts:
+                if part in ("*", "**"):
+                    return "/" + "".join(f"{literal}/" for literal in literals)
+                literals.append(part)
+        return "/" + "/".join(literals)
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """Rank templates: more literal segments first, fewer `**` next."""
+        flat = [p for s in self.segments for p in (s.segments if isinstance(s, Variable) else [s])]
+        literals = sum(1 for p in flat if p not in ("*", "**")) + (1 if self.verb else 0)
+        return literals, -sum(1 for p in flat if p == "**")
+
+    def match(self, raw_path: str) -> dict[str, str] | None:
+        """Return the percent-decoded variable values if the raw path matches."""
+        found = self.pattern.match(raw_path)
+        if found is None:
+            return None
+        return {
+            variable.field_path: unquote(value)
+            for variable, value in zip(self.variables, found.groups(), strict=True)
+        }
+
+
+def _segment_regex(part: str) -> str:
+    if part == "*":
+        return "[^/]+"
+    if part == "**":
+        return ".+"
+    return re.escape(part)
+
+
+def _split(body: str, text: str) -> list[str]:
+    """Split on the '/' outside braces; refuse empty segments."""
+    parts, depth, current = [], 0, ""
+    for char in body:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth not in (0, 1):
+            raise TemplateError(f"template {text!r} has unbalanced braces")
+        if char == "/" and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    if depth or "" in parts:
+        raise TemplateError(f"template {text!r} has an empty segment or unbalanced braces")
+    return parts
+
+
+def parse_template(text: str) -> PathTemplate:
+    """Parse `/v1/{name=projects/*}:verb` into a template with a compiled matcher."""
+    if not text.startswith("/"):
+        raise TemplateError(f"template {text!r} must start with '/'")
+    body, verb = text[1:], ""
+    # The verb follows the last ':' outside braces.
+    depth, split = 0, -1
+    for index, char in enumerate(body):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == ":" and depth == 0:
+            split = index
+    if split >= 0:
+        body, verb = body[:split], body[split + 1 :]
+        if not verb or "/" in verb:
+            raise TemplateError(f"template {text!r} has a bad verb")
+    segments: list[str | Variable] = []
+    for part in _split(body, text) if body else []:
+        if part.startswith("{"):
+            name, equals, inner = part[1:-1].partition("=")
+            if equals and not inner:
+                raise TemplateError(f"template {text!r} has an empty variable template")
+            if not all(_IDENT.fullmatch(p) for p in name.split(".")):
+                raise TemplateError(f"template {text!r} has a bad variable {part!r}")
+            inner_parts = tuple(inner.split("/")) if inner else ("*",)
+            if "" in inner_parts or any("{" in p or "}" in p for p in inner_parts):
+                raise TemplateError(f"template {text!r} has a bad variable {part!r}")
+            segments.append(Variable(name, inner_parts))
+        elif "{" in part or "}" in part:
+            raise TemplateError(f"template {text!r} has a bad segment {part!r}")
+        else:
+            segments.append(part)
+    regex, index = [], 0
+    for segment in segments:
+        if isinstance(segment, Variable):
+            inner = "/".join(_segment_regex(p) for p in segment.segments)
+            regex.append(f"(?P<v{index}>{inner})")
+            index += 1
+        else:
+            regex.append(_segment_regex(segment))
+    pattern = "^/" + "/".join(regex) + (":" + re.escape(verb) if verb else "") + "$"
+    return PathTemplate(text, tuple(segments), verb, re.compile(pattern))
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One HTTP binding of an RPC: verb, template, body and response_body."""
+
+    method: MethodDescriptor
+    http_method: str
+    template: PathTemplate
+    body: str
+    response_body: str
+    # Position among the RPC's bindings (0 for the main rule), for unique OpenAPI operation ids.
+    index: int = 0
+
+    @property
+    def rpc_path(self) -> str:
+        """Return the gRPC path, "/pkg.Service/Method"."""
+        return f"/{self.method.containing_service.full_name}/{self.method.name}"
+
+    @property
+    def server_streaming(self) -> bool:
+        """Tell whether the RPC streams responses."""
+        return bool(self.method.server_streaming)
+
+    @property
+    def client_streaming(self) -> bool:
+        """Tell whether the RPC streams requests."""
+        return bool(self.method.client_streaming)
+
+
+def http_rule(method: MethodDescriptor) -> http_pb2.HttpRule | None:
+    """Return the google.api.http rule of a method, or None."""
+    options = method.GetOptions()
+    extension = cast(Any, annotations_pb2.http)
+    if not options.HasExtension(extension):
+        return None
+    return cast(http_pb2.HttpRule, options.Extensions[extension])
+
+
+def resolve_field(method: MethodDescriptor, path: str) -> list[FieldDescriptor]:
+    """Return the fields along a dotted path in the request message, or raise TemplateError."""
+    message: Any = method.input_type
+    fields: list[FieldDescriptor] = []
+    for name in path.split("."):
+        if message is None or name not in message.fields_by_name:
+            raise TemplateError(f"{method.full_name}: no field {path!r} in the request")
+        found = message.fields_by_name[name]
+        fields.append(found)
+        message = found.message_type
+    return fields
+
+
+def _bindings_of(method: MethodDescriptor, rule: http_pb2.HttpRule, index: int) -> Binding:
+    kind = rule.WhichOneof("pattern")
+    if kind == "custom":
+        verb, text = rule.custom.kind.upper(), rule.custom.path
+    elif kind in _HTTP_KINDS:
+        verb, text = kind.upper(), getattr(rule, kind)
+    else:
+        raise TemplateError(f"{method.full_name}: an HTTP rule without a pattern")
+    template = parse_template(text)
+    for variable in template.variables:
+        fields = resolve_field(method, variable.field_path)
+        if fields[-1].is_repeated:
+            raise TemplateError(f"{method.full_name}: path variable {variable.field_path} repeats")
+    if rule.body not in ("", "*"):
+        resolve_field(method, rule.body)
+    if rule.response_body and rule.response_body not in method.output_type.fields_by_name:
+        raise TemplateError(f"{method.full_name}: no response field {rule.response_body!r}")
+    return Binding(method, verb, template, rule.body, rule.response_body, index)
+
+
+def bindings_for(services: Iterable[ServiceDescriptor]) -> list[Binding]:
+    """Return every HTTP binding of the services' methods, additional bindings included."""
+    bindings: list[Binding] = []
+    for service in services:
+        for method in service.methods:
+            rule = http_rule(method)
+            if rule is None:
+                continue
+            rules = [rule, *rule.additional_bindings]
+            for index, one in enumerate(rules):
+                bindings.append(_bindings_of(method, one, index))
+    return bindings
+
+
+class Router:
+    """Match a method and raw path to a binding, most specific template first."""
+
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        self.bindings = list(bindings)
+        self._by_verb: dict[str, list[tuple[str, Binding]]] = {}
+        ordered = sorted(self.bindings, key=lambda b: b.template.specificity, reverse=True)
+        # The sort is stable: declaration order stays between equally specific templates.
+        for binding in ordered:
+            entry = (binding.template.prefix, binding)
+            self._by_verb.setdefault(binding.http_method, []).append(entry)
+
+    def match(self, verb: str, raw_path: str) -> tuple[Binding, dict[str, str]]:
+        """Return the binding and path variables, or raise a 404 or 405 GatewayError."""
+        for prefix, binding in self._by_verb.get(verb, ()):
+            # A string prefix test is much cheaper than the regex and rules out most routes.
+            if not raw_path.startswith(prefix):
+                continue
+            variables = binding.template.match(raw_path)
+            if variables is not None:
+                return binding, variables
+        allowed = sorted(
+            other
+            for other, candidates in self._by_verb.items()
+            if other != verb and any(b.template.match(raw_path) is not None for _, b in candidates)
+        )
+        if allowed:
+            raise GatewayError(
+                grpc.StatusCode.UNIMPLEMENTED,
+                "Method Not Allowed",
+                http=405,
+                headers=[("allow", ", ".join(allowed))],
+            )
+        raise GatewayError(grpc.StatusCode.NOT_FOUND, "Not Found")

@@ -1,0 +1,116 @@
+"""Run the gateway on uvicorn (httptools, uvloop-friendly) beside or apart from the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from gateway.app import Gateway, build_app
+from gateway.config import GatewayConfig
+from gateway.filmstudio import filmstudio_config
+from services.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _Uvicorn(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its owner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Install nothing: the process that embeds the gateway decides when it stops."""
+        yield
+
+
+class GatewayServer:
+    """The gateway on uvicorn, started and stopped from a running event loop."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        grace_seconds: float = 10.0,
+    ) -> None:
+        self.gateway = Gateway(config)
+        self.grace_seconds = grace_seconds
+        self._server = _Uvicorn(
+            uvicorn.Config(
+                build_app(self.gateway),
+                host=host,
+                port=port,
+                http="httptools",
+                ws="websockets-sansio",
+                lifespan="on",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=max(int(grace_seconds), 1),
+                server_header=False,
+                # The gateway appends the peer to X-Forwarded-For itself; keep the real peer.
+                proxy_headers=False,
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+        self.port: int | None = None
+
+    async def start(self) -> int:
+        """Start serving and return the bound port."""
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise OSError("the gateway stopped during start-up")
+            await asyncio.sleep(0.01)
+        sockets = [s for server in self._server.servers for s in server.sockets]
+        self.port = int(sockets[0].getsockname()[1])
+        log.info(
+            "gateway listening", extra={"port": self.port, "backend": self.gateway.config.backend}
+        )
+        return self.port
+
+    async def stop(self) -> None:
+        """Drain: end streams (clients may resume elsewhere), finish requests, close channels."""
+        self.gateway.core.draining.set()
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        log.info("gateway stopped")
+
+
+async def serve_gateway(
+    settings: Settings,
+    backend: str,
+    stop: asyncio.Event | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    **overrides: Any,
+) -> None:
+    """Serve the FilmStudio gateway until `stop` is set (or SIGTERM/SIGINT when it is None)."""
+    server = GatewayServer(
+        filmstudio_config(settings, backend, **overrides),
+        host=host or settings.gateway_host,
+        port=settings.gateway_port if port is None else port,
+        grace_seconds=settings.shutdown_grace_seconds,
+    )
+    await serve_until_signalled(server, stop)
+
+
+async def serve_until_signalled(server: GatewayServer, stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set, or until SIGTERM or SIGINT when no event is given."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    await server.start()
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

@@ -1,0 +1,48 @@
+"""`filmstudio gateway` options become the gateway configuration."""
+
+from __future__ import annotations
+
+import argparse
+
+from gateway.cli import config_from_args, register
+from services.common.config import Settings
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["gateway", *argv])
+
+
+def test_defaults_serve_filmstudio_behind_the_configured_grpc_address(tmp_path) -> None:
+    settings = Settings(FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path), GRPC_PORT=6000)
+    config = config_from_args(_parse(), settings)
+    assert config.backend == "127.0.0.1:6000"
+    assert "filmstudio.v1.ProjectService" in config.services
+    assert "filmstudio.v1.AIJobService.WatchJob" in config.resume
+
+
+def test_options_override_backend_cors_limits_and_descriptors(tmp_path) -> None:
+    settings = Settings(FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path))
+    args = _parse(
+        "--backend",
+        "10.0.0.5:9000",
+        "--cors-origin",
+        "https://a.example",
+        "--cors-origin",
+        "https://b.example",
+        "--timeout",
+        "2.5",
+        "--max-body-bytes",
+        "1024",
+        "--descriptor-set",
+        str(tmp_path / "set.binpb"),
+        "--service",
+        "acme.v1.Things",
+    )
+    config = config_from_args(args, settings)
+    assert config.backend == "10.0.0.5:9000"
+    assert config.cors_origins == ("https://a.example", "https://b.example")
+    assert (config.default_timeout_seconds, config.max_body_bytes) == (2.5, 1024)
+    assert config.services == ("acme.v1.Things",)
+    assert config.descriptor_set == tmp_path / "set.binpb"

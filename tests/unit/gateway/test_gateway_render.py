@@ -1,0 +1,38 @@
+"""The cached renderer writes exactly what json_format writes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from filmstudio.v1 import ai_job_pb2, project_pb2
+from google.protobuf import json_format
+
+from gateway.render import Renderer
+from tests.support.gateway_backend import pb, sample_book
+
+
+def _cases() -> list[object]:
+    job = ai_job_pb2.Job(name="jobs/1", progress=12.5, cost_credits=2**40)
+    job.result.update({"scenes": [{"n": 1}], "ok": True, "none": None})
+    job.eta.FromSeconds(90)
+    special = pb.Book(rating=math.nan, weight=math.inf, copies={-1: 0}, signed={"value": False})
+    echo = pb.EchoResponse(request=pb.EchoRequest(choice_b=0, ratio=0.1, big=2**64 - 1))
+    echo.request.anything.string_value = "x"
+    echo.request.mask.paths.extend(["title", "author.display_name"])
+    return [
+        sample_book("shelves/a/books/b"),
+        pb.Book(),
+        special,
+        echo,
+        project_pb2.GetProjectResponse(project=project_pb2.Project(name="projects/1")),
+        project_pb2.ListProjectsResponse(),
+        job,
+        pb.Book(genre=99, other_genres=[1, 42]),
+    ]
+
+
+@pytest.mark.parametrize("message", _cases(), ids=lambda m: type(m).__name__)
+def test_renderer_matches_json_format(message) -> None:
+    expected = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    assert Renderer().to_json(message) == expected
