@@ -149,8 +149,9 @@ class Settings(BaseSettings):
     credits_expiry_interval_seconds: float = Field(
         default=60.0, gt=0, alias="CREDITS_EXPIRY_INTERVAL"
     )
-    # Grant each active user the current month's allowance from the background work.
-    credits_auto_monthly: bool = Field(default=True, alias="CREDITS_AUTO_MONTHLY")
+    # Let the background work grant each active user the current month's allowance (off: a
+    # scheduler calls ResetMonthlyCredits at the start of each month).
+    credits_auto_monthly: bool = Field(default=False, alias="CREDITS_AUTO_MONTHLY")
     payment_webhook_secret: SecretStr | None = Field(default=None, alias="PAYMENT_WEBHOOK_SECRET")
     payment_webhook_tolerance_seconds: int = Field(
         default=300, ge=1, le=3600, alias="PAYMENT_WEBHOOK_TOLERANCE"

@@ -1,0 +1,1 @@
+"""Credits: a double-entry ledger with holds for jobs, monthly allowances and payments."""

@@ -1,0 +1,156 @@
+"""A deduction in one PostgreSQL statement: the common case of the debit, without its fallbacks.
+
+The conditional UPDATE is the no-overdraft rule (and takes the row lock, so concurrent debits
+of one user queue instead of retrying); the INSERTs of the transaction and its entries ride in
+the same statement, which runs in autocommit: one round trip, its own transaction, and the row
+lock is never held across a round trip to this (busy) process. A repeated idempotency key fails
+the INSERT on the unique index and the whole statement with it. Whenever this returns None (no
+wallet yet, lapsed monthly credits, expiring grants, too few credits, a key seen before, a
+broken connection) the general path takes over; it is idempotent, so an outcome lost with a
+connection is found there by its key.
+
+It runs on a few psycopg connections of its own: through SQLAlchemy's pool (pre-ping, checkout,
+reset, result processing) the same statement costs several times the CPU of the statement
+itself, and this is the hottest call of the studio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+
+from services.common.db import Database
+from services.credits.ledger import Meta, Wallet
+from services.credits.records import DEDUCTION, Transaction
+
+log = logging.getLogger(__name__)
+
+_DEDUCT = """
+WITH w AS (
+    UPDATE credit_wallets AS w
+    SET monthly = w.monthly - LEAST(w.monthly, %(amount)s),
+        purchased = w.purchased - (%(amount)s - LEAST(w.monthly, %(amount)s)),
+        last_monthly_debit = LEAST(w.monthly, %(amount)s),
+        version = w.version + 1
+    FROM users AS u
+    WHERE w.user_id = %(user_id)s AND u.id = w.user_id AND w.bonus = 0
+      AND (w.monthly = 0 OR w.monthly_expires_at > %(now)s)
+      AND w.monthly + w.purchased >= %(amount)s
+    RETURNING w.user_id, w.monthly, w.bonus, w.purchased, w.held_monthly, w.held_bonus,
+              w.held_purchased, w.monthly_period, w.monthly_expires_at, w.version,
+              w.last_monthly_debit, u.tier
+), t AS (
+    INSERT INTO credit_transactions (user_id, kind, amount, balance_after, reason, actor,
+        request_id, idem_key, fingerprint, job, created_at)
+    SELECT w.user_id, %(kind)s, -%(amount)s, w.monthly + w.purchased, %(reason)s, %(actor)s,
+        %(request_id)s, %(idem_key)s, %(fingerprint)s, %(job)s, %(now)s
+    FROM w
+    RETURNING id
+), e AS (
+    INSERT INTO credit_entries (transaction_id, user_id, debit, credit, amount)
+    SELECT t.id, w.user_id, leg.debit, 'consumed', leg.amount
+    FROM t, w, LATERAL (
+        VALUES ('monthly', w.last_monthly_debit), ('purchased', %(amount)s - w.last_monthly_debit)
+    ) AS leg(debit, amount)
+    WHERE leg.amount > 0
+)
+SELECT w.*, t.id AS transaction_id FROM w, t
+"""
+
+
+_SHARED: weakref.WeakKeyDictionary[Engine, FastPath] = weakref.WeakKeyDictionary()
+
+
+class FastPath:
+    """One-statement deductions on up to `size` dedicated autocommit connections."""
+
+    @classmethod
+    def of(cls, database: Database, size: int) -> FastPath:
+        """Return the fast path of a database, shared by every CreditsService on it."""
+        engine = database.engine.sync_engine
+        if engine not in _SHARED:
+            _SHARED[engine] = cls(database.url, size, engine)
+        return _SHARED[engine]
+
+    def __init__(self, database_url: str, size: int, engine: Engine) -> None:
+        url = make_url(database_url).set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        # The connections live as long as the database they belong to.
+        event.listen(engine, "engine_disposed", lambda _: self.close())
+
+    def close(self) -> None:
+        """Close the idle connections (synchronously, as the engine's dispose event needs)."""
+        while self._idle:
+            self._idle.pop().pgconn.finish()
+
+    async def deduct(
+        self, user_id: int, amount: int, now: datetime, meta: Meta
+    ) -> tuple[Transaction, Wallet] | None:
+        """Debit in one statement, or return None to send the caller down the general path."""
+        reason = meta.reason[:500]
+        params = {
+            "user_id": user_id,
+            "amount": amount,
+            "now": now,
+            "kind": DEDUCTION,
+            "reason": reason,
+            "actor": meta.actor,
+            "request_id": meta.request_id,
+            "idem_key": meta.idem_key,
+            "fingerprint": meta.fingerprint,
+            "job": meta.job,
+        }
+        row = await self._execute(params)
+        if row is None:
+            return None
+        wallet = Wallet.of(row, row.tier)
+        if wallet.monthly_expires_at is not None:
+            wallet.monthly_expires_at = wallet.monthly_expires_at.astimezone(UTC)
+        transaction = Transaction(
+            id=row.transaction_id,
+            user_id=user_id,
+            kind=DEDUCTION,
+            amount=-amount,
+            balance_after=wallet.available,
+            reason=reason,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            job=meta.job,
+            reservation_id=None,
+            created_at=now,
+        )
+        return transaction, wallet
+
+    async def _execute(self, params: dict[str, Any]) -> Any:
+        async with self._slots:
+            connection = self._idle.pop() if self._idle else await self._connect()
+            try:
+                cursor = await connection.execute(_DEDUCT, params)
+                row = await cursor.fetchone()
+            except psycopg.errors.UniqueViolation:
+                self._idle.append(connection)
+                return None  # the key was used before: the general path replays or refuses it
+            except psycopg.OperationalError:
+                connection.pgconn.finish()
+                log.warning("fast-path connection lost; taking the general path", exc_info=True)
+                return None
+            except BaseException:
+                connection.pgconn.finish()  # mid-statement (say, cancelled): state unknown
+                raise
+            self._idle.append(connection)
+            return row
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, row_factory=namedtuple_row
+        )

@@ -1,0 +1,133 @@
+"""The gRPC transport of CreditsService: proto in, domain call, proto out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from filmstudio.v1 import credits_pb2, credits_pb2_grpc
+
+from services.common.app import App
+from services.common.context import require_principal
+from services.common.convert import resource_id, user_ref
+from services.credits.convert import (
+    credits_message,
+    credits_name,
+    kind_name,
+    moment,
+    reservation_message,
+    transaction_message,
+)
+from services.credits.credits_service import CreditsService
+
+Context = Any
+
+
+def _actor() -> str:
+    return require_principal().resource_name
+
+
+class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
+    """CreditsService over gRPC."""
+
+    def __init__(self, service: CreditsService) -> None:
+        self.service = service
+
+    async def GetCredits(self, request: Any, context: Context) -> Any:
+        user_id = user_ref(credits_name(request.name or "users/me/credits"), require_principal())
+        credits = await self.service.get_user_credits(user_id)
+        return credits_pb2.GetCreditsResponse(credits=credits_message(credits))
+
+    async def DeductCredits(self, request: Any, context: Context) -> Any:
+        result = await self.service.deduct_credits(
+            user_ref(request.user, require_principal(), "user"),
+            request.amount,
+            request.reason,
+            idempotency_key=request.request_id,
+            job=request.job,
+            actor=_actor(),
+        )
+        return credits_pb2.DeductCreditsResponse(
+            transaction=transaction_message(result.transaction),
+            credits=credits_message(result.credits),
+        )
+
+    async def AddCredits(self, request: Any, context: Context) -> Any:
+        result = await self.service.add_credits(
+            user_ref(request.user, require_principal(), "user"),
+            request.amount,
+            kind_name(request.kind) or "",
+            request.reason,
+            idempotency_key=request.request_id,
+            expires_at=moment(request.expire_time, request.HasField("expire_time")),
+            actor=_actor(),
+        )
+        return credits_pb2.AddCreditsResponse(
+            transaction=transaction_message(result.transaction),
+            credits=credits_message(result.credits),
+        )
+
+    async def ListTransactions(self, request: Any, context: Context) -> Any:
+        user_id = user_ref(request.parent or "users/me", require_principal(), "parent")
+        transactions, next_token = await self.service.get_transaction_history(
+            user_id,
+            kind=kind_name(request.kind),
+            start_time=moment(request.start_time, request.HasField("start_time")),
+            end_time=moment(request.end_time, request.HasField("end_time")),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return credits_pb2.ListTransactionsResponse(
+            transactions=[transaction_message(t) for t in transactions],
+            next_page_token=next_token,
+        )
+
+    async def CheckSufficientCredits(self, request: Any, context: Context) -> Any:
+        user_id = user_ref(credits_name(request.name or "users/me/credits"), require_principal())
+        check = await self.service.check_sufficient_credits(user_id, request.amount)
+        return credits_pb2.CheckSufficientCreditsResponse(
+            sufficient=check.sufficient, available=check.available, shortfall=check.shortfall
+        )
+
+    async def ResetMonthlyCredits(self, request: Any, context: Context) -> Any:
+        principal = require_principal()
+        user_id = user_ref(request.user, principal, "user") if request.user else None
+        result = await self.service.reset_monthly_credits(request.period or None, user_id)
+        return credits_pb2.ResetMonthlyCreditsResponse(
+            period=result.period,
+            granted_users=result.granted_users,
+            skipped_users=result.skipped_users,
+        )
+
+    async def ReserveCredits(self, request: Any, context: Context) -> Any:
+        reservation = await self.service.reserve_credits(
+            user_ref(request.user, require_principal(), "user"),
+            request.amount,
+            idempotency_key=request.request_id,
+            job=request.job,
+            ttl_seconds=request.ttl_seconds,
+            actor=_actor(),
+        )
+        return credits_pb2.ReserveCreditsResponse(reservation=reservation_message(reservation))
+
+    async def CaptureReservation(self, request: Any, context: Context) -> Any:
+        reservation = await self.service.capture_reservation(
+            resource_id(request.name, "reservations"), request.amount, actor=_actor()
+        )
+        return credits_pb2.CaptureReservationResponse(reservation=reservation_message(reservation))
+
+    async def ReleaseReservation(self, request: Any, context: Context) -> Any:
+        reservation = await self.service.release_reservation(
+            resource_id(request.name, "reservations"), request.reason, actor=_actor()
+        )
+        return credits_pb2.ReleaseReservationResponse(reservation=reservation_message(reservation))
+
+    async def HandlePaymentEvent(self, request: Any, context: Context) -> Any:
+        outcome = await self.service.handle_payment_event(request.payload, request.signature)
+        return credits_pb2.HandlePaymentEventResponse(
+            event_id=outcome.event_id, applied=outcome.applied, outcome=outcome.outcome
+        )
+
+
+def build(app: App) -> CreditsServicer:
+    """Build the servicer on the app's CreditsService."""
+    return CreditsServicer(app.credits_service())
