@@ -25,8 +25,10 @@ log = logging.getLogger("filmstudio")
 COMMAND_MODULES: tuple[str, ...] = (
     "services.user.cli",
     "services.project.cli",
-    "services.ai_job.cli",
     "services.credits.cli",
+    "services.ai_job.cli",
+    "services.ai_job.pipeline.cli",
+    "gateway.cli",
 )
 
 

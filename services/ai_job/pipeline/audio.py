@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -77,6 +78,49 @@ def wav_bytes(pcm: Pcm) -> bytes:
         writer.setframerate(pcm.rate)
         writer.writeframes(samples.tobytes())
     return buffer.getvalue()
+
+
+def pcm_frames_to_wav(frames: bytes, rate: int) -> bytes:
+    """Wrap little-endian 16-bit mono frames in a WAV header."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(frames)
+    return buffer.getvalue()
+
+
+def write_wav(path: Path, pcm: Pcm, chunk: int = 1 << 20) -> None:
+    """Write PCM to a WAV file in chunks, without a second copy of a long track in memory."""
+    view = memoryview(pcm.samples)
+    with wave.open(str(path), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(pcm.rate)
+        for start in range(0, len(view), chunk):
+            piece = view[start : start + chunk]
+            if sys.byteorder == "big":
+                swapped = array("h", piece)
+                swapped.byteswap()
+                writer.writeframes(swapped.tobytes())
+            else:
+                writer.writeframes(piece.cast("B"))
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def convert(source: Path, target: Path, rate: int) -> None:
+    """Resample a WAV file to `rate` Hz mono 16-bit with ffmpeg."""
+    run_tool(["ffmpeg", "-v", "error", "-i", str(source), "-ar", str(rate), "-ac", "1",
+              "-c:a", "pcm_s16le", "-y", str(target)])  # fmt: skip
 
 
 def trim_silence(pcm: Pcm, pad_s: float = 0.02) -> Pcm:

@@ -25,6 +25,9 @@ MIN_HOLD_SCALE = 0.3  # holds never shrink below 30 % of their natural length
 _INT_EXT = re.compile(r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)\.?\s*", re.IGNORECASE)
 _TIMES = ("DAY", "NIGHT", "MORNING", "AFTERNOON", "EVENING", "DAWN", "DUSK", "SUNSET",
           "SUNRISE", "NOON", "MIDNIGHT", "TWILIGHT")  # fmt: skip
+_TIME_WORD = re.compile(
+    rf"\b({'|'.join(_TIMES)}|CONTINUOUS|LATER|SAME|MOMENTS LATER)\b", re.IGNORECASE
+)
 _SPOKEN = frozenset({"dialogue", "lyrics", "narration"})
 
 
@@ -113,8 +116,7 @@ def parse_heading(heading: str) -> tuple[str | None, str, str | None]:
 
 
 def _is_time(text: str) -> bool:
-    upper = text.upper()
-    return any(word in upper for word in (*_TIMES, "CONTINUOUS", "LATER", "SAME", "MOMENTS"))
+    return _TIME_WORD.search(text) is not None
 
 
 @dataclass
@@ -223,10 +225,8 @@ def _is_pause(parenthetical: str | None) -> bool:
 
 
 def _lighting(time_of_day: str | None) -> str | None:
-    if not time_of_day:
-        return None
-    upper = time_of_day.upper()
-    return next((time for time in _TIMES if time in upper), None)
+    match = _TIME_WORD.search(time_of_day or "")
+    return match.group(1).upper() if match and match.group(1).upper() in _TIMES else None
 
 
 @dataclass(frozen=True)

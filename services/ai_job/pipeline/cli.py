@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     voice.add_argument("--narrator", choices=NARRATOR_VOICES, default="male_narrator")
     voice.add_argument("--narrate-action", action="store_true", help="read action lines aloud")
     voice.add_argument("--voice", action="append", default=[], metavar="CHARACTER=VOICE")
+    voice.add_argument("--gender", action="append", default=[], metavar="CHARACTER=male|female")
     voice.add_argument("--lufs", type=float, default=-16.0, help="integrated loudness target")
     voice.add_argument("--engine", default="espeak-ng", choices=("espeak-ng", "command"))
     voice.add_argument("--engine-command", help="TTS argv with {output} {voice} {wpm} slots")
@@ -150,11 +151,11 @@ def _voice(args: argparse.Namespace, storage: Storage) -> dict[str, Any]:
         breakdown = _load_json(storage, None, stage_key(prefix, "script", "breakdown.json"))
     else:
         breakdown = _load_json(storage, args.file, stage_key(prefix, "script", "breakdown.json"))
-    voices = dict(item.split("=", 1) for item in args.voice if "=" in item)
     options = VoiceOptions(
         narrator=args.narrator,
         narrate_action=args.narrate_action,
-        voices=voices,
+        voices=_pairs(args.voice),
+        genders=_pairs(args.gender),
         target_lufs=args.lufs,
     )
     engine = engine_from_config(args.engine, args.engine_command, args.engine_voices)
@@ -175,6 +176,12 @@ def _voice(args: argparse.Namespace, storage: Storage) -> dict[str, Any]:
         "voices": timings["voices"],
         "artifacts": result.artifacts,
     }
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    """Parse repeated NAME=VALUE options (names match character cues in any case)."""
+    pairs = dict(item.split("=", 1) for item in items if "=" in item)
+    return {name.strip(): value.strip() for name, value in pairs.items()}
 
 
 def _subtitles(args: argparse.Namespace, storage: Storage) -> dict[str, Any]:

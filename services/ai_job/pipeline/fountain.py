@@ -149,18 +149,19 @@ class _Parser:
         if first is None or first.group(1).strip().lower() not in TITLE_KEYS:
             return 0
         key = ""
+        values: dict[str, list[str]] = {}
         while index < len(self.lines) and self.lines[index].strip():
             line = without_notes(self.lines[index])
             match = _TITLE_FIELD.fullmatch(line)
             if match and not line[:1].isspace():
                 key = match.group(1).strip().lower()
-                self.title_page[key] = parse_emphasis(match.group(2).strip())[0]
+                values[key] = [parse_emphasis(match.group(2).strip())[0]]
             elif key and line[:1].isspace():
-                value = parse_emphasis(line.strip())[0]
-                self.title_page[key] = "\n".join(filter(None, [self.title_page[key], value]))
+                values[key].append(parse_emphasis(line.strip())[0])
             else:
                 break  # an unindented line that is not `Key: value` ends the title page
             index += 1
+        self.title_page = {key: "\n".join(filter(None, parts)) for key, parts in values.items()}
         return index
 
     def _blank(self, index: int) -> bool:

@@ -15,12 +15,8 @@ _NOTE_MARKER = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
 _TOKEN = re.compile(r"/\*|\[\[|\n")
 _ESCAPABLE = frozenset("*_\\")
 _ESCAPED = "\x00"
-_EMPHASIS = (
-    ("***", ("bold", "italic")),
-    ("**", ("bold",)),
-    ("*", ("italic",)),
-    ("_", ("underline",)),
-)
+BOLD, ITALIC, UNDERLINE = 1, 2, 4
+_EMPHASIS = (("***", BOLD | ITALIC), ("**", BOLD), ("*", ITALIC), ("_", UNDERLINE))
 
 
 @dataclass(frozen=True)
@@ -124,6 +120,8 @@ def without_notes(raw: str) -> str:
 
 def parse_emphasis(raw: str) -> tuple[str, tuple[Span, ...]]:
     """Return the plain text of one line and its emphasis spans (`\\*` escapes a marker)."""
+    if not any(marker in raw for marker in "*_\\"):
+        return raw, ()
     chars: list[str] = []
     escaped: list[bool] = []
     index = 0
@@ -137,25 +135,22 @@ def parse_emphasis(raw: str) -> tuple[str, tuple[Span, ...]]:
         chars.append(char)
         escaped.append(False)
         index += 1
-    styles: list[set[str]] = [set() for _ in chars]
+    styles = [0] * len(chars)
     for delimiter, names in _EMPHASIS:
-        _apply(delimiter, names, chars, escaped, styles)
+        if delimiter in raw:
+            _apply(delimiter, names, chars, escaped, styles)
     return "".join(chars), _spans(styles)
 
 
 def _apply(
-    delimiter: str,
-    names: tuple[str, ...],
-    chars: list[str],
-    escaped: list[bool],
-    styles: list[set[str]],
+    delimiter: str, names: int, chars: list[str], escaped: list[bool], styles: list[int]
 ) -> None:
     subject = "".join(_ESCAPED if esc else c for c, esc in zip(chars, escaped, strict=True))
     drop: set[int] = set()
     size = len(delimiter)
     for start, end in _pairs(subject, delimiter):
         for position in range(start + size, end):
-            styles[position].update(names)
+            styles[position] |= names
         drop.update(range(start, start + size))
         drop.update(range(end, end + size))
     if drop:
@@ -176,35 +171,32 @@ def _pairs(subject: str, delimiter: str) -> list[tuple[int, int]]:
     word = delimiter == "_"
     pairs: list[tuple[int, int]] = []
     opener: int | None = None
-    index = 0
-    while index <= length - size:
-        if not subject.startswith(delimiter, index):
-            index += 1
-            continue
+    index = subject.find(delimiter)
+    while index >= 0:
         before = subject[index - 1] if index else " "
         after = subject[index + size] if index + size < length else " "
         closes = not before.isspace() and not (word and after.isalnum())
         opens = not after.isspace() and after != delimiter[0] and not (word and before.isalnum())
+        step = size
         if opener is not None and closes and index > opener + size:
             pairs.append((opener, index))
             opener = None
         elif opener is None and opens:
             opener = index
         else:
-            index += 1
-            continue
-        index += size
+            step = 1
+        index = subject.find(delimiter, index + step)
     return pairs
 
 
-def _spans(styles: list[set[str]]) -> tuple[Span, ...]:
+def _spans(styles: list[int]) -> tuple[Span, ...]:
     spans: list[Span] = []
-    for style in ("bold", "italic", "underline"):
+    for bit, style in ((BOLD, "bold"), (ITALIC, "italic"), (UNDERLINE, "underline")):
         start: int | None = None
-        for position, names in enumerate([*styles, set()]):
-            if style in names and start is None:
+        for position, flags in enumerate([*styles, 0]):
+            if flags & bit and start is None:
                 start = position
-            elif style not in names and start is not None:
+            elif not flags & bit and start is not None:
                 spans.append(Span(start, position, style))
                 start = None
     return tuple(sorted(spans, key=lambda span: (span.start, span.style)))

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from services.ai_job.pipeline.breakdown import (
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "filmstudio.breakdown.v1"
 MAX_SCRIPT_BYTES = 1024 * 1024  # a 120-page feature is about 200 KB
-MAX_TARGET_S = 4 * 3600.0
+MAX_TARGET_S = 2 * 3600.0  # what the voice stage accepts
 MODES = ("auto", "fountain", "prose")
 _STYLE = re.compile(r"[\w][\w ,'&-]{0,59}")
 
@@ -80,26 +80,31 @@ def _reject(description: str) -> InvalidArgument:
 
 def decode_script(script: str | bytes) -> str:
     """Return the script as text, refusing binary, garbage, empty or oversized input."""
-    size = len(script) if isinstance(script, bytes) else len(script.encode(errors="replace"))
+    if isinstance(script, str):
+        try:
+            script = script.encode()
+        except UnicodeEncodeError:  # lone surrogates, e.g. from a careless JSON client
+            raise _reject("is not valid Unicode text") from None
+    size = len(script)
     if size > MAX_SCRIPT_BYTES:
         raise _reject(f"is {size} bytes; the limit is {MAX_SCRIPT_BYTES} bytes")
-    if isinstance(script, bytes):
-        if b"\x00" in script:
-            raise _reject("is binary data, not text")
-        try:
-            script = script.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise _reject(f"is not UTF-8 text (bad byte at offset {error.start})") from None
-    text = script.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    if b"\x00" in script:
+        raise _reject("is binary data, not text")
+    try:
+        decoded = script.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _reject(f"is not UTF-8 text (bad byte at offset {error.start})") from None
+    text = decoded.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     visible = [char for char in text if not char.isspace()]
     if not visible:
         raise _reject("is empty")
     controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\f")
-    if "\x00" in text or controls > len(text) // 200:
+    if controls > len(text) // 200:
         raise _reject("contains control characters: it looks like binary data")
     letters = sum(1 for char in visible if char.isalpha())
     long_tokens = sum(len(token) for token in text.split() if len(token) > 40)
-    if letters < 0.5 * len(visible) or long_tokens > 0.2 * len(visible) or text.count("\ufffd"):
+    mangled = text.count("\ufffd") > len(visible) // 1000  # decoded with the wrong charset
+    if letters < 0.5 * len(visible) or long_tokens > 0.2 * len(visible) or mangled:
         raise _reject("does not look like a screenplay or prose: too few words")
     return text
 
@@ -159,7 +164,7 @@ def analyse_script(
             "scenes": scene_documents,
             "characters": characters,
             "dual_dialogue": _dual_pairs(scenes),
-            "shots": [asdict(shot) for shot in shots],
+            "shots": [_fields(shot) for shot in shots],
             "notes": play.notes,
         }
     )
@@ -173,16 +178,21 @@ def one_title(play: Screenplay, scenes: list[Scene]) -> str:
 
 
 def _scene_document(scene: Scene, shots: list[Shot]) -> dict[str, Any]:
-    document = {key: value for key, value in asdict(scene).items() if key != "beats"}
+    document = _fields(scene, skip="beats")
     document.update(
         id=scene.id,
         characters=scene.speakers,
         natural_s=scene.natural_s,
         words=sum(beat.words for beat in scene.beats),
-        beats=[{**asdict(beat), "spoken": beat.spoken} for beat in scene.beats],
+        beats=[{**_fields(beat), "spoken": beat.spoken} for beat in scene.beats],
         shots=[shot.id for shot in shots],
     )
     return document
+
+
+def _fields(item: Any, skip: str = "") -> dict[str, Any]:
+    # dataclasses.asdict deep-copies every nested value; _rounded copies once anyway.
+    return {f.name: getattr(item, f.name) for f in fields(item) if f.name != skip}
 
 
 def _characters(scenes: list[Scene]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -98,7 +99,8 @@ def scene_shots(scene: Scene, style: str, people: dict[str, str]) -> list[Shot]:
     pov = "POV" in (scene.heading or "").upper().split()
     drafts: list[Shot] = []
     opening = scene.beats[0].start_s if scene.beats else scene.duration_s
-    if scene.heading and opening > 0:
+    titles_first = bool(scene.beats) and scene.beats[0].kind == "title_card"
+    if scene.heading and opening > 0 and not titles_first:
         drafts.append(Shot("", scene.index, "pov" if pov else "establishing", 0.0, opening))
     for beat in scene.beats:
         kind = _kind(beat, present, pov)
@@ -113,15 +115,19 @@ def scene_shots(scene: Scene, style: str, people: dict[str, str]) -> list[Shot]:
             previous.beats.append(beat.index)
             continue
         drafts.append(Shot("", scene.index, kind, beat.start_s, beat.duration_s, [beat.index]))
-    drafts = _split_long(_merge_short(drafts))
+    if titles_first:  # a title card opens the scene: it holds through the opening too
+        drafts[0].start_s, drafts[0].duration_s = 0.0, drafts[0].duration_s + opening
     beats = {beat.index: beat for beat in scene.beats}
-    for number, shot in enumerate(drafts, start=1):
-        shot.id = f"{scene.id}-shot-{number:02d}"
+    drafts = _merge_short(drafts)
+    for shot in drafts:  # before splitting: the parts of a long shot share all of this
         covered = [beats[index] for index in shot.beats]
         shot.characters = _characters(covered, present, shot.kind)
         if shot.kind == "close-up" and len(shot.characters) > 1:
             shot.kind = "two-shot" if len(shot.characters) == 2 else "medium"
         shot.description = _description(scene, covered, shot)
+    drafts = _split_long(drafts, beats)
+    for number, shot in enumerate(drafts, start=1):
+        shot.id = f"{scene.id}-shot-{number:02d}"
         shot.image_prompt = _prompt(scene, shot, style, people)
         shot.start_s = round(scene.start_s + shot.start_s, 3)
         shot.duration_s = round(shot.duration_s, 3)
@@ -147,35 +153,48 @@ def _kind(beat: Beat, present: list[str], pov: bool) -> str:
 
 
 def _merge_short(drafts: list[Shot]) -> list[Shot]:
+    """Fold shots shorter than MIN_SHOT_S into a neighbour, never past MAX_SHOT_S."""
     merged: list[Shot] = []
     for shot in drafts:
-        if merged and shot.duration_s < MIN_SHOT_S and shot.kind != "title-card":
-            merged[-1].duration_s += shot.duration_s
-            merged[-1].beats.extend(shot.beats)
-        elif merged and merged[-1].duration_s < MIN_SHOT_S and merged[-1].kind != "title-card":
-            shot.start_s, shot.duration_s = (
-                merged[-1].start_s,
-                merged[-1].duration_s + shot.duration_s,
-            )
-            shot.beats[:0] = merged[-1].beats
+        previous = merged[-1] if merged else None
+        fits = (
+            previous is not None
+            and previous.duration_s + shot.duration_s <= MAX_SHOT_S
+            and "title-card" not in (previous.kind, shot.kind)
+        )
+        if previous is not None and fits and shot.duration_s < MIN_SHOT_S:
+            previous.duration_s += shot.duration_s
+            previous.beats.extend(shot.beats)
+        elif previous is not None and fits and previous.duration_s < MIN_SHOT_S:
+            shot.start_s, shot.duration_s = previous.start_s, previous.duration_s + shot.duration_s
+            shot.beats[:0] = previous.beats
             merged[-1] = shot
         else:
             merged.append(shot)
     return merged
 
 
-def _split_long(drafts: list[Shot]) -> list[Shot]:
+def _split_long(drafts: list[Shot], beats: dict[int, Beat]) -> list[Shot]:
+    """Cut shots longer than MAX_SHOT_S into equal parts that change the framing."""
     out: list[Shot] = []
     for shot in drafts:
-        parts = max(1, int(shot.duration_s // MAX_SHOT_S) + (shot.duration_s % MAX_SHOT_S > 0))
-        if parts == 1 or shot.kind == "title-card":
+        parts = math.ceil(shot.duration_s / MAX_SHOT_S - 1e-9)
+        if parts <= 1 or shot.kind == "title-card":
             out.append(shot)
             continue
         length = shot.duration_s / parts
         for part in range(parts):
             kind = shot.kind if part == 0 else _COVERAGE[part % len(_COVERAGE)]
             start = shot.start_s + part * length
-            out.append(Shot("", shot.scene, kind, start, length, list(shot.beats)))
+            during = [
+                index
+                for index in shot.beats
+                if beats[index].start_s < start + length
+                and beats[index].start_s + beats[index].duration_s > start
+            ]
+            piece = Shot("", shot.scene, kind, start, length, during or shot.beats[-1:])
+            piece.characters, piece.description = list(shot.characters), shot.description
+            out.append(piece)
     return out
 
 
@@ -191,8 +210,8 @@ def _description(scene: Scene, beats: list[Beat], shot: Shot) -> str:
     if shot.kind == "title-card":
         return " / ".join(one_line(b.text) for b in beats)
     action = next((b for b in beats if b.kind in {"action", "narration"}), None)
-    if action is not None:
-        return truncate_words(soften_shouting(action.text), 200)
+    if action is not None:  # only the start matters, however long the paragraph
+        return truncate_words(soften_shouting(action.text[:400]), 200)
     spoken = [b for b in beats if b.speaker]
     if spoken:
         who = " and ".join(dict.fromkeys(display_name(b.speaker or "") for b in spoken))

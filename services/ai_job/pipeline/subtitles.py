@@ -67,12 +67,14 @@ class SubtitleResult:
 
 
 def _segments(cue: Mapping[str, Any]) -> list[tuple[str, int, int]]:
-    segments = cue.get("segments") or [cue]
-    return [
-        (str(s["text"]), round(float(s["start_s"]) * 1000), round(float(s["end_s"]) * 1000))
-        for s in segments
-        if str(s["text"]).strip()
-    ]
+    found = []
+    for segment in cue.get("segments") or [cue]:
+        start, end = round(float(segment["start_s"]) * 1000), round(float(segment["end_s"]) * 1000)
+        if not 0 <= start <= end:
+            raise ValueError(f"cue {cue.get('index')} ends before it starts")
+        if str(segment["text"]).strip():
+            found.append((" ".join(str(segment["text"]).split()), start, end))
+    return found
 
 
 def _grouped(segments: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
@@ -182,7 +184,7 @@ def run_subtitles(
         raise InvalidArgument.field("timings", "expected a filmstudio.voice_timings.v1 document")
     try:
         events = build_events(timings, options, tracker)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise InvalidArgument.field("timings", f"malformed timings: {error!r}") from None
     tracker.checkpoint()
     keys = {

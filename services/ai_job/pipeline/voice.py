@@ -8,10 +8,10 @@ later stages. Long lines are spoken phrase by phrase, which gives subtitles exac
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
+import wave
 from array import array
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +21,14 @@ from typing import Any
 
 from services.ai_job.pipeline.audio import (
     Pcm,
+    convert,
+    file_sha256,
     normalise_loudness,
-    read_wav,
+    pcm_frames_to_wav,
     resample,
     scratch_dir,
     trim_silence,
-    wav_bytes,
+    write_wav,
 )
 from services.ai_job.pipeline.breakdown import NARRATOR
 from services.ai_job.pipeline.stage import (
@@ -38,7 +40,7 @@ from services.ai_job.pipeline.stage import (
     put_json,
     stage_key,
 )
-from services.ai_job.pipeline.text import split_phrases, split_sentences
+from services.ai_job.pipeline.text import split_phrases, split_sentences, word_count
 from services.ai_job.pipeline.voice_engines import (
     EspeakEngine,
     Voice,
@@ -54,6 +56,9 @@ TIMINGS_SCHEMA = "filmstudio.voice_timings.v1"
 PHRASE_GAP_S = 0.12  # the pause between phrases of one line
 MAX_PHRASE_CHARS = 84  # what two subtitle lines hold
 SYNTH_THREADS = min(4, os.cpu_count() or 1)
+# A worker holds the raw track in memory: about 160 MB an hour at 22 kHz.
+MAX_TRACK_S = 2 * 3600.0
+MAX_SPOKEN_WORDS = 15_000  # about 100 minutes at 150 words per minute
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -83,10 +88,25 @@ def _cast(lines: list[Line], engine: VoiceEngine, options: VoiceOptions) -> dict
     if options.narrator not in narrators:
         raise invalid("narrator", f"must be one of {', '.join(narrators)}")
     characters = sorted({line.speaker for line in lines} - {NARRATOR})
-    chosen = {name: engine.voice(spec) for name, spec in options.voices.items()}
-    cast = cast_voices(characters, engine.palette(), chosen, options.genders)
+    chosen = {name: engine.voice(spec) for name, spec in _by_name(options.voices, lines).items()}
+    genders = _by_name(options.genders, lines, field_name="genders")
+    if not set(genders.values()) <= {"male", "female"}:
+        raise invalid("genders", "a gender is male or female")
+    cast = cast_voices(characters, engine.palette(), chosen, genders)
     cast[NARRATOR] = chosen.get(NARRATOR) or narrators[options.narrator]
     return cast
+
+
+def _by_name(
+    choices: Mapping[str, str], lines: list[Line], field_name: str = "voices"
+) -> dict[str, str]:
+    """Key user choices by the speakers' names as written, matching them case-insensitively."""
+    names = {line.speaker.upper(): line.speaker for line in lines} | {NARRATOR: NARRATOR}
+    unknown = sorted(name for name in choices if name.upper() not in names)
+    if unknown:
+        raise invalid(field_name, f"no speaking character named {', '.join(unknown)}")
+    return {names[name.upper()]: value.strip().lower() if field_name == "genders" else value
+            for name, value in choices.items()}  # fmt: skip
 
 
 def _speak(line: Line, engine: VoiceEngine, wpm: int) -> Pcm:
@@ -162,15 +182,16 @@ def run_voice_synthesis(
     if not -30.0 <= options.target_lufs <= -5.0 or options.sample_rate not in {44100, 48000}:
         raise invalid("options", "target_lufs must be -30 to -5 and sample_rate 44100 or 48000")
     lines = plan_lines(breakdown, options.narrate_action)
-    cast = _cast(lines, engine, options)
+    _check_size(lines, breakdown)
+    take = _Take(lines, _cast(lines, engine, options))
     wpm = int(options.words_per_minute or breakdown.get("words_per_minute") or 150)
     for line in lines:
-        line.voice = cast[line.speaker]
+        line.voice = take.cast[line.speaker]
     _speak_all(lines, engine, wpm, tracker)
-    engine_rate = _same_rate(lines) or options.sample_rate
-    scenes = layout(lines, list(breakdown["scenes"]), engine_rate)
-    total = max((scene["end_s"] for scene in scenes), default=0.0)
-    track = Pcm.silence(total, engine_rate)
+    take.rate = _same_rate(lines) or options.sample_rate
+    take.scenes = layout(lines, list(breakdown["scenes"]), take.rate)
+    total = max((scene["end_s"] for scene in take.scenes), default=0.0)
+    track = Pcm.silence(total, take.rate)
     for line in lines:
         assert line.audio is not None
         track.samples[line.start : line.start + len(line.audio.samples)] = line.audio.samples
@@ -178,96 +199,80 @@ def run_voice_synthesis(
     tracker.checkpoint()
     with scratch_dir() as scratch:
         raw, normalised = Path(scratch) / "raw.wav", Path(scratch) / "dialogue.wav"
-        raw.write_bytes(wav_bytes(track))
-        loudness = None
+        write_wav(raw, track)
+        del track  # a long film's raw track is large; the file holds it now
         if any(line.phrases for line in lines):
-            loudness = normalise_loudness(
+            take.loudness = normalise_loudness(
                 raw, normalised, lufs=options.target_lufs, rate=options.sample_rate
             )
-            final = read_wav(normalised.read_bytes())
         else:
-            final = resample(track, options.sample_rate)
-    tracker.report(0.93, "loudness normalised")
-    tracker.checkpoint()
-    return _store(
-        lines,
-        scenes,
-        final,
-        engine_rate,
-        loudness,
-        cast,
-        engine,
-        options,
-        storage,
-        key_prefix,
-        tracker,
-    )
+            convert(raw, normalised, options.sample_rate)
+        tracker.report(0.93, "loudness normalised")
+        tracker.checkpoint()
+        return _store(take, normalised, engine, options, storage, key_prefix, tracker)
+
+
+@dataclass
+class _Take:
+    """What the stage has made so far: lines, cast, layout, and the engine's sample rate."""
+
+    lines: list[Line]
+    cast: dict[str, Voice]
+    rate: int = 0
+    scenes: list[dict[str, Any]] = field(default_factory=list)
+    loudness: dict[str, float | int] | None = None
+
+
+def _check_size(lines: list[Line], breakdown: Mapping[str, Any]) -> None:
+    """Refuse work whose audio would not fit in a worker's memory."""
+    words = sum(word_count(line.text) for line in lines)
+    planned = float((breakdown.get("timing") or {}).get("duration_s") or 0.0)
+    if words > MAX_SPOKEN_WORDS or planned > MAX_TRACK_S:
+        raise invalid(
+            "breakdown",
+            f"too long for one voice job: {words} spoken words, {planned:.0f} s planned "
+            f"(the limits are {MAX_SPOKEN_WORDS} words and {MAX_TRACK_S:.0f} s)",
+        )
 
 
 def _store(
-    lines: list[Line],
-    scenes: list[dict[str, Any]],
-    final: Pcm,
-    engine_rate: int,
-    loudness: dict[str, float | int] | None,
-    cast: dict[str, Voice],
+    take: _Take,
+    normalised: Path,
     engine: VoiceEngine,
     options: VoiceOptions,
     storage: Storage,
     key_prefix: str,
     tracker: Progress,
 ) -> VoiceResult:
-    out = final.rate
-    dialogue_key = stage_key(key_prefix, "voice", "dialogue.wav")
+    """Cut each line's track from the final file and store everything with the timings."""
     cues: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        assert line.audio is not None
-        assert line.voice is not None
-        begin = round(line.start / engine_rate * out)
-        finish = round((line.start + len(line.audio.samples)) / engine_rate * out)
-        track_key = stage_key(
-            key_prefix, "voice", "lines", f"{number:04d}-{_slug(line.speaker)}.wav"
-        )
-        storage.put_bytes(track_key, wav_bytes(Pcm(final.samples[begin:finish], out)))
-        offset = line.start / engine_rate
-        cues.append(
-            {
-                "index": number,
-                "scene": line.scene,
-                "beat": line.beat,
-                "kind": line.kind,
-                "speaker": line.speaker,
-                "extensions": line.extensions,
-                "voice": line.voice.id,
-                "text": line.text,
-                "start_s": round(begin / out, 3),
-                "end_s": round(finish / out, 3),
-                "duration_s": round((finish - begin) / out, 3),
-                "track": track_key,
-                "segments": [
-                    {
-                        "text": text,
-                        "start_s": round(offset + a / engine_rate, 3),
-                        "end_s": round(offset + b / engine_rate, 3),
-                    }
-                    for text, a, b in line.phrases
-                ],
-            }
-        )
-    data = wav_bytes(final)
-    storage.put_bytes(dialogue_key, data)
+    with wave.open(str(normalised)) as final:
+        out, frames = final.getframerate(), final.getnframes()
+        for number, line in enumerate(take.lines, start=1):
+            assert line.audio is not None
+            assert line.voice is not None
+            begin = round(line.start / take.rate * out)
+            finish = min(frames, round((line.start + len(line.audio.samples)) / take.rate * out))
+            final.setpos(begin)
+            name = f"{number:04d}-{_slug(line.speaker)}.wav"
+            track_key = stage_key(key_prefix, "voice", "lines", name)
+            storage.put_bytes(track_key, pcm_frames_to_wav(final.readframes(finish - begin), out))
+            cues.append(_cue(number, line, begin / out, finish / out, take.rate, track_key))
+    dialogue_key = stage_key(key_prefix, "voice", "dialogue.wav")
+    storage.put_file(dialogue_key, normalised, content_type="audio/wav")
     timings = {
         "schema": TIMINGS_SCHEMA,
         "engine": engine.name,
         "narrator": options.narrator,
         "sample_rate": out,
-        "duration_s": round(len(final.samples) / out, 3),
+        "duration_s": round(frames / out, 3),
         "speech_s": round(sum(cue["duration_s"] for cue in cues), 3),
-        "audio": {"key": dialogue_key, "sha256": hashlib.sha256(data).hexdigest()},
-        "loudness": loudness,
-        "voices": {name: voice.id for name, voice in sorted(cast.items())},
+        "audio": {"key": dialogue_key, "sha256": file_sha256(normalised)},
+        "loudness": take.loudness,
+        "voices": {name: voice.id for name, voice in sorted(take.cast.items())},
         "scenes": [
-            {**s, "start_s": round(s["start_s"], 3), "end_s": round(s["end_s"], 3)} for s in scenes
+            {**s, "start_s": round(s["start_s"], 3), "end_s": round(s["end_s"], 3)}
+            for s in take.scenes
         ],
         "cues": cues,
     }
@@ -276,3 +281,30 @@ def _store(
     tracker.report(1.0, f"{len(cues)} lines stored")
     log.info("voice: %d lines, %.1f s track", len(cues), timings["duration_s"])
     return VoiceResult(timings, {"dialogue": dialogue_key, "timings": timings_key})
+
+
+def _cue(number: int, line: Line, start: float, end: float, rate: int, key: str) -> dict[str, Any]:
+    offset = line.start / rate
+    assert line.voice is not None
+    return {
+        "index": number,
+        "scene": line.scene,
+        "beat": line.beat,
+        "kind": line.kind,
+        "speaker": line.speaker,
+        "extensions": line.extensions,
+        "voice": line.voice.id,
+        "text": line.text,
+        "start_s": round(start, 3),
+        "end_s": round(end, 3),
+        "duration_s": round(end - start, 3),
+        "track": key,
+        "segments": [
+            {
+                "text": text,
+                "start_s": round(offset + a / rate, 3),
+                "end_s": round(offset + b / rate, 3),
+            }
+            for text, a, b in line.phrases
+        ],
+    }
