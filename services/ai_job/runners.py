@@ -36,6 +36,8 @@ class RunContext:
     cancelled: Callable[[], bool]
     outputs: dict[str, Any] = field(default_factory=dict)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    # Storage keys earlier stages hand to later ones ("breakdown", "timings", ...).
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 StageFunction = Callable[[RunContext, Callable[[float, str], None]], dict[str, Any]]
@@ -68,14 +70,60 @@ def _script_analysis(ctx: RunContext, progress: Callable[[float, str], None]) ->
     )
     stats = result.breakdown.get("stats", {})
     return {
-        "artifacts": [
-            {
-                "kind": "script_breakdown",
-                "key": result.artifacts["breakdown"],
-                "content_type": "application/json",
-            },
-        ],
+        "artifacts": [_artifact(ctx.storage, "script_breakdown", result.artifacts["breakdown"])],
         "result": {"script_analysis": stats},
+        "keys": {"breakdown": result.artifacts["breakdown"]},
+    }
+
+
+def _artifact(storage: Storage, kind: str, key: str) -> dict[str, Any]:
+    """Describe a stored artifact for the job record."""
+    from services.common.storage import guess_content_type
+
+    return {"kind": kind, "key": key, "content_type": guess_content_type(key)}
+
+
+def _voice(ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
+    from services.ai_job.pipeline.voice import VoiceOptions, run_voice_synthesis
+
+    breakdown = json.loads(ctx.storage.get_bytes(ctx.keys["breakdown"]))
+    narrator = str(ctx.job.get("parameters", {}).get("voice") or "male_narrator")
+    result = run_voice_synthesis(
+        breakdown,
+        storage=ctx.storage,
+        key_prefix=ctx.key_prefix,
+        options=VoiceOptions(narrator=narrator),
+        progress=progress,
+        cancelled=ctx.cancelled,
+    )
+    return {
+        "artifacts": [
+            _artifact(ctx.storage, "dialogue_audio", result.artifacts["dialogue"]),
+            _artifact(ctx.storage, "voice_timings", result.artifacts["timings"]),
+        ],
+        "result": {"voice_synthesis": {"cues": len(result.timings.get("cues", []))}},
+        "keys": dict(result.artifacts),
+    }
+
+
+def _subtitles(ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
+    from services.ai_job.pipeline.subtitles import run_subtitles
+
+    timings = json.loads(ctx.storage.get_bytes(ctx.keys["timings"]))
+    result = run_subtitles(
+        timings,
+        storage=ctx.storage,
+        key_prefix=ctx.key_prefix,
+        progress=progress,
+        cancelled=ctx.cancelled,
+    )
+    return {
+        "artifacts": [
+            _artifact(ctx.storage, "subtitles_srt", result.artifacts["srt"]),
+            _artifact(ctx.storage, "subtitles_vtt", result.artifacts["vtt"]),
+        ],
+        "result": {"subtitle_generation": {"events": len(result.events)}},
+        "keys": dict(result.artifacts),
     }
 
 
@@ -108,11 +156,17 @@ def _diagnostic(ctx: RunContext, progress: Callable[[float, str], None]) -> dict
 
 
 ANALYSIS = Stage("script_analysis", 1.0, _script_analysis)
+# Weights follow measured time on the corpus sample: speech dominates.
+VOICE = Stage("voice_synthesis", 6.0, _voice)
+SUBTITLES = Stage("subtitle_generation", 1.0, _subtitles)
 DIAGNOSTIC = Stage("diagnostic", 1.0, _diagnostic)
 
-# Job types whose stages exist; the others answer UNIMPLEMENTED until their issue lands.
+# Job types whose stages exist; the others (images, video, thumbnail, full generation, upload)
+# answer UNIMPLEMENTED until their issues land. Later stages need the earlier ones' outputs.
 CHAINS: dict[str, list[Stage]] = {
     "script_analysis": [ANALYSIS],
+    "voice_synthesis": [ANALYSIS, VOICE],
+    "subtitle_generation": [ANALYSIS, VOICE, SUBTITLES],
 }
 
 

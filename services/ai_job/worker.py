@@ -196,6 +196,7 @@ class Worker:
                 context.report(low + share, stage.name, f"{stage.name} reused from a previous run")
             context.artifacts += finished.get("artifacts", [])
             context.outputs.update(finished.get("result", {}))
+            context.keys.update(finished.get("keys", {}))
             done += stage.weight
         return True
 

@@ -187,3 +187,22 @@ async def test_jobs_are_listed_newest_first_and_private(embedded, studio) -> Non
     assert hidden.code() == grpc.StatusCode.NOT_FOUND
     watch = await error_of(stranger.watch(first.name))
     assert watch.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_subtitle_job_chains_analysis_voice_and_subtitles(studio) -> None:
+    job = await studio.create(common_pb2.JOB_TYPE_SUBTITLE_GENERATION)
+    done = await studio.wait_for(job.name, *ENDED, within=120)
+    assert done.status == SUCCEEDED, done.error
+    kinds = {artifact.kind for artifact in done.artifacts}
+    assert kinds == {
+        "script_breakdown",
+        "dialogue_audio",
+        "voice_timings",
+        "subtitles_srt",
+        "subtitles_vtt",
+    }
+    events = await studio.watch(job.name)
+    stages = [e.stage for e in events if e.status == RUNNING and e.stage]
+    order = list(dict.fromkeys(s for s in stages if s != "starting"))
+    assert order == ["script_analysis", "voice_synthesis", "subtitle_generation"]
+    assert done.result["subtitle_generation"]["events"] >= 1
