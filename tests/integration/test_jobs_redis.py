@@ -206,3 +206,58 @@ async def test_queue_stats_count_jobs_per_priority(studio, production) -> None:
     names = [q.queue for q in response.queues]
     assert names == ["high", "normal", "low"]
     assert sum(q.succeeded for q in response.queues) >= 1
+
+
+async def test_three_watchers_and_a_reconnect_see_every_event_through_redis(
+    studio, workers
+) -> None:
+    job = await studio.create(diagnostic={"sleep_seconds": 1.5})
+    workers.start()
+    full, a, b, c = await asyncio.gather(
+        studio.watch(job.name),
+        studio.watch(job.name),
+        studio.watch(job.name),
+        studio.watch(job.name),
+    )
+    ids = [event.id for event in full]
+    assert [e.id for e in a] == ids
+    assert [e.id for e in b] == ids
+    assert [e.id for e in c] == ids
+    assert full[-1].terminal
+    assert full[-1].status == SUCCEEDED
+    running = [e.progress for e in full if e.status == RUNNING]
+    assert running == sorted(running)
+    assert len(running) >= 10
+    head = await studio.watch(job.name, limit=4)
+    rest = await studio.watch(job.name, after=head[-1].id)
+    assert [e.id for e in head + rest] == ids
+
+
+async def test_cancelling_a_job_running_on_a_worker_process(studio, workers) -> None:
+    before = await studio.balance()
+    job = await studio.create(diagnostic={"sleep_seconds": 30})
+    workers.start()
+    await studio.wait_for(job.name, RUNNING, within=30)
+    await asyncio.sleep(0.5)
+    started = asyncio.get_running_loop().time()
+    await studio.jobs.CancelJob(ai_job_pb2.CancelJobRequest(name=job.name), metadata=studio.auth)
+    done = await studio.wait_for(job.name, *ENDED, within=5)
+    assert done.status == common_pb2.JOB_STATUS_CANCELLED
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert await studio.balance_becomes(before) == before
+
+
+async def test_a_failed_job_is_retried_on_a_worker_process(studio, workers) -> None:
+    before = await studio.balance()
+    job = await studio.create(diagnostic={"fail_once_per_chain": True, "after_stages": True})
+    workers.start()
+    failed = await studio.wait_for(job.name, *ENDED, within=30)
+    assert failed.status == common_pb2.JOB_STATUS_FAILED
+    retry = ai_job_pb2.RetryJobRequest(name=job.name)
+    retried = (await studio.jobs.RetryJob(retry, metadata=studio.auth)).job
+    done = await studio.wait_for(retried.name, *ENDED, within=30)
+    assert done.status == SUCCEEDED, done.error
+    assert (
+        await studio.balance_becomes(before - retried.cost_credits) == before - retried.cost_credits
+    )
+    assert (await studio.server.app.credits_service().verify_ledger()).clean
