@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -61,6 +62,9 @@ async def _serve(
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if "CREDITS_AUTO_MONTHLY" not in os.environ:
+        # The embedded studio has no scheduler: grant each month's allowance itself.
+        settings = settings.model_copy(update={"credits_auto_monthly": True})
     asyncio.run(_serve(settings, "all", migrate_first=True, with_gateway=True))
     return 0
 

@@ -1,16 +1,17 @@
 """CreditsService: balances, deductions, additions, history, holds, monthly allowances, payments.
 
 Every use case locks the user's wallet (one row), applies what time has done to it, moves
-credits with double-entry legs and books them, in one database transaction. Holds live in
-`holds.py`, monthly allowances in `monthly.py`, payments in `payments.py`, the consistency
-check in `verify.py`; this class is the one entry point for all of them.
+credits with double-entry legs and books them, in one database transaction (the general path).
+On PostgreSQL a deduction first tries `fastpath`, the same debit in one statement. Holds live
+in `reservations.py` and `holds.py`, monthly allowances in `monthly.py`, payments in
+`payments.py`, history in `history.py`, the consistency check in `verify.py`; this class is
+the one entry point for all of them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,6 @@ from services.common import errors
 from services.common.config import Settings, load_settings
 from services.common.db import Database, utcnow
 from services.common.pagination import PageTokens, page_size
-from services.common.records import Record
 from services.common.tokens import TokenCodec
 from services.credits import checks, history, holds, monthly, payments, reservations, verify
 from services.credits.checks import Outcome, T
@@ -49,21 +49,13 @@ from services.credits.records import (
     PaymentOutcome,
     Reservation,
     ResetResult,
+    Sufficiency,
     Transaction,
 )
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Sufficiency(Record):
-    """Whether a user can spend an amount now."""
-
-    sufficient: bool
-    available: int
-    shortfall: int
 
 
 class CreditsService:

@@ -57,6 +57,15 @@ class Credits(Record):
 
 
 @dataclass(frozen=True)
+class Sufficiency(Record):
+    """Whether a user can spend an amount now."""
+
+    sufficient: bool
+    available: int
+    shortfall: int
+
+
+@dataclass(frozen=True)
 class Transaction(Record):
     """One ledger transaction as its user sees it."""
 
