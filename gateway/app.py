@@ -47,6 +47,10 @@ class Gateway:
         self._spec: dict[str, Any] | None = None
         self._spec_bytes: bytes | None = None
         self._docs: bytes | None = None
+        # Routes that take the request body as it is (signed webhooks), by path.
+        self.raw_routes: dict[str, Any] = {}
+        for extend in config.extensions:
+            extend(self)
         log.info(
             "gateway routes built",
             extra={"routes": len(router.bindings), "services": [s.full_name for s in services]},
@@ -71,6 +75,9 @@ class Gateway:
     async def shutdown(self) -> None:
         """Stop new streams and close the channels."""
         self.core.draining.set()
+        for route in self.raw_routes.values():
+            if hasattr(route, "close"):
+                await route.close()
         if self.core.upstream is not None:
             await self.core.upstream.close()
             self.core.upstream = None
@@ -84,6 +91,11 @@ class Gateway:
             await handle_websocket(self.core, scope, receive, send)
         elif scope["method"] == "GET" and scope["path"] in _BUILTIN:
             await _BUILTIN[scope["path"]](self, send)
+        elif scope["method"] == "POST" and scope["path"] in self.raw_routes:
+            try:
+                await self.raw_routes[scope["path"]](scope, receive, send)
+            except GatewayError as error:
+                await send_error(send, error)
         else:
             await handle_http(self.core, scope, receive, send)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from google.protobuf import descriptor_pool
 
@@ -46,3 +47,5 @@ class GatewayConfig:
     description: str = ""
     # The method option extension that declares access (public/user/admin/internal), if any.
     access_extension: object | None = None
+    # Called with the built Gateway: routes that are not transcoded (raw-body webhooks).
+    extensions: tuple[Callable[[Any], None], ...] = ()

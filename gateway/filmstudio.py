@@ -37,5 +37,13 @@ def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> Gat
         version="v1",
         description=DESCRIPTION,
         access_extension=options_pb2.access,
+        extensions=(lambda gateway: add_filmstudio_routes(gateway, backend),),
     )
     return dataclasses.replace(config, **overrides)
+
+
+def add_filmstudio_routes(gateway: Any, backend: str) -> None:
+    """Add FilmStudio's raw-body routes (the payment webhook) to a gateway."""
+    from gateway.webhooks import PAYMENT_WEBHOOK, PaymentWebhook
+
+    gateway.raw_routes[PAYMENT_WEBHOOK] = PaymentWebhook(backend)
