@@ -7,8 +7,6 @@ The running side (claims, progress, results, cancellation, recovery) is in `life
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import secrets
 import statistics
@@ -30,6 +28,7 @@ from services.ai_job.queue import QUEUES, JobQueue
 from services.common import errors
 from services.common.config import Settings, load_settings
 from services.common.db import Database, utcnow
+from services.common.idempotency import fingerprint, reused_key
 from services.common.pagination import PageTokens, page_size, query_key
 from services.common.records import Record
 from services.project.project_service import Caller, ProjectService
@@ -122,9 +121,13 @@ class AIJobService(Lifecycle):
         if len(request_id) > 64:
             raise errors.InvalidArgument.field("request_id", "must be at most 64 characters")
         self.runners.require(job_type)
-        fingerprint = hashlib.sha256(
-            json.dumps([project_id, job_type, priority, parameters], sort_keys=True).encode()
-        ).hexdigest()
+        digest = fingerprint(
+            "create_job",
+            project=project_id,
+            job_type=job_type,
+            priority=priority,
+            parameters=parameters,
+        )
         async with self.db.session() as db:
             if request_id:
                 existing = await db.scalar(
@@ -133,11 +136,8 @@ class AIJobService(Lifecycle):
                     )
                 )
                 if existing is not None:
-                    if existing.request_fingerprint != fingerprint:
-                        raise errors.FailedPrecondition(
-                            "request_id was already used with different parameters",
-                            reason="IDEMPOTENCY_KEY_REUSED",
-                        )
+                    if existing.request_fingerprint != digest:
+                        raise reused_key(request_id)
                     return to_job(existing)
             project = await self.projects.get_project(project_id, caller)
         if project.deleted_at is not None:
@@ -170,7 +170,7 @@ class AIJobService(Lifecycle):
                 cost,
                 reservation,
                 request_id,
-                fingerprint,
+                digest,
                 caller,
                 retry_of,
             )
@@ -214,7 +214,7 @@ class AIJobService(Lifecycle):
         cost: int,
         reservation: str,
         request_id: str,
-        fingerprint: str,
+        request_fingerprint: str,
         caller: Caller,
         retry_of: JobRow | None,
     ) -> JobRow:
@@ -241,7 +241,7 @@ class AIJobService(Lifecycle):
                 cost_credits=cost,
                 reservation=reservation,
                 request_id=request_id or None,
-                request_fingerprint=fingerprint,
+                request_fingerprint=request_fingerprint,
                 retry_of=retry_of.id if retry_of is not None else None,
                 project_status_before=before,
                 created_at=now,

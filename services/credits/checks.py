@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TypeAlias, TypeVar, Union
 
 from services.common import errors
+from services.common.idempotency import fingerprint, reused_key
 
 T = TypeVar("T")
 # What a unit of work returns: its result, or a domain error to raise after it commits.
@@ -47,17 +46,4 @@ def job(value: str, field: str = "job") -> str:
     return value
 
 
-def fingerprint(operation: str, **parameters: object) -> str:
-    """Return a digest of a request's parameters, to tell a replay from a reused key."""
-    canonical = json.dumps([operation, parameters], sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def reused_key(request_id: str) -> errors.FailedPrecondition:
-    """Return the error for an idempotency key repeated with different parameters."""
-    return errors.FailedPrecondition(
-        f"request_id {request_id!r} was used before with different parameters",
-        reason="IDEMPOTENCY_KEY_REUSED",
-        metadata={"request_id": request_id},
-        subject=request_id,
-    )
+__all__ = ["fingerprint", "reused_key"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
 from services.common.db import Database, utcnow
+from services.common.idempotency import fingerprint, reused_key
 from services.common.pagination import PageTokens, page_size, query_key
 from services.common.records import Record
 from services.project import rules
@@ -157,7 +157,7 @@ class ProjectService:
             found.append(errors.FieldViolation("request_id", "must be at most 64 characters"))
         if found:
             raise errors.InvalidArgument(found)
-        fingerprint = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        digest = fingerprint("create_project", **fields)
         async with self.db.session() as db, db.begin():
             if request_id:
                 existing = await db.scalar(
@@ -166,17 +166,14 @@ class ProjectService:
                     )
                 )
                 if existing is not None:
-                    if existing.request_fingerprint != fingerprint:
-                        raise errors.FailedPrecondition(
-                            "request_id was already used with different parameters",
-                            reason="IDEMPOTENCY_KEY_REUSED",
-                        )
+                    if existing.request_fingerprint != digest:
+                        raise reused_key(request_id)
                     return to_project(existing)
             now = utcnow()
             row = ProjectRow(
                 owner_id=user_id,
                 request_id=request_id or None,
-                request_fingerprint=fingerprint,
+                request_fingerprint=digest,
                 status="draft",
                 artifacts=[],
                 created_at=now,
