@@ -168,10 +168,9 @@ class Lifecycle:
         async with self.db.session() as db, db.begin():
             row = await self._running(db, job_id, attempt)
             row.artifacts, row.result = list(artifacts), dict(result)
-            row.progress, row.stage, row.message = 100.0, "done", "finished"
-            await self._finish(db, row, "succeeded")
+            row.progress, row.stage = 100.0, "done"
+            await self._finish(db, row, "succeeded", "finished", "succeeded")
             if row.job_type in jobs.GENERATING_TYPES:
-                await self._project_to(db, row, "completed", f"job {row.id} succeeded")
                 project = await self.projects.load(db, row.project_id, SYSTEM)
                 project.artifacts, project.latest_job_id = list(artifacts), row.id
             job = to_job(row)
@@ -182,9 +181,8 @@ class Lifecycle:
         """Mark a running job FAILED after its retries (its hold is then released)."""
         async with self.db.session() as db, db.begin():
             row = await self._running(db, job_id, attempt)
-            row.error, row.message = error[:4000], "failed"
-            await self._finish(db, row, "failed")
-            await self._project_to(db, row, "failed", f"job {row.id} failed")
+            row.error = error[:4000]
+            await self._finish(db, row, "failed", "failed", "failed")
             job = to_job(row)
         await self._after_finish(row)
         return job
@@ -199,10 +197,15 @@ class Lifecycle:
             )
         return row
 
-    async def _finish(self, db: AsyncSession, row: JobRow, status: str) -> None:
-        row.status, row.ended_at = status, utcnow()
+    async def _finish(
+        self, db: AsyncSession, row: JobRow, status: str, message: str, reason: str
+    ) -> None:
+        """End a job: its status, the hold's fate, and its project's status, in one place."""
+        row.status, row.ended_at, row.message = status, utcnow(), message
         row.settlement = "capture" if status == "succeeded" else "release"
         self._last_write.pop(row.id, None)
+        project_status = "completed" if status == "succeeded" else "failed"
+        await self._project_to(db, row, project_status, f"job {row.id} {reason}")
 
     async def _after_finish(self, row: JobRow) -> None:
         await self.publish(row)
@@ -254,9 +257,7 @@ class Lifecycle:
             row.cancel_requested = True
             queued = row.status == "queued"
             if queued:
-                row.message = f"cancelled by {caller.name}"
-                await self._finish(db, row, "cancelled")
-                await self._project_to(db, row, "failed", f"job {row.id} cancelled")
+                await self._finish(db, row, "cancelled", f"cancelled by {caller.name}", "cancelled")
         if queued:
             await self.queue.remove(row.id, row.attempt)
             await self._after_finish(row)
@@ -273,9 +274,7 @@ class Lifecycle:
                 return
             if not row.cancel_requested:
                 return
-            row.message = "cancelled"
-            await self._finish(db, row, "cancelled")
-            await self._project_to(db, row, "failed", f"job {row.id} cancelled")
+            await self._finish(db, row, "cancelled", "cancelled", "cancelled")
         await self._after_finish(row)
 
     # --- Settlement and recovery --------------------------------------------------------------
@@ -355,9 +354,7 @@ class Lifecycle:
             ):
                 return "skipped"  # another process dealt with it meanwhile
             if row.cancel_requested:
-                row.message = "cancelled (worker lost)"
-                await self._finish(db, row, "cancelled")
-                await self._project_to(db, row, "failed", f"job {row.id} cancelled")
+                await self._finish(db, row, "cancelled", "cancelled (worker lost)", "cancelled")
                 outcome = "cancelled"
             elif row.attempt < row.max_attempts:
                 row.attempt += 1
@@ -367,9 +364,7 @@ class Lifecycle:
                 outcome = "requeued"
             else:
                 row.error = "the worker stopped responding on every attempt"
-                row.message = "failed (worker lost)"
-                await self._finish(db, row, "failed")
-                await self._project_to(db, row, "failed", f"job {row.id} lost its worker")
+                await self._finish(db, row, "failed", "failed (worker lost)", "lost its worker")
                 outcome = "failed"
         if outcome == "requeued":
             await self.queue.enqueue(row.id, row.attempt, row.priority)

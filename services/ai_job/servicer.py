@@ -36,8 +36,7 @@ def _job_id(name: str, field: str = "name") -> int:
 
 
 async def _reports(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Report]:
-    for message in (first,):
-        yield _report(message)
+    yield _report(first)
     async for message in rest:
         yield _report(message)
 

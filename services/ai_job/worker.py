@@ -30,7 +30,7 @@ from services.ai_job.runners import (
 )
 from services.common.config import Settings, load_settings
 from services.common.storage import Storage, storage_from_settings
-from services.common.tokens import TokenCodec
+from services.common.tokens import ServiceToken, TokenCodec
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +62,10 @@ class Worker:
         self.codec = TokenCodec.from_settings(settings)
         self.registry = RunnerRegistry(diagnostics=settings.job_diagnostics)
         self._channel: grpc.aio.Channel | None = None
-        self._token = ("", 0.0)
+        self._token = ServiceToken(self.codec, f"worker:{self.worker_id}")
 
     def _auth(self) -> tuple[tuple[str, str], ...]:
-        token, expires = self._token
-        if time.time() > expires - 300:
-            token = self.codec.issue_service_token(f"worker:{self.worker_id}")
-            self._token = (token, time.time() + 3600)
-        return (("authorization", f"Bearer {token}"),)
+        return (("authorization", f"Bearer {self._token()}"),)
 
     def channel(self) -> grpc.aio.Channel:
         """Return the (lazily opened) channel to the job service."""

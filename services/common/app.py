@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from services.common.auth import JwtAuthenticator
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.mail import Outbox, transport_from_settings
-from services.common.tokens import TokenCodec
+from services.common.tokens import ServiceToken, TokenCodec
 from services.user.sessions import DatabaseSessionCheck
 
 if TYPE_CHECKING:
@@ -46,7 +45,6 @@ class App:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
     _workers: list[Worker] = field(default_factory=list)
-    _token: tuple[str, float] = ("", 0.0)
 
     @classmethod
     def create(cls, settings: Settings) -> App:
@@ -125,7 +123,9 @@ class App:
                 queue,
                 settings=settings,
                 projects=self.project_service(),
-                credits=GrpcCreditsClient(self._channels["credits"], self._service_token),
+                credits=GrpcCreditsClient(
+                    self._channels["credits"], ServiceToken(self.tokens, "jobs")
+                ),
                 events=event_bus_from_settings(
                     settings.redis_url, settings.queue_prefix, settings.event_stream_maxlen
                 ),
@@ -134,14 +134,6 @@ class App:
         service = self._services["jobs"]
         assert isinstance(service, AIJobService)
         return service
-
-    def _service_token(self) -> str:
-        """Return a fresh-enough token for this process's calls to other services."""
-        token, expires = self._token
-        if time.time() > expires - 300:
-            token = self.tokens.issue_service_token("jobs")
-            self._token = (token, time.time() + 3600)
-        return token
 
     def start_background(self) -> None:
         """Start the periodic work of the process (mail retries)."""

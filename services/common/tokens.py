@@ -144,3 +144,21 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         session_id=claims.get("sid"),
         token_id=claims.get("jti"),
     )
+
+
+class ServiceToken:
+    """A service token minted on demand and renewed well before it expires."""
+
+    RENEW_BEFORE_SECONDS = 300
+
+    def __init__(self, codec: TokenCodec, service: str) -> None:
+        self._codec = codec
+        self._service = service
+        self._token, self._expires = "", 0.0
+
+    def __call__(self) -> str:
+        """Return a token with at least five minutes to live."""
+        if time.time() > self._expires - self.RENEW_BEFORE_SECONDS:
+            self._token = self._codec.issue_service_token(self._service)
+            self._expires = time.time() + SERVICE_TOKEN_TTL_SECONDS
+        return self._token
