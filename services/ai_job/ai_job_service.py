@@ -12,7 +12,7 @@ import secrets
 import statistics
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -29,7 +29,13 @@ from services.common import errors
 from services.common.config import Settings, load_settings
 from services.common.db import Database, utcnow
 from services.common.idempotency import fingerprint, reused_key
-from services.common.pagination import PageTokens, page_size, query_key
+from services.common.pagination import (
+    PageTokens,
+    newest_first,
+    newest_first_position,
+    page_size,
+    query_key,
+)
 from services.common.records import Record
 from services.project.project_service import Caller, ProjectService
 
@@ -302,18 +308,12 @@ class AIJobService(Lifecycle):
             query = query.where(JobRow.status == status)
         if job_type:
             query = query.where(JobRow.job_type == job_type)
-        if position is not None:
-            after = datetime.fromisoformat(str(position["t"]))
-            query = query.where(
-                (JobRow.created_at < after)
-                | ((JobRow.created_at == after) & (JobRow.id < int(position["id"])))
-            )
-        query = query.order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(size + 1)
+        query = newest_first(query, JobRow.created_at, JobRow.id, position).limit(size + 1)
         async with self.db.session() as db:
             rows = list((await db.scalars(query)).all())
         page = rows[:size]
         token = (
-            self.page_tokens.encode({"t": page[-1].created_at.isoformat(), "id": page[-1].id}, key)
+            self.page_tokens.encode(newest_first_position(page[-1].created_at, page[-1].id), key)
             if len(rows) > size
             else ""
         )

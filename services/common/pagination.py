@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import datetime
 from typing import Any
 
 from services.common import errors
@@ -64,3 +65,17 @@ class PageTokens:
 def query_key(**filters: object) -> str:
     """Return a stable string for the filters a page token is bound to."""
     return json.dumps(filters, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def newest_first(query: Any, created: Any, ident: Any, position: dict[str, Any] | None) -> Any:
+    """Order by (created, id) descending and start after a page token's position."""
+    if position is not None:
+        after = datetime.fromisoformat(str(position["t"]))
+        last = position["id"]
+        query = query.where((created < after) | ((created == after) & (ident < last)))
+    return query.order_by(created.desc(), ident.desc())
+
+
+def newest_first_position(created_at: datetime, ident: int | str) -> dict[str, Any]:
+    """Return the position to seal into the next page token for `newest_first`."""
+    return {"t": created_at.isoformat(), "id": ident}

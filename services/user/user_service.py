@@ -19,7 +19,13 @@ from services.common.config import Settings, load_settings
 from services.common.context import current_client
 from services.common.db import Database, utcnow
 from services.common.mail import Mail, Outbox, transport_from_settings
-from services.common.pagination import PageTokens, page_size, query_key
+from services.common.pagination import (
+    PageTokens,
+    newest_first,
+    newest_first_position,
+    page_size,
+    query_key,
+)
 from services.common.records import Record
 from services.common.tokens import ACCESS, REFRESH, SigningKeys, TokenCodec, principal_from_claims
 from services.user import oauth_login, passwords, recovery, throttle
@@ -414,24 +420,17 @@ class UserService:
         limit = page_size(size, default=50)
         key = query_key(list="sessions", user=user_id)
         position = self.page_tokens.decode(token, key)
-        query = (
+        live = (
             select(SessionRow)
             .where(SessionRow.user_id == user_id, SessionRow.revoked_at.is_(None))
             .where(SessionRow.expires_at > utcnow())
-            .order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
-            .limit(limit + 1)
         )
-        if position is not None:
-            after = datetime.fromisoformat(str(position["t"]))
-            query = query.where(
-                (SessionRow.created_at < after)
-                | ((SessionRow.created_at == after) & (SessionRow.id < str(position["id"])))
-            )
+        query = newest_first(live, SessionRow.created_at, SessionRow.id, position).limit(limit + 1)
         async with self.db.session() as db:
             rows = list((await db.scalars(query)).all())
         page, more = rows[:limit], len(rows) > limit
         next_token = (
-            self.page_tokens.encode({"t": page[-1].created_at.isoformat(), "id": page[-1].id}, key)
+            self.page_tokens.encode(newest_first_position(page[-1].created_at, page[-1].id), key)
             if more
             else ""
         )
