@@ -11,7 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.ai_job.models import JobRow
-from tests.support.jobs import JOB_SETTINGS, funded_studio
+from tests.support.jobs import JOB_SETTINGS, check_watchers_agree, funded_studio
 from tests.support.studio import running_studio, studio_settings
 from tests.support.users import error_of
 
@@ -102,25 +102,7 @@ async def test_three_watchers_see_every_event_in_order_and_a_reconnect_misses_no
     studio,
 ) -> None:
     job = await studio.create(diagnostic={"sleep_seconds": 1.0})
-    full, a, b, c = await asyncio.gather(
-        studio.watch(job.name),
-        studio.watch(job.name),
-        studio.watch(job.name),
-        studio.watch(job.name),
-    )
-    ids = [e.id for e in full]
-    assert [e.id for e in a] == ids
-    assert [e.id for e in b] == ids
-    assert [e.id for e in c] == ids
-    assert full[-1].terminal
-    assert full[-1].status == SUCCEEDED
-    progress = [e.progress for e in full if e.status == RUNNING]
-    assert progress == sorted(progress)
-    assert len(progress) >= 10, "progress is reported in small steps"
-
-    head = await studio.watch(job.name, limit=5)
-    rest = await studio.watch(job.name, after=head[-1].id)
-    assert [e.id for e in head + rest] == ids
+    await check_watchers_agree(studio, job.name)
 
 
 async def test_cancelling_a_running_job_stops_it_within_two_seconds(studio) -> None:

@@ -16,7 +16,7 @@ import redis
 from filmstudio.v1 import ai_job_pb2, common_pb2
 
 from services.ai_job.models import JobRow
-from tests.support.jobs import JOB_SETTINGS, funded_studio
+from tests.support.jobs import JOB_SETTINGS, check_watchers_agree, funded_studio
 from tests.support.studio import (
     TEST_JWT_SECRET,
     bearer,
@@ -213,24 +213,7 @@ async def test_three_watchers_and_a_reconnect_see_every_event_through_redis(
 ) -> None:
     job = await studio.create(diagnostic={"sleep_seconds": 1.5})
     workers.start()
-    full, a, b, c = await asyncio.gather(
-        studio.watch(job.name),
-        studio.watch(job.name),
-        studio.watch(job.name),
-        studio.watch(job.name),
-    )
-    ids = [event.id for event in full]
-    assert [e.id for e in a] == ids
-    assert [e.id for e in b] == ids
-    assert [e.id for e in c] == ids
-    assert full[-1].terminal
-    assert full[-1].status == SUCCEEDED
-    running = [e.progress for e in full if e.status == RUNNING]
-    assert running == sorted(running)
-    assert len(running) >= 10
-    head = await studio.watch(job.name, limit=4)
-    rest = await studio.watch(job.name, after=head[-1].id)
-    assert [e.id for e in head + rest] == ids
+    await check_watchers_agree(studio, job.name)
 
 
 async def test_cancelling_a_job_running_on_a_worker_process(studio, workers) -> None:

@@ -151,3 +151,20 @@ async def funded_studio(
     studio = Studio(server, channel, auth, internal, user, "")
     studio.project = await studio.new_project("Brick & Steel")
     return studio
+
+
+async def check_watchers_agree(studio: Studio, name: str) -> None:
+    """Three concurrent watchers and a reconnecting one see the same complete, ordered events."""
+    full, a, b, c = await asyncio.gather(*(studio.watch(name) for _ in range(4)))
+    ids = [event.id for event in full]
+    assert [e.id for e in a] == ids
+    assert [e.id for e in b] == ids
+    assert [e.id for e in c] == ids
+    assert full[-1].terminal
+    assert full[-1].status == common_pb2.JOB_STATUS_SUCCEEDED
+    running = [e.progress for e in full if e.status == common_pb2.JOB_STATUS_RUNNING]
+    assert running == sorted(running)
+    assert len(running) >= 10, "progress is reported in small steps"
+    head = await studio.watch(name, limit=4)
+    rest = await studio.watch(name, after=head[-1].id)
+    assert [e.id for e in head + rest] == ids
