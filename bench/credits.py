@@ -39,6 +39,7 @@ import psycopg  # noqa: E402
 from filmstudio.v1 import credits_pb2, credits_pb2_grpc  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from services.common.loop import run_on_uvloop  # noqa: E402
 from services.common.registry import SERVICES  # noqa: E402
 from services.user.models import UserRow  # noqa: E402
 from tests.support.database import create_postgres_database, drop_postgres_database  # noqa: E402
@@ -238,7 +239,7 @@ def measure_pgbench(seconds: float, concurrency: int, script: str = "") -> float
 
 def main(seconds: float, concurrency: int, accounts: int) -> None:
     """Measure and print the table."""
-    found = asyncio.run(measure(seconds, concurrency, accounts))
+    found = run_on_uvloop(measure(seconds, concurrency, accounts))  # as `filmstudio serve`
     spread, hot, hot_tps = found["spread"], found["hot"], found["hot_tps"]
     tps = (found["tps_before"] + found["tps_after"]) / 2
     rows = [

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
 
-import uvloop
-
 from gateway.config import GatewayConfig
 from gateway.filmstudio import filmstudio_config
 from gateway.server import GatewayServer, serve_until_signalled
 from services.common.config import Settings
+from services.common.loop import run_on_uvloop
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +72,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.gateway_port if args.port is None else args.port,
         grace_seconds=settings.shutdown_grace_seconds,
     )
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve_until_signalled(server))
+    run_on_uvloop(serve_until_signalled(server))
     return 0

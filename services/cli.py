@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from services.common.app import App
 from services.common.config import ConfigError, Settings, load_settings
 from services.common.logs import configure_logging
+from services.common.loop import run_on_uvloop
 from services.common.migrate import migrate
 from services.common.registry import SERVICES, resolve
 from services.common.server import StudioServer, serve_until_signalled
@@ -65,12 +66,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if "CREDITS_AUTO_MONTHLY" not in os.environ:
         # The embedded studio has no scheduler: grant each month's allowance itself.
         settings = settings.model_copy(update={"credits_auto_monthly": True})
-    asyncio.run(_serve(settings, "all", migrate_first=True, with_gateway=True))
+    run_on_uvloop(_serve(settings, "all", migrate_first=True, with_gateway=True))
     return 0
 
 
 def _serve_command(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(_serve(settings, args.services, migrate_first=args.migrate))
+    run_on_uvloop(_serve(settings, args.services, migrate_first=args.migrate))
     return 0
 
 

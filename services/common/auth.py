@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from filmstudio.v1 import options_pb2
@@ -27,17 +28,39 @@ class SessionCheck(Protocol):
         ...
 
 
+# Verified tokens remembered per process: services call with the same token thousands of times.
+VERIFIED_CACHE_SIZE = 4096
+
+
 class JwtAuthenticator:
-    """Accept access and service JWTs; consult a session check for users when one is set."""
+    """Accept access and service JWTs; consult a session check for users when one is set.
+
+    A token whose signature and claims were verified is remembered until it expires (by its
+    exact text, so a hit is the same signed bytes): verifying a signature costs more than the
+    rest of a small call. Sessions are still checked on every call.
+    """
 
     def __init__(self, codec: TokenCodec, session_check: SessionCheck | None = None) -> None:
         self._codec = codec
         self.session_check = session_check
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    def _verify(self, token: str) -> Principal:
+        """Return the caller of a token, verifying it unless it was verified and is unexpired."""
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() < remembered[1]:
+            return remembered[0]
+        claims = self._codec.decode(token, expected_types=(ACCESS, SERVICE))
+        principal = principal_from_claims(claims)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        # PyJWT accepts a token while now < exp + leeway; a hit must not outlive that.
+        self._verified[token] = (principal, float(claims["exp"]) + self._codec.leeway)
+        return principal
 
     async def authenticate(self, token: str) -> Principal:
         """Verify signature and claims, then the session, and return the caller."""
-        claims = self._codec.decode(token, expected_types=(ACCESS, SERVICE))
-        principal = principal_from_claims(claims)
+        principal = self._verify(token)
         if self.session_check is None or principal.is_service:
             return principal
         current = await self.session_check.current(principal)

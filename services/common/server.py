@@ -15,12 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.common.access import policy_table
 from services.common.app import App
-from services.common.interceptors import (
-    Authorization,
-    CallInterceptor,
-    ErrorMapping,
-    RequestContext,
-)
+from services.common.interceptors import CallInterceptor
 from services.common.reflection import MethodAwarePool
 from services.common.registry import ServiceSpec
 
@@ -40,13 +35,7 @@ class StudioServer:
         names = [spec.full_name for spec in self.specs]
         settings = app.settings
         self._server = grpc.aio.server(
-            interceptors=[
-                CallInterceptor(
-                    RequestContext(),
-                    ErrorMapping(),
-                    Authorization(policy_table(names), app.authenticator),
-                )
-            ],
+            interceptors=[CallInterceptor(policy_table(names), app.authenticator)],
             options=[
                 ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
                 ("grpc.max_send_message_length", settings.grpc_max_message_bytes),

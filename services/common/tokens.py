@@ -67,6 +67,11 @@ class TokenCodec:
         self._audience = audience
         self._leeway = leeway
 
+    @property
+    def leeway(self) -> int:
+        """Seconds of clock skew tolerated on exp, nbf and iat."""
+        return self._leeway
+
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenCodec:
         """Build the codec from settings."""
