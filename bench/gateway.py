@@ -1,21 +1,30 @@
 """GetProject over REST (through the gateway) against direct gRPC, measured in one run.
 
-Three processes: a gRPC backend hosting tests/support/faulty.py's FaultyProjects, the gateway
-(`python -m gateway` on uvicorn + httptools + uvloop), and this load generator. Both paths are
-driven at the same concurrency for the same time; the table reports the throughput ratio
-(goal >= 0.8) and the p50 latency the gateway adds at low load (goal < 1 ms). Load comes from
-h2load (Debian nghttp2-client) when it is installed, since a C client leaves the servers as the
-bottleneck; otherwise from lean Python clients (raw HTTP/1.1 keep-alive, grpc.aio).
+The goal's measurement is the product's GetProject: `filmstudio serve --services user,project`
+in production mode (interceptors, JWT auth checked against live sessions, JSON logs at INFO) on
+a throwaway PostgreSQL database, with a user and a project created through the domain services
+and the user's bearer token on every call (Authorization header over REST, metadata over gRPC).
+Backend, gateway (`python -m gateway`) and load generator are separate processes. Both paths are
+driven at the same concurrency for the same time by the same kind of client: h2load (HTTP/1.1 for
+REST, h2c with gRPC framing for gRPC), then lean Python clients (raw HTTP/1.1, grpc.aio). A second
+group repeats the runs on a no-op backend (tests/support/faulty.py's FaultyProjects on a bare
+grpc.aio server: no interceptors, auth or database) to show what the gateway itself costs.
 
-    .venv/bin/python bench/gateway.py [--concurrency 32] [--seconds 4]
+Every answer is checked: REST by status and body size; gRPC over h2load by the DATA bytes received
+(a trailers-only error still says HTTP 200 but carries no message); and, for the product, by the
+backend's own log line for each call, which names the call's gRPC code.
+
+    .venv/bin/python bench/gateway.py [--concurrency 32] [--seconds 4] [--backend-processes 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -23,7 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
@@ -32,8 +44,34 @@ import grpc  # noqa: E402
 import uvloop  # noqa: E402
 from filmstudio.v1 import project_pb2, project_pb2_grpc  # noqa: E402
 
-NAME = "projects/bench"
 RPC = "/filmstudio.v1.ProjectService/GetProject"
+PASSWORD = "bench horse battery staple"
+SCRIPT = "INT. STUDIO - NIGHT\nA director watches the numbers.\nDIRECTOR: Again, faster."
+Row = tuple[float, float, float]
+
+
+@dataclass
+class Target:
+    """One backend and the gateway in front of it, what every call carries, and the results."""
+
+    label: str
+    grpc_port: int
+    http_port: int
+    name: str
+    token: str = ""
+    log: Path | None = None  # the backend's JSON log: a line per call, with its gRPC code
+    grpc_bytes: int = 0  # DATA bytes of one good gRPC answer (frame header and message)
+    rest_bytes: int = 0  # body bytes of one good REST answer
+    rows: dict[str, Row] = field(default_factory=dict)  # req/s, p50 ms, p99 ms
+    checks: list[str] = field(default_factory=list)
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    def http_request(self) -> bytes:
+        auth = f"Authorization: Bearer {self.token}\r\n" if self.token else ""
+        return f"GET /v1/{self.name} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
 
 
 def free_port() -> int:
@@ -42,7 +80,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def serve_backend(port: int) -> None:
+async def serve_noop_backend(port: int) -> None:
     """Host FaultyProjects on a plain grpc.aio server until killed."""
     from tests.support.faulty import FaultyProjects
 
@@ -53,179 +91,360 @@ async def serve_backend(port: int) -> None:
     await server.wait_for_termination()
 
 
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
+def studio_env(var: Path, database_url: str, grpc_port: int) -> dict[str, str]:
+    """Return the environment of a production deployment on this machine."""
+    return {
+        "FILMSTUDIO_ENV": "production",
+        "FILMSTUDIO_VAR_DIR": str(var),
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "GRPC_HOST": "127.0.0.1",
+        "GRPC_PORT": str(grpc_port),
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
+    }
 
 
-async def http_worker(port: int, stop_at: float, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = f"GET /v1/{NAME} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+async def seed(env: dict[str, str]) -> tuple[str, str]:
+    """Register a user and create a project through the domain; return token and project name."""
+    from services.common.app import App
+    from services.common.config import Settings
+
+    app = App.create(Settings(**env))  # type: ignore[arg-type]
+    try:
+        users = app.user_service()
+        email = "director@bench.example.com"
+        await users.register_user(email=email, password=PASSWORD, first_name="Bench")
+        signed_in = await users.login(email=email, password=PASSWORD)
+        project = await app.project_service().create_project(
+            signed_in.user.id, "The benchmark", SCRIPT, style="cinematic", target_duration=90
+        )
+    finally:
+        await app.close()
+    return signed_in.access_token, f"projects/{project.id}"
+
+
+def logged_codes(log: Path, offset: int) -> tuple[Counter[str], int]:
+    """Return the gRPC codes of the GetProject calls the backend logged after `offset`."""
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        text = lines.read()
+    codes: Counter[str] = Counter()
+    for line in text.splitlines():
+        if b'"rpc finished"' in line and (entry := json.loads(line)).get("rpc") == RPC:
+            codes[entry["code"]] += 1
+    return codes, offset + len(text)
+
+
+# --- clients --------------------------------------------------------------------------------
+
+
+async def http_call(reader: Any, writer: Any, request: bytes) -> tuple[bytes, bytes]:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    return head, await reader.readexactly(length)
+
+
+async def http_worker(target: Target, stop_at: float, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", target.http_port)
+    request = target.http_request()
     loop = asyncio.get_running_loop()
     while loop.time() < stop_at:
         started = time.perf_counter()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
-        await reader.readexactly(length)
-        if not head.startswith(b"HTTP/1.1 200"):
-            raise SystemExit(f"REST call failed: {head[:80]!r}")
+        head, body = await http_call(reader, writer, request)
+        if not head.startswith(b"HTTP/1.1 200") or len(body) != target.rest_bytes:
+            raise SystemExit(f"REST call failed: {head[:80]!r} {body[:200]!r}")
         latencies.append(time.perf_counter() - started)
     writer.close()
 
 
-async def grpc_worker(stub: object, stop_at: float, latencies: list[float]) -> None:
-    request = project_pb2.GetProjectRequest(name=NAME)
+async def grpc_worker(target: Target, stub: Any, stop_at: float, latencies: list[float]) -> None:
+    request = project_pb2.GetProjectRequest(name=target.name)
     loop = asyncio.get_running_loop()
     while loop.time() < stop_at:
         started = time.perf_counter()
-        await stub.GetProject(request)  # type: ignore[attr-defined]
+        await stub.GetProject(request, metadata=target.metadata)  # raises unless OK
         latencies.append(time.perf_counter() - started)
 
 
-async def python_load(kind: str, port: int, concurrency: int, seconds: float) -> list[float]:
-    """Run `concurrency` closed-loop clients for `seconds` (after a warm-up); return latencies."""
-    channels = []
-    stubs = []
-    if kind == "grpc":
-        options = [("grpc.use_local_subchannel_pool", 1)]
-        channels = [
-            grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(2)
-        ]
-        stubs = [project_pb2_grpc.ProjectServiceStub(c) for c in channels]
+async def python_load(kind: str, target: Target, concurrency: int, seconds: float) -> Row:
+    """Run `concurrency` closed-loop clients for `seconds` after a warm-up; return the row."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    address = f"127.0.0.1:{target.grpc_port}"
+    channels = [grpc.aio.insecure_channel(address, options=options) for _ in range(2)]
+    stubs = [project_pb2_grpc.ProjectServiceStub(c) for c in channels]
     loop = asyncio.get_running_loop()
-    results: list[float] = []
-    for phase_seconds, keep in ((min(1.0, seconds / 2), False), (seconds, True)):
-        latencies: list[float] = []
-        stop_at = loop.time() + phase_seconds
-        if kind == "grpc":
-            workers = [grpc_worker(stubs[i % 2], stop_at, latencies) for i in range(concurrency)]
-        else:
-            workers = [http_worker(port, stop_at, latencies) for _ in range(concurrency)]
+    latencies: list[float] = []
+    for length in (min(1.0, seconds / 2), seconds):  # the first is the warm-up
+        latencies = []
+        stop_at = loop.time() + length
+        workers = [
+            grpc_worker(target, stubs[i % 2], stop_at, latencies)
+            if kind == "grpc"
+            else http_worker(target, stop_at, latencies)
+            for i in range(concurrency)
+        ]
         await asyncio.gather(*workers)
-        if keep:
-            results = latencies
     for channel in channels:
         await channel.close()
-    return results
+    return len(latencies) / seconds, *percentiles(latencies)
 
 
-def h2load(kind: str, port: int, concurrency: int, seconds: float) -> float | None:
-    """Return requests per second from h2load, or None when it is not installed."""
-    binary = shutil.which("h2load")
-    if binary is None:
-        return None
-    duration = str(max(1, round(seconds)))
-    common = ["-D", duration, "--warm-up-time", "1"]
+def h2load(kind: str, target: Target, concurrency: int, seconds: float) -> Row:
+    """Run h2load on one path after a warm-up run; check every answer; return rate, p50, p99.
+
+    The warm-up is a run of its own: --warm-up-time resets h2load's request counts but not its
+    byte counts, and the check needs both from the same interval.
+    """
+    workdir = Path(tempfile.mkdtemp())
+    auth = ["-H", f"authorization: Bearer {target.token}"] if target.token else []
     if kind == "rest":
-        url = f"http://127.0.0.1:{port}/v1/{NAME}"
-        command = [binary, "--h1", "-c", str(concurrency), *common, url]
+        url = f"http://127.0.0.1:{target.http_port}/v1/{target.name}"
+        command = ["h2load", "--h1", "-c", str(concurrency), *auth, url]
+        expected = target.rest_bytes
     else:
-        body = project_pb2.GetProjectRequest(name=NAME).SerializeToString()
-        frame = Path(tempfile.mkdtemp(), "frame")
-        frame.write_bytes(b"\x00" + len(body).to_bytes(4, "big") + body)
-        grpc_headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
-        streams = str(max(1, concurrency // 4))  # 4 connections x streams = the same concurrency
-        command = [binary, "-c", "4", "-m", streams, *common, "-d", str(frame), *grpc_headers]
-        command.append(f"http://127.0.0.1:{port}{RPC}")
-    output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+        body = project_pb2.GetProjectRequest(name=target.name).SerializeToString()
+        (workdir / "frame").write_bytes(b"\x00" + len(body).to_bytes(4, "big") + body)
+        # 4 connections x streams each = the same concurrency as REST's connections.
+        connections = min(4, concurrency)
+        command = ["h2load", "-c", str(connections), "-m", str(concurrency // connections)]
+        command += ["-d", str(workdir / "frame"), "-H", "content-type: application/grpc"]
+        command += ["-H", "te: trailers", *auth, f"http://127.0.0.1:{target.grpc_port}{RPC}"]
+        expected = target.grpc_bytes
+    subprocess.run([*command, "-D", "1"], capture_output=True, check=False)
+    timed = ["-D", str(max(1, round(seconds))), "--log-file", str(workdir / "log")]
+    output = subprocess.run([*command, *timed], capture_output=True, text=True).stdout
     found = re.search(r"([\d.]+) req/s", output)
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
-    if found is None or codes is None or sum(int(n) for n in codes.groups()[1:]):
-        print(f"h2load {kind} run failed or saw non-2xx answers:\n{output[-600:]}")
-        return None
-    return float(found.group(1))
-
-
-def summary(latencies: list[float], seconds: float) -> tuple[float, float, float]:
-    ordered = sorted(latencies)
-    p99 = ordered[int(len(ordered) * 0.99) - 1]
-    return len(latencies) / seconds, statistics.median(ordered) * 1000, p99 * 1000
-
-
-async def measure(args: argparse.Namespace, grpc_port: int, http_port: int) -> None:
-    rows = []
-    rates = {}
-    for kind, port in (("grpc", grpc_port), ("rest", http_port)):
-        latencies = await python_load(kind, port, args.concurrency, args.seconds)
-        rate, p50, p99 = summary(latencies, args.seconds)
-        rates[kind] = rate
-        rows.append((f"{kind} c={args.concurrency} (python client)", rate, p50, p99))
-    low = {}
-    for kind, port in (("grpc", grpc_port), ("rest", http_port)):
-        latencies = await python_load(kind, port, 1, args.seconds / 2)
-        rate, p50, p99 = summary(latencies, args.seconds / 2)
-        low[kind] = p50
-        rows.append((f"{kind} c=1 (python client)", rate, p50, p99))
-    print(f"{'run':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, rate, p50, p99 in rows:
-        print(f"{name:38} {rate:9.0f} {p50:8.3f} {p99:8.3f}")
-    c_rates = {
-        k: h2load(k, p, args.concurrency, args.seconds)
-        for k, p in (("grpc", grpc_port), ("rest", http_port))
-    }
-    if all(c_rates.values()):
-        for kind, rate in c_rates.items():
-            print(f"{kind + ' c=' + str(args.concurrency) + ' (h2load)':38} {rate:9.0f}")
-    print()
-    ratio = rates["rest"] / rates["grpc"]
-    print(
-        f"throughput ratio REST/gRPC, python clients, c={args.concurrency}: {ratio:.2f}"
-        f"  (goal >= 0.80)"
-    )
-    if all(c_rates.values()):
-        c_ratio = c_rates["rest"] / c_rates["grpc"]  # type: ignore[operator]
-        print(
-            f"throughput ratio REST/gRPC, h2load, c={args.concurrency}: {c_ratio:.2f}"
-            f"  (goal >= 0.80)"
+    counts = re.search(r"requests: \d+ total, (\d+) started, (\d+) done, (\d+) succeeded", output)
+    data = re.search(r"traffic: .*?\((\d+)\) data", output)
+    if found is None or codes is None or counts is None or data is None:
+        raise SystemExit(f"h2load {kind} run failed:\n{output[-800:]}")
+    started, done, succeeded = (int(n) for n in counts.groups())
+    received = int(data.group(1))
+    bad = sum(int(n) for n in codes.groups()[1:]) + done - succeeded
+    # A gRPC error is trailers-only (HTTP 200, no DATA), so each good answer adds its message's
+    # bytes; calls cut off when time is up may have received theirs without being done.
+    if bad or received % expected or not succeeded * expected <= received <= started * expected:
+        raise SystemExit(
+            f"h2load {kind}: {bad} bad answers, {received} data bytes for {succeeded} answers "
+            f"of {expected}:\n{output[-800:]}"
         )
-    print(f"added p50 latency at c=1: {low['rest'] - low['grpc']:.3f} ms  (goal < 1 ms)")
+    rows = (workdir / "log").read_text().splitlines()
+    shutil.rmtree(workdir)
+    target.checks.append(
+        f"{kind} c={concurrency} (h2load): {succeeded} answers 2xx of {expected} data bytes each"
+        f" (+{received // expected - succeeded} cut off at the end)"
+    )
+    return float(found.group(1)), *percentiles([int(r.split("\t")[2]) / 1e6 for r in rows])
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """Return p50 and p99 in milliseconds."""
+    ordered = sorted(latencies)
+    return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
+
+
+# --- one group of runs ----------------------------------------------------------------------
+
+
+async def reference_answers(target: Target) -> None:
+    """Make one call each way, check it, and note the size of a good answer."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{target.grpc_port}") as channel:
+        stub = project_pb2_grpc.ProjectServiceStub(channel)
+        request = project_pb2.GetProjectRequest(name=target.name)
+        response = await stub.GetProject(request, metadata=target.metadata)
+        target.grpc_bytes = 5 + response.ByteSize()
+        if target.token:
+            try:
+                await stub.GetProject(request)
+            except grpc.aio.AioRpcError as error:
+                target.checks.append(f"gRPC without the token: {error.code().name}")
+            else:
+                raise SystemExit("GetProject answered without a token: auth is not on")
+            target.checks.append(f"gRPC with the token: OK, title {response.project.title!r}")
+    reader, writer = await asyncio.open_connection("127.0.0.1", target.http_port)
+    head, body = await http_call(reader, writer, target.http_request())
+    writer.close()
+    if not head.startswith(b"HTTP/1.1 200") or json.loads(body)["name"] != target.name:
+        raise SystemExit(f"REST GetProject failed: {head[:80]!r} {body[:300]!r}")
+    target.rest_bytes = len(body)
+
+
+async def measure(target: Target, concurrency: int, seconds: float) -> None:
+    """Run every row on both paths; check the backend's log of each row when there is one."""
+    await reference_answers(target)
+    offset = target.log.stat().st_size if target.log else 0
+    with_h2load = shutil.which("h2load") is not None
+    for level, length in ((concurrency, seconds), (1, seconds / 2)):
+        for kind in ("grpc", "rest"):
+            for client in ("h2load", "python client") if with_h2load else ("python client",):
+                row = f"{kind} c={level} ({client})"
+                if client == "h2load":
+                    result = await asyncio.to_thread(h2load, kind, target, level, length)
+                else:
+                    result = await python_load(kind, target, level, length)
+                target.rows[row] = result
+                if target.log is None:
+                    continue
+                codes, offset = logged_codes(target.log, offset)
+                # h2load resets the streams still open when its time is up (warm-up and run).
+                cancelled = codes.pop("CANCELLED", 0)
+                if set(codes) != {"OK"} or cancelled > 2 * level:
+                    raise SystemExit(f"the backend logged {dict(codes)} for {row}")
+                target.checks.append(
+                    f"{row}: the backend logged {codes['OK']} OK (warm-up included), "
+                    f"{cancelled} cancelled by the client when its time was up, no other code"
+                )
+
+
+def ratios(target: Target, concurrency: int, client: str) -> tuple[float, float] | None:
+    """Return the REST/gRPC throughput ratio and the p50 REST adds at c=1, for one client."""
+    rows = target.rows
+    rest, grpc_, rest_1, grpc_1 = (
+        f"{kind} c={level} ({client})" for level in (concurrency, 1) for kind in ("rest", "grpc")
+    )
+    if not all(name in rows for name in (rest, grpc_, rest_1, grpc_1)):
+        return None
+    return rows[rest][0] / rows[grpc_][0], rows[rest_1][1] - rows[grpc_1][1]
+
+
+def print_group(target: Target, concurrency: int) -> None:
+    print(target.label)
+    print(f"  {'run':36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, (rate, p50, p99) in target.rows.items():
+        print(f"  {name:36} {rate:9.0f} {p50:8.3f} {p99:8.3f}")
+    for client in ("h2load", "python client"):
+        if found := ratios(target, concurrency, client):
+            print(
+                f"  {client}: throughput ratio REST/gRPC at c={concurrency} {found[0]:.2f}, "
+                f"added p50 at c=1 {found[1]:.3f} ms"
+            )
+    print("  checks:")
+    for check in target.checks:
+        print(f"    {check}")
+    print()
+
+
+def print_goal(target: Target, concurrency: int) -> None:
+    client = "h2load" if ratios(target, concurrency, "h2load") else "python client"
+    ratio, added = ratios(target, concurrency, client)  # type: ignore[misc]
+    print("GOAL of issue #11, measured on the product's GetProject (first group above):")
+    print(
+        f"  throughput ratio REST/gRPC, {client}, c={concurrency}: {ratio:.2f}  "
+        f"(goal >= 0.80: {'met' if ratio >= 0.8 else 'NOT met'})"
+    )
+    print(
+        f"  added p50 latency at c=1, {client}: {added:.3f} ms  "
+        f"(goal < 1 ms: {'met' if added < 1 else 'NOT met'})"
+    )
     print(f"cores: {os.cpu_count()} (backend, gateway and load generator share them)")
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+class Stack:
+    """A backend and a gateway in front of it, as separate processes, logging under `var`."""
+
+    def __init__(self, var: Path, env: dict[str, str]) -> None:
+        self.var, self.env = var, env
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, command: list[str], log: str, port: int) -> None:
+        with (self.var / log).open("ab") as out:
+            process = subprocess.Popen(
+                command, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.processes.append(process)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.05)
+        tail = (self.var / log).read_text()[-2000:]
+        raise SystemExit(f"{' '.join(command[:4])}... does not listen on {port}:\n{tail}")
+
+    def start_gateway(self, grpc_port: int, http_port: int) -> None:
+        backend = f"127.0.0.1:{grpc_port}"
+        gateway = [sys.executable, "-m", "gateway", "--backend", backend, "--port", str(http_port)]
+        self.start(gateway, f"gateway-{http_port}.log", http_port)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def base_env() -> dict[str, str]:
+    path = [str(ROOT), str(ROOT / "gen"), os.environ.get("PYTHONPATH")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+
+
+def run_product(args: argparse.Namespace, var: Path) -> Target:
+    """Serve the real studio and its gateway, seed an account, and measure."""
+    from tests.support.database import create_postgres_database, drop_postgres_database
+
+    url = create_postgres_database()
+    grpc_port, http_port = free_port(), free_port()
+    studio = studio_env(var, url, grpc_port)
+    stack = Stack(var, {**base_env(), **studio})
+    serve = [sys.executable, "-m", "services.cli", "serve", "--services", "user,project"]
+    try:
+        serve += ["--migrate", f"--processes={args.backend_processes}"]
+        stack.start(serve, "backend.log", grpc_port)
+        token, name = asyncio.run(seed(studio))
+        stack.start_gateway(grpc_port, http_port)
+        label = (
+            "GetProject, the product: filmstudio serve --services user,project "
+            f"(--processes {args.backend_processes}, production settings, PostgreSQL), "
+            "bearer token on every call"
+        )
+        target = Target(label, grpc_port, http_port, name, token, var / "backend.log")
+        uvloop.run(measure(target, args.concurrency, args.seconds))
+    finally:
+        stack.stop()
+        drop_postgres_database(url)
+    return target
+
+
+def run_noop(args: argparse.Namespace, var: Path) -> Target:
+    """Serve FaultyProjects on a bare server and a gateway in front of it, and measure."""
+    grpc_port, http_port = free_port(), free_port()
+    stack = Stack(var, {**base_env(), "LOG_LEVEL": "WARNING"})
+    try:
+        backend = [sys.executable, __file__, f"--noop-backend-port={grpc_port}"]
+        stack.start(backend, "noop.log", grpc_port)
+        stack.start_gateway(grpc_port, http_port)
+        label = (
+            "gateway overhead on a no-op backend: FaultyProjects on a bare grpc.aio server "
+            "(no interceptors, auth or database)"
+        )
+        target = Target(label, grpc_port, http_port, "projects/bench")
+        uvloop.run(measure(target, args.concurrency, args.seconds))
+    finally:
+        stack.stop()
+    return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--backend-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--backend-processes", type=int, default=1, help="filmstudio serve's")
+    parser.add_argument("--noop-backend-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.backend_port:
-        asyncio.run(serve_backend(args.backend_port))
+    if args.noop_backend_port:
+        uvloop.run(serve_noop_backend(args.noop_backend_port))
         return
-    grpc_port, http_port = free_port(), free_port()
-    path = os.pathsep.join(
-        filter(None, [str(ROOT), str(ROOT / "gen"), os.environ.get("PYTHONPATH")])
-    )
-    env = {**os.environ, "PYTHONPATH": path, "LOG_LEVEL": "WARNING"}
-    backend = subprocess.Popen(
-        [sys.executable, __file__, "--backend-port", str(grpc_port)], env=env
-    )
-    gateway = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "--backend",
-            f"127.0.0.1:{grpc_port}",
-            "--port",
-            str(http_port),
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        wait_port(grpc_port)
-        wait_port(http_port)
-        uvloop.run(measure(args, grpc_port, http_port))
-    finally:
-        for process in (gateway, backend):
-            process.terminate()
-            process.wait(timeout=20)
+    with tempfile.TemporaryDirectory() as var:
+        product = run_product(args, Path(var))
+        noop = run_noop(args, Path(var))
+    print_group(product, args.concurrency)
+    print_group(noop, args.concurrency)
+    print_goal(product, args.concurrency)
 
 
 if __name__ == "__main__":

@@ -155,7 +155,10 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] in ("http.response.start", "websocket.accept"):
                 headers = list(message.get("headers", ()))
-                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                for key, _ in headers:
+                    if key.lower() == b"x-request-id":
+                        break
+                else:
                     headers.append((b"x-request-id", encoded))
                 message["headers"] = headers
             await send(message)

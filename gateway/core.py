@@ -69,7 +69,7 @@ class Prepared:
 def prepare(core: Core, scope: Scope, *, streaming: bool) -> Prepared:
     """Parse the query string, build metadata and compute the deadline of a call."""
     raw_query = scope.get("query_string", b"").decode("latin-1")
-    query = parse_qsl(raw_query, keep_blank_values=True)
+    query = parse_qsl(raw_query, keep_blank_values=True) if raw_query else []
     token = None
     kept = []
     for key, value in query:

@@ -30,6 +30,10 @@ _INT64 = frozenset(
     }
 )
 _SPECIAL_FORMS = WELL_KNOWN | {"google.protobuf.Empty"}
+# json_format writes these as their ToJsonString(); calling it directly skips its printer.
+_STRING_FORMS = frozenset(
+    {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
+)
 
 
 def _double(value: float) -> Any:
@@ -49,6 +53,10 @@ def _bytes(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _map_key(key: Any) -> str:
     if isinstance(key, bool):
         return "true" if key else "false"
@@ -60,12 +68,15 @@ class Renderer:
 
     def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
         self.pool = pool
-        self._plans: dict[str, list[tuple[str, str, bool, Convert]]] = {}
+        # Per field: name, JSON name, presence, and the converter (None: the value as it is).
+        self._plans: dict[str, list[tuple[str, str, bool, Convert | None]]] = {}
 
     def to_json(self, message: Message) -> Any:
         """Return the JSON value of a message, unpopulated scalars and lists included."""
         descriptor = message.DESCRIPTOR
         if descriptor.full_name in _SPECIAL_FORMS:
+            if descriptor.full_name in _STRING_FORMS:
+                return message.ToJsonString()  # type: ignore[attr-defined]
             return json_format.MessageToDict(message, descriptor_pool=self.pool)
         plan = self._plans.get(descriptor.full_name)
         if plan is None:
@@ -74,24 +85,26 @@ class Renderer:
         for name, key, presence, convert in plan:
             if presence and not message.HasField(name):
                 continue
-            out[key] = convert(getattr(message, name))
+            value = getattr(message, name)
+            out[key] = value if convert is None else convert(value)
         return out
 
-    def _plan(self, descriptor: Any) -> list[tuple[str, str, bool, Convert]]:
+    def _plan(self, descriptor: Any) -> list[tuple[str, str, bool, Convert | None]]:
         plan = []
         for field in descriptor.fields:
             plan.append((field.name, field.json_name, field.has_presence, self._converter(field)))
         return plan
 
-    def _converter(self, field: FieldDescriptor) -> Convert:
+    def _converter(self, field: FieldDescriptor) -> Convert | None:
         target = field.message_type
         if target is not None and target.GetOptions().map_entry:
             value = self._value(target.fields_by_name["value"])
             return lambda mapping: {_map_key(k): value(v) for k, v in mapping.items()}
         one = self._value(field)
         if field.is_repeated:
-            return lambda items: [one(item) for item in items]
-        return one
+            return list if one is _same else lambda items: [one(item) for item in items]
+        # Most fields are strings, bools and small ints: no call at all for them.
+        return None if one is _same else one
 
     def _value(self, field: FieldDescriptor) -> Convert:
         kind = field.type
@@ -111,4 +124,4 @@ class Renderer:
             return _double
         if kind == FieldDescriptor.TYPE_FLOAT:
             return _float
-        return lambda value: value
+        return _same

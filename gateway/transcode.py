@@ -196,7 +196,8 @@ def build_request(
     """Fill `message` from body, query and path (in that order), or raise a 400 GatewayError."""
     try:
         apply_body(message, binding, body)
-        apply_query(message, query, bound_paths(binding), binding.body == "*")
+        if query:  # most calls have none: skip working out which fields the rule binds
+            apply_query(message, query, bound_paths(binding), binding.body == "*")
         apply_path(message, variables)
     except FieldError as error:
         raise bad_request(error.field, error.description) from None
@@ -222,6 +223,10 @@ def render(binding: Binding, response: Message, renderer: Renderer) -> Any:
     return renderer.to_json(response).get(found.json_name)
 
 
+# One encoder for every answer: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> bytes:
     """Encode JSON compactly, as UTF-8."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()

@@ -17,6 +17,7 @@ from services.common.config import ConfigError, Settings, load_settings
 from services.common.logs import configure_logging
 from services.common.loop import run_on_uvloop
 from services.common.migrate import migrate
+from services.common.processes import check_processes, supervise
 from services.common.registry import SERVICES, resolve
 from services.common.server import StudioServer, serve_until_signalled
 
@@ -35,7 +36,12 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 async def _serve(
-    settings: Settings, services: str, *, migrate_first: bool, with_gateway: bool = False
+    settings: Settings,
+    services: str,
+    *,
+    migrate_first: bool,
+    with_gateway: bool = False,
+    background: bool = True,
 ) -> None:
     specs = resolve(services)
     app = App.create(settings)
@@ -56,7 +62,9 @@ async def _serve(
                 )
             )
         await serve_until_signalled(
-            StudioServer(app, specs), companions=companions, on_started=app.start_background
+            StudioServer(app, specs),
+            companions=companions,
+            on_started=app.start_background if background else None,
         )
     finally:
         await app.close()
@@ -71,8 +79,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve_command(args: argparse.Namespace, settings: Settings) -> int:
-    run_on_uvloop(_serve(settings, args.services, migrate_first=args.migrate))
-    return 0
+    processes = args.processes or settings.grpc_processes
+    check_processes(settings, processes, [spec.key for spec in resolve(args.services)])
+    if processes == 1:
+        run_on_uvloop(_serve(settings, args.services, migrate_first=args.migrate))
+        return 0
+    if args.migrate:
+        run_on_uvloop(migrate(settings.effective_database_url))  # once, before any copy serves
+    return supervise(processes, _serve_process, settings, args.services)
+
+
+def _serve_process(settings: Settings, services: str, index: int) -> None:
+    """Serve one copy of a multi-process server; copy 0 also runs the periodic work."""
+    configure_logging(settings.log_level, settings.effective_log_format)
+    run_on_uvloop(_serve(settings, services, migrate_first=False, background=index == 0))
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -93,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated: {','.join(SERVICES)} (default: all)",
     )
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="copies of the server on the same port, about one per core (default: GRPC_PROCESSES)",
+    )
     serve.set_defaults(handler=_serve_command)
     migrate_parser = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate_parser.set_defaults(handler=_migrate)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     grpc_host: str = Field(default="127.0.0.1", alias="GRPC_HOST")
     grpc_port: int = Field(default=50051, ge=0, le=65535, alias="GRPC_PORT")
     grpc_max_message_bytes: int = Field(default=8 * 1024 * 1024, alias="GRPC_MAX_MESSAGE_BYTES")
+    # Copies of the server on one port (`filmstudio serve`): one Python process uses ~one core.
+    grpc_processes: int = Field(default=1, ge=1, le=64, alias="GRPC_PROCESSES")
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, alias="SHUTDOWN_GRACE_SECONDS")
 
     # REST gateway.

@@ -43,6 +43,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,  # `serve --processes N` writes N processes' lines to one log
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():

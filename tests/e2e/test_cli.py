@@ -228,3 +228,95 @@ def test_users_promote_reports_an_unknown_account(tmp_path) -> None:
         timeout=60,
     )
     assert promote.returncode == 1
+
+
+def _log_lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def _serving_children(parent: int) -> list[int]:
+    """Return the pids of the serving copies a `serve --processes` parent started."""
+    found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout
+    pids = [int(pid) for pid in found.split()]
+    return [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_serve_processes_share_one_port_and_drain_together(tmp_path, postgres_url) -> None:
+    env = {"DATABASE_URL": postgres_url}
+    process, port = _start(
+        tmp_path, "serve", "--services", "credits", "--processes", "2", "--migrate", env=env
+    )
+    try:
+        _wait_serving(process, port)
+        for _ in range(4):  # separate connections, spread over the copies by the kernel
+            assert '"SERVING"' in _grpcurl(port, "grpc.health.v1.Health/Check").stdout
+        assert len(_serving_children(process.pid)) == 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    lines = _log_lines(output)
+    listening = {line["pid"] for line in lines if line["message"] == "gRPC server listening"}
+    stopped = {line["pid"] for line in lines if line["message"] == "gRPC server stopped"}
+    assert len(listening) == 2
+    assert stopped == listening
+    assert "Traceback" not in output
+
+
+def test_serve_processes_stop_all_when_one_dies(tmp_path, postgres_url) -> None:
+    env = {"DATABASE_URL": postgres_url}
+    process, port = _start(
+        tmp_path, "serve", "--services", "credits", "--processes", "2", "--migrate", env=env
+    )
+    try:
+        _wait_serving(process, port)
+        victim, survivor = _serving_children(process.pid)
+        os.kill(victim, signal.SIGKILL)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1  # the orchestrator restarts the whole set
+    assert not Path(f"/proc/{survivor}").exists()
+    died = [line for line in _log_lines(output) if line["message"].startswith("serving process")]
+    assert died
+    assert died[0]["exit_code"] == -signal.SIGKILL
+
+
+@pytest.mark.parametrize(
+    ("services", "env", "error"),
+    [
+        ("credits", {}, "needs a PostgreSQL DATABASE_URL"),
+        ("jobs", {"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/x"}, "needs REDIS_URL"),
+        ("credits", {"GRPC_PORT": "0"}, "needs a fixed GRPC_PORT"),
+    ],
+)
+def test_serve_processes_refuse_state_the_copies_cannot_share(
+    tmp_path, services: str, env: dict[str, str], error: str
+) -> None:
+    process, _ = _start(
+        tmp_path, "serve", "--services", services, "--processes", "2", env={"REDIS_URL": "", **env}
+    )
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert error in output
+
+
+def test_serve_processes_end_with_their_supervisor(tmp_path, postgres_url) -> None:
+    env = {"DATABASE_URL": postgres_url}
+    process, port = _start(
+        tmp_path, "serve", "--services", "credits", "--processes", "2", "--migrate", env=env
+    )
+    try:
+        _wait_serving(process, port)
+        children = _serving_children(process.pid)
+        process.kill()  # no chance to stop them: the kernel's parent-death signal must
+        process.communicate(timeout=30)
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in children):
+            assert time.monotonic() < deadline, "serving copies outlived their supervisor"
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -20,12 +20,15 @@ def _cases() -> list[object]:
     echo = pb.EchoResponse(request=pb.EchoRequest(choice_b=0, ratio=0.1, big=2**64 - 1))
     echo.request.anything.string_value = "x"
     echo.request.mask.paths.extend(["title", "author.display_name"])
+    dated = project_pb2.Project(name="projects/2")
+    dated.create_time.FromNanoseconds(1_700_000_000_123_456_789)
     return [
         sample_book("shelves/a/books/b"),
         pb.Book(),
         special,
         echo,
         project_pb2.GetProjectResponse(project=project_pb2.Project(name="projects/1")),
+        project_pb2.GetProjectResponse(project=dated),
         project_pb2.ListProjectsResponse(),
         job,
         pb.Book(genre=99, other_genres=[1, 42]),
