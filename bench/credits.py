@@ -1,12 +1,19 @@
 """Deductions per second over gRPC next to pgbench's simple-update transactions, in one run.
 
-Runs a real server (CreditsService) on a throwaway PostgreSQL database and drives DeductCredits
-of 1 credit from `--concurrency` clients in a separate process (as other services would call
-it): first spread over `--users` accounts, as pgbench -N spreads its updates over 100,000
-accounts, then all on one hot account. pgbench runs on another throwaway database with as many
-clients before and after the spread load (`-N`, simple update; the ratio uses their mean), and
-once with -N's transaction on one row as the baseline of the hot case. Both sides start warm.
+Runs the real server as production does (`filmstudio serve --services credits --processes N`,
+one copy per core by default, on a throwaway PostgreSQL database) and drives DeductCredits of 1
+credit from `--concurrency` clients in a separate process (as other services would call it):
+first spread over `--users` accounts, as pgbench -N spreads its updates over 100,000 accounts,
+then all on one hot account. pgbench runs on another throwaway database with as many clients
+before and after the spread load (`-N`, simple update; the ratio uses their mean), and once with
+-N's transaction on one row as the baseline of the hot case. Both sides start warm.
+
+The load comes from bench/grpc_load.cc, a C++ client built here on first use (g++ and Debian's
+libgrpc++-dev), as pgbench's load comes from C: a Python client costs the shared 2 cores about
+a quarter of a millisecond per call and caps the rate near 1,500/s whatever the server does.
+Without a compiler or gRPC's C++ headers the Python client runs instead, and the table says so.
 Usage: .venv/bin/python bench/credits.py [--seconds 8] [--concurrency 32] [--users 1000]
+       [--processes N] [--python-client]
 """
 
 from __future__ import annotations
@@ -15,10 +22,13 @@ import argparse
 import asyncio
 import functools
 import itertools
+import json
 import multiprocessing
+import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -26,26 +36,30 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [
-    str(Path(__file__).resolve().parents[1]),
-    str(Path(__file__).resolve().parents[1] / "gen"),
-]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
 
 import grpc  # noqa: E402
 import psycopg  # noqa: E402
 from filmstudio.v1 import credits_pb2, credits_pb2_grpc  # noqa: E402
+from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from services.common.app import App  # noqa: E402
+from services.common.config import Settings  # noqa: E402
 from services.common.loop import run_on_uvloop  # noqa: E402
-from services.common.registry import SERVICES  # noqa: E402
+from services.common.migrate import migrate  # noqa: E402
 from services.user.models import UserRow  # noqa: E402
 from tests.support.database import create_postgres_database, drop_postgres_database  # noqa: E402
-from tests.support.studio import running_studio, studio_settings  # noqa: E402
+from tests.support.studio import TEST_JWT_SECRET, studio_settings  # noqa: E402
 
 CHANNELS = 4
+DEDUCT = "/filmstudio.v1.CreditsService/DeductCredits"
 WARM_UP_SECONDS = 2.0
 
 # pgbench -N's transaction, on one row: the baseline for one hot account.
@@ -115,28 +129,87 @@ def _client(
     out.send(_drive(target, token, users, seconds, concurrency))
 
 
-async def _run_client(
+async def _run_python_client(
     target: str, token: str, users: list[str], seconds: float, concurrency: int
 ) -> list[float]:
-    """Run the load in a separate process while this one keeps serving."""
+    """Run the Python load in a separate process while this one waits."""
     receive, send = multiprocessing.Pipe(duplex=False)
     client = multiprocessing.get_context("spawn").Process(
         target=_client, args=(target, token, users, seconds, concurrency, send)
     )
     client.start()
-    result: list[float] = await asyncio.to_thread(receive.recv)  # the loop keeps serving
+    result: list[float] = await asyncio.to_thread(receive.recv)
     client.join()
     return result
 
 
-async def _funded_users(server: Any, count: int) -> list[str]:
+def build_load_generator() -> Path | None:
+    """Compile bench/grpc_load.cc into var/bench (once per change); None when it cannot."""
+    source = ROOT / "bench" / "grpc_load.cc"
+    binary = ROOT / "var" / "bench" / "grpc_load"
+    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+        return binary
+    compiler, pkg_config = shutil.which("g++"), shutil.which("pkg-config")
+    if compiler is None or pkg_config is None:
+        return None
+    flags = subprocess.run(
+        [pkg_config, "--cflags", "--libs", "grpc++"], capture_output=True, text=True
+    )
+    if flags.returncode != 0:
+        return None
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    built = subprocess.run(
+        [compiler, "-O2", "-std=c++17", str(source), *flags.stdout.split(), "-o", str(binary)],
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        print(f"cannot build the C++ load generator:\n{built.stderr[-2000:]}")
+        return None
+    return binary
+
+
+def _write_requests(path: Path, users: list[str], count: int) -> None:
+    """Write `count` DeductCredits requests, each with its own key, for the C++ client."""
+    prefix = uuid.uuid4().hex
+    with path.open("wb") as out:
+        for number in range(count):
+            body = credits_pb2.DeductCreditsRequest(
+                user=random.choice(users), amount=1, reason="bench", request_id=f"{prefix}-{number}"
+            ).SerializeToString()
+            out.write(len(body).to_bytes(4, "little") + body)
+
+
+async def _run_cxx_client(
+    binary: Path, target: str, token: str, users: list[str], seconds: float, concurrency: int
+) -> list[float]:
+    """Run the C++ load generator; return rate, p50 ms and failures as the Python one does."""
+    with tempfile.TemporaryDirectory() as folder:
+        requests = Path(folder) / "requests"
+        await asyncio.to_thread(_write_requests, requests, users, int(seconds * 10_000) + 10_000)
+        command = [
+            str(binary), target, DEDUCT, str(requests), str(seconds), str(concurrency),
+            str(CHANNELS), f"authorization=Bearer {token}",
+        ]  # fmt: skip
+        done = await asyncio.to_thread(
+            subprocess.run, command, capture_output=True, text=True, check=True
+        )
+    found = json.loads(done.stdout)
+    if found["exhausted"]:
+        raise SystemExit("the C++ client ran out of requests; raise the count in _run_cxx_client")
+    if found["failures"]:
+        print(f"failed calls, the first: {found['first_error']}")
+    return [found["calls"] / found["seconds"], found["p50_ms"], found["failures"]]
+
+
+async def _funded_users(app: App, count: int) -> list[str]:
     """Create `count` users holding 10^9 purchased credits each, through the domain."""
-    async with server.app.database.session() as db, db.begin():
+    async with app.database.session() as db, db.begin():
         rows = [UserRow(email=f"bench-{i}@example.com") for i in range(count)]
         db.add_all(rows)
         await db.flush()
         ids = [row.id for row in rows]
-    credits = server.app.credits_service()
+    credits = app.credits_service()
     for start in range(0, count, 50):
         await asyncio.gather(
             *(
@@ -147,30 +220,86 @@ async def _funded_users(server: Any, count: int) -> list[str]:
     return [f"users/{uid}" for uid in ids]
 
 
-async def measure(seconds: float, concurrency: int, accounts: int) -> dict[str, Any]:
+def _server_environment(settings: Settings) -> dict[str, str]:
+    """Return the environment that makes `filmstudio serve` use these settings."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "gen")]),
+        "FILMSTUDIO_ENV": "test",
+        "FILMSTUDIO_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.effective_database_url,
+        "DATABASE_POOL_SIZE": str(settings.database_pool_size),
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "GRPC_PORT": str(settings.grpc_port),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@contextmanager
+def _served(settings: Settings, processes: int) -> Iterator[None]:
+    """Run `filmstudio serve --services credits --processes N` until the block ends."""
+    command = [sys.executable, "-m", "services.cli", "serve", "--services", "credits"]
+    server = subprocess.Popen(
+        [*command, "--processes", str(processes)], env=_server_environment(settings), cwd=ROOT
+    )
+    try:
+        channel = grpc.insecure_channel(settings.grpc_target)
+        grpc.channel_ready_future(channel).result(timeout=60)
+        health = health_pb2_grpc.HealthStub(channel)
+        health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+        channel.close()
+        yield
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+async def measure(
+    seconds: float, concurrency: int, accounts: int, processes: int, python_client: bool
+) -> dict[str, Any]:
     """Run the gRPC loads with pgbench before and after each, on the same machine, in turn."""
     url = create_postgres_database()
-    found: dict[str, Any] = {}
+    binary = None if python_client else await asyncio.to_thread(build_load_generator)
+    found: dict[str, Any] = {"client": "C++ (bench/grpc_load.cc)" if binary else "Python"}
     try:
         with tempfile.TemporaryDirectory() as var:
-            settings = studio_settings(Path(var), url, DATABASE_POOL_SIZE=concurrency)
-            async with running_studio(settings, [SERVICES["credits"]]) as (server, _):
-                users = await _funded_users(server, accounts)
-                token = server.app.tokens.issue_service_token("bench")
-                target = settings.grpc_address
+            # Each copy sees about its share of the calls; pgbench needs connections too.
+            pool = -(-concurrency // processes)
+            settings = studio_settings(Path(var), url, DATABASE_POOL_SIZE=pool)
+            await migrate(url)
+            app = App.create(settings)
+            try:
+                users = await _funded_users(app, accounts)
+                token = app.tokens.issue_service_token("bench")
+            finally:
+                await app.close()
+            target = settings.grpc_target
+
+            async def load(on: list[str], for_seconds: float) -> list[float]:
+                if binary is not None:
+                    return await _run_cxx_client(
+                        binary, target, token, on, for_seconds, concurrency
+                    )
+                return await _run_python_client(target, token, on, for_seconds, concurrency)
+
+            with _served(settings, processes):
                 # As pgbench -i ends with VACUUM, and both sides start warm: connections open,
                 # statements prepared.
                 await asyncio.to_thread(_vacuum, url)
-                await _run_client(target, token, users, WARM_UP_SECONDS, concurrency)
+                await load(users, WARM_UP_SECONDS)
                 pgbench = functools.partial(
                     asyncio.to_thread, measure_pgbench, seconds, concurrency
                 )
                 found["tps_before"] = await pgbench()
-                found["spread"] = await _run_client(target, token, users, seconds, concurrency)
+                found["spread"] = await load(users, seconds)
                 found["tps_after"] = await pgbench()
-                found["hot"] = await _run_client(target, token, users[:1], seconds, concurrency)
+                found["hot"] = await load(users[:1], seconds)
                 found["hot_tps"] = await pgbench(HOT_ROW)
-                found["clean"] = (await server.app.credits_service().verify_ledger()).clean
+            app = App.create(settings)
+            try:
+                found["clean"] = (await app.credits_service().verify_ledger()).clean
+            finally:
+                await app.close()
     finally:
         drop_postgres_database(url)
     return found
@@ -237,9 +366,13 @@ def measure_pgbench(seconds: float, concurrency: int, script: str = "") -> float
     return float(match.group(1))
 
 
-def main(seconds: float, concurrency: int, accounts: int) -> None:
+def main(arguments: argparse.Namespace) -> None:
     """Measure and print the table."""
-    found = run_on_uvloop(measure(seconds, concurrency, accounts))  # as `filmstudio serve`
+    seconds, concurrency, accounts = arguments.seconds, arguments.concurrency, arguments.users
+    processes = arguments.processes or os.cpu_count() or 1
+    found = run_on_uvloop(
+        measure(seconds, concurrency, accounts, processes, arguments.python_client)
+    )
     spread, hot, hot_tps = found["spread"], found["hot"], found["hot_tps"]
     tps = (found["tps_before"] + found["tps_after"]) / 2
     rows = [
@@ -250,6 +383,7 @@ def main(seconds: float, concurrency: int, accounts: int) -> None:
         ("pgbench -N's transaction on 1 row", hot_tps, "", hot_tps),
     ]
     print(f"{concurrency} concurrent clients, {seconds:g} s each; pgbench runs around each load")
+    print(f"server: filmstudio serve --processes {processes}; load: {found['client']} client")
     print(f"{'what':<40}{'per s':>10}{'p50 ms':>10}{'vs pgbench':>12}")
     for name, rate, p50, baseline in rows:
         print(f"{name:<40}{rate:>10.1f}{p50:>10}{rate / baseline:>12.2f}")
@@ -265,5 +399,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--users", type=int, default=1000)
-    arguments = parser.parse_args()
-    main(arguments.seconds, arguments.concurrency, arguments.users)
+    parser.add_argument("--processes", type=int, default=0, help="server copies (default: cores)")
+    parser.add_argument("--python-client", action="store_true", help="skip the C++ client")
+    main(parser.parse_args())

@@ -78,3 +78,36 @@ def test_tokens_missing_a_required_claim_are_refused(tmp_path) -> None:
     )
     with pytest.raises(Unauthenticated):
         codec.decode(no_jti, expected_types=(ACCESS,))
+
+
+def _authenticator(leeway: int = 0):
+    from services.common.auth import JwtAuthenticator
+
+    codec = TokenCodec.from_settings(Settings(JWT_SECRET="s" * 48, JWT_LEEWAY_SECONDS=leeway))
+    return codec, JwtAuthenticator(codec)
+
+
+async def test_a_remembered_token_still_expires_on_time() -> None:
+    import asyncio
+
+    codec, authenticator = _authenticator()
+    token, _ = codec.encode(subject="7", token_type=ACCESS, ttl_seconds=1)
+    first = await authenticator.authenticate(token)
+    assert (await authenticator.authenticate(token)) is first  # served from memory
+    await asyncio.sleep(2.05)  # exp has whole seconds: past it whatever the second it was issued in
+    with pytest.raises(Unauthenticated) as refused:
+        await authenticator.authenticate(token)
+    assert refused.value.reason == "TOKEN_EXPIRED"
+
+
+async def test_only_the_exact_verified_text_is_remembered() -> None:
+    codec, authenticator = _authenticator()
+    token, _ = codec.encode(subject="7", token_type=ACCESS, ttl_seconds=60)
+    await authenticator.authenticate(token)
+    head, payload, signature = token.split(".")
+    forged = ".".join((head, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")))
+    with pytest.raises(Unauthenticated):
+        await authenticator.authenticate(forged)
+    refresh, _ = codec.encode(subject="7", token_type=REFRESH, ttl_seconds=60)
+    with pytest.raises(Unauthenticated):
+        await authenticator.authenticate(refresh)
