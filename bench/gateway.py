@@ -15,6 +15,7 @@ Every answer is checked: REST by status and body size; gRPC over h2load by the D
 backend's own log line for each call, which names the call's gRPC code.
 
     .venv/bin/python bench/gateway.py [--concurrency 32] [--seconds 4] [--backend-processes 1]
+                                 [--gateway-processes 1]
 """
 
 from __future__ import annotations
@@ -367,9 +368,10 @@ class Stack:
         tail = (self.var / log).read_text()[-2000:]
         raise SystemExit(f"{' '.join(command[:4])}... does not listen on {port}:\n{tail}")
 
-    def start_gateway(self, grpc_port: int, http_port: int) -> None:
+    def start_gateway(self, grpc_port: int, http_port: int, processes: int = 1) -> None:
         backend = f"127.0.0.1:{grpc_port}"
         gateway = [sys.executable, "-m", "gateway", "--backend", backend, "--port", str(http_port)]
+        gateway.append(f"--processes={processes}")
         self.start(gateway, f"gateway-{http_port}.log", http_port)
 
     def stop(self) -> None:
@@ -396,10 +398,11 @@ def run_product(args: argparse.Namespace, var: Path) -> Target:
         serve += ["--migrate", f"--processes={args.backend_processes}"]
         stack.start(serve, "backend.log", grpc_port)
         token, name = asyncio.run(seed(studio))
-        stack.start_gateway(grpc_port, http_port)
+        stack.start_gateway(grpc_port, http_port, args.gateway_processes)
         label = (
             "GetProject, the product: filmstudio serve --services user,project "
             f"(--processes {args.backend_processes}, production settings, PostgreSQL), "
+            f"gateway --processes {args.gateway_processes}, "
             "bearer token on every call"
         )
         target = Target(label, grpc_port, http_port, name, token, var / "backend.log")
@@ -434,6 +437,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--backend-processes", type=int, default=1, help="filmstudio serve's")
+    parser.add_argument("--gateway-processes", type=int, default=1, help="filmstudio gateway's")
     parser.add_argument("--noop-backend-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.noop_backend_port:

@@ -11,8 +11,10 @@ from typing import Any
 from gateway.config import GatewayConfig
 from gateway.filmstudio import filmstudio_config
 from gateway.server import GatewayServer, serve_until_signalled
-from services.common.config import Settings
+from services.common.config import ConfigError, Settings
+from services.common.logs import configure_logging
 from services.common.loop import run_on_uvloop
+from services.common.processes import supervise
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--timeout", type=float, help="default deadline of unary calls, seconds")
     parser.add_argument("--max-body-bytes", type=int, help="the largest request body accepted")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="copies on the same port, about one per core"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -65,12 +70,28 @@ def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayCon
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve until SIGTERM or SIGINT, on uvloop."""
+    """Serve until SIGTERM or SIGINT, on uvloop, from one process or several on one port."""
+    port = settings.gateway_port if args.port is None else args.port
+    if args.processes < 1 or (args.processes > 1 and port == 0):
+        raise ConfigError("--processes must be at least 1, and above 1 needs a fixed --port")
+    if args.processes == 1:
+        _serve(args, settings)
+        return 0
+    return supervise(args.processes, _serve_copy, args, settings)
+
+
+def _serve(args: argparse.Namespace, settings: Settings, *, reuse_port: bool = False) -> None:
     server = GatewayServer(
         config_from_args(args, settings),
         host=args.host or settings.gateway_host,
         port=settings.gateway_port if args.port is None else args.port,
         grace_seconds=settings.shutdown_grace_seconds,
+        reuse_port=reuse_port,
     )
     run_on_uvloop(serve_until_signalled(server))
-    return 0
+
+
+def _serve_copy(args: argparse.Namespace, settings: Settings, index: int) -> None:
+    """Serve one copy of a multi-process gateway (the copies share nothing but the port)."""
+    configure_logging(settings.log_level, settings.effective_log_format)
+    _serve(args, settings, reuse_port=True)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,8 +38,11 @@ class GatewayServer:
         host: str = "127.0.0.1",
         port: int = 8080,
         grace_seconds: float = 10.0,
+        *,
+        reuse_port: bool = False,
     ) -> None:
         self.gateway = Gateway(config)
+        self._reuse_port = (host, port) if reuse_port else None
         self.grace_seconds = grace_seconds
         self._server = _Uvicorn(
             uvicorn.Config(
@@ -61,7 +65,12 @@ class GatewayServer:
 
     async def start(self) -> int:
         """Start serving and return the bound port."""
-        self._task = asyncio.create_task(self._server.serve())
+        sockets = None
+        if self._reuse_port is not None:
+            # Copies of the gateway share the port; the kernel spreads connections over them.
+            listener = socket.create_server(self._reuse_port, reuse_port=True, backlog=2048)
+            sockets = [listener]
+        self._task = asyncio.create_task(self._server.serve(sockets=sockets))
         while not self._server.started:
             if self._task.done():
                 self._task.result()

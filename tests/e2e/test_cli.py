@@ -320,3 +320,39 @@ def test_serve_processes_end_with_their_supervisor(tmp_path, postgres_url) -> No
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Tell whether a process holds a socket listening on the port."""
+    listing = subprocess.run(
+        ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True
+    ).stdout
+    return f"pid={pid}," in listing
+
+
+def test_gateway_processes_share_one_port(tmp_path) -> None:
+    port = _free_port()
+    process, _ = _start(tmp_path, "gateway", "--port", str(port), "--processes", "2")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the gateway copies did not listen"
+                time.sleep(0.2)
+        assert answer.status_code == 200
+        children = _serving_children(process.pid)
+        assert len(children) == 2
+        while not all(_listens(pid, port) for pid in children):  # the second may still start
+            assert time.monotonic() < deadline, "a gateway copy did not listen"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    listening = {
+        line["pid"] for line in _log_lines(output) if line["message"] == "gateway listening"
+    }
+    assert len(listening) == 2
