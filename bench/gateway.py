@@ -45,6 +45,8 @@ import grpc  # noqa: E402
 import uvloop  # noqa: E402
 from filmstudio.v1 import project_pb2, project_pb2_grpc  # noqa: E402
 
+from tests.support.studio import free_port  # noqa: E402
+
 RPC = "/filmstudio.v1.ProjectService/GetProject"
 PASSWORD = "bench horse battery staple"
 SCRIPT = "INT. STUDIO - NIGHT\nA director watches the numbers.\nDIRECTOR: Again, faster."
@@ -73,12 +75,6 @@ class Target:
     def http_request(self) -> bytes:
         auth = f"Authorization: Bearer {self.token}\r\n" if self.token else ""
         return f"GET /v1/{self.name} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def serve_noop_backend(port: int) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 from gateway.config import GatewayConfig
 from gateway.filmstudio import filmstudio_config
 from gateway.server import GatewayServer, serve_until_signalled
-from services.common.config import ConfigError, Settings
+from services.common.config import Settings
 from services.common.logs import configure_logging
 from services.common.loop import run_on_uvloop
-from services.common.processes import supervise
+from services.common.processes import check_copies, supervise
 
 log = logging.getLogger(__name__)
 
@@ -71,20 +71,22 @@ def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayCon
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, on uvloop, from one process or several on one port."""
-    port = settings.gateway_port if args.port is None else args.port
-    if args.processes < 1 or (args.processes > 1 and port == 0):
-        raise ConfigError("--processes must be at least 1, and above 1 needs a fixed --port")
+    check_copies(args.processes, _port(args, settings), "--port")
     if args.processes == 1:
         _serve(args, settings)
         return 0
     return supervise(args.processes, _serve_copy, args, settings)
 
 
+def _port(args: argparse.Namespace, settings: Settings) -> int:
+    return settings.gateway_port if args.port is None else int(args.port)
+
+
 def _serve(args: argparse.Namespace, settings: Settings, *, reuse_port: bool = False) -> None:
     server = GatewayServer(
         config_from_args(args, settings),
         host=args.host or settings.gateway_host,
-        port=settings.gateway_port if args.port is None else args.port,
+        port=_port(args, settings),
         grace_seconds=settings.shutdown_grace_seconds,
         reuse_port=reuse_port,
     )

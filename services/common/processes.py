@@ -30,14 +30,19 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def check_processes(settings: Settings, processes: int, services: list[str]) -> None:
-    """Refuse a multi-process set-up whose state would not be shared between the copies."""
+def check_copies(processes: int, port: int, port_setting: str) -> None:
+    """Refuse a copy count below one, or several copies on a port chosen at bind time."""
     if processes < 1:
         raise ConfigError("--processes must be at least 1")
+    if processes > 1 and port == 0:
+        raise ConfigError(f"--processes > 1 needs a fixed {port_setting} (each copy binds it)")
+
+
+def check_processes(settings: Settings, processes: int, services: list[str]) -> None:
+    """Refuse a multi-process set-up whose state would not be shared between the copies."""
+    check_copies(processes, settings.grpc_port, "GRPC_PORT")
     if processes == 1:
         return
-    if settings.grpc_port == 0:
-        raise ConfigError("--processes > 1 needs a fixed GRPC_PORT (each copy binds it)")
     if not settings.effective_database_url.startswith("postgresql"):
         raise ConfigError("--processes > 1 needs a PostgreSQL DATABASE_URL")
     if "jobs" in services and not settings.redis_url:
