@@ -134,7 +134,7 @@ class AIJobService(Lifecycle):
             priority=priority,
             parameters=parameters,
         )
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             if request_id:
                 existing = await db.scalar(
                     select(JobRow).where(
@@ -278,7 +278,7 @@ class AIJobService(Lifecycle):
 
     async def get_job(self, job_id: int, caller: Caller | None = None) -> Job:
         """Return a job (its owner's, or any for admins and services)."""
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             row = await db.get(JobRow, job_id)
         if row is None or (
             caller is not None and not caller.is_admin and row.owner_id != caller.user_id
@@ -309,7 +309,7 @@ class AIJobService(Lifecycle):
         if job_type:
             query = query.where(JobRow.job_type == job_type)
         query = newest_first(query, JobRow.created_at, JobRow.id, position).limit(size + 1)
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             rows = list((await db.scalars(query)).all())
         page = rows[:size]
         token = (
@@ -364,7 +364,7 @@ class AIJobService(Lifecycle):
     async def get_queue_stats(self, window_seconds: float = 3600.0) -> list[QueueStats]:
         """Return per-queue depth, counts, throughput and wait/run percentiles over a window."""
         since = utcnow() - timedelta(seconds=window_seconds)
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             live = (
                 await db.execute(
                     select(JobRow.priority, JobRow.status).where(
@@ -411,7 +411,7 @@ class AIJobService(Lifecycle):
 
     async def retry_job(self, job_id: int, caller: Caller, request_id: str = "") -> Job:
         """Run a FAILED or CANCELLED job again as a new job that reuses completed stages."""
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             row = await db.get(JobRow, job_id)
         if row is None or not (caller.is_admin or row.owner_id == caller.user_id):
             raise errors.NotFound(f"jobs/{job_id} not found")

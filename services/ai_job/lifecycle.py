@@ -281,7 +281,7 @@ class Lifecycle:
 
     async def settle(self, job_id: int) -> bool:
         """Capture or release an ended job's hold; return whether it is settled now."""
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             row = await db.get(JobRow, job_id)
         if row is None or row.settled_at is not None or not row.settlement:
             return row is not None and row.settled_at is not None
@@ -311,7 +311,7 @@ class Lifecycle:
             "reenqueued": 0,
             "settled": 0,
         }
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             stale = list(
                 await db.scalars(
                     select(JobRow.id).where(

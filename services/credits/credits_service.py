@@ -104,7 +104,7 @@ class CreditsService:
     async def get_user_credits(self, user_id: int) -> Credits:
         """Return a user's balances, with lapsed credits and expired holds already resolved."""
         now = self.clock()
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             wallet = await peek(db, user_id)
             stale = holds.needs_settling(wallet, now) or await holds.has_due(db, wallet, now)
         if not stale:

@@ -45,7 +45,7 @@ async def page(
             | ((TransactionRow.created_at == after) & (TransactionRow.id < int(position["id"])))
         )
     query = query.order_by(TransactionRow.created_at.desc(), TransactionRow.id.desc())
-    async with service.db.session() as db:
+    async with service.db.reader() as db:
         await peek(db, user_id)  # NOT_FOUND for an unknown user
         rows = list((await db.scalars(query.limit(limit + 1))).all())
     found, more = rows[:limit], len(rows) > limit

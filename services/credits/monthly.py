@@ -81,7 +81,7 @@ async def reset(service: CreditsService, period: str | None, user_id: int | None
         done = await grant(service, user_id, period)
         return ResetResult(period, int(done), int(not done))
     granted = skipped = 0
-    async with service.db.session() as db:
+    async with service.db.reader() as db:
         skipped = (
             await db.scalar(
                 select(func.count())
@@ -93,7 +93,7 @@ async def reset(service: CreditsService, period: str | None, user_id: int | None
         )
     after = 0
     while True:
-        async with service.db.session() as db:
+        async with service.db.reader() as db:
             ids = list(
                 await db.scalars(
                     select(UserRow.id)
@@ -119,7 +119,7 @@ async def reset(service: CreditsService, period: str | None, user_id: int | None
 
 async def expire_due(service: CreditsService, now: datetime) -> int:
     """Settle every wallet with due holds, lapsed monthly credits or lapsed grants."""
-    async with service.db.session() as db:
+    async with service.db.reader() as db:
         due = set(
             await db.scalars(
                 select(ReservationRow.user_id)

@@ -96,7 +96,7 @@ async def reserve(
 
 
 async def _owner(service: CreditsService, reservation_id: int) -> int:
-    async with service.db.session() as db:
+    async with service.db.reader() as db:
         user_id = await db.scalar(
             select(ReservationRow.user_id).where(ReservationRow.id == reservation_id)
         )

@@ -187,7 +187,7 @@ class ProjectService:
 
     async def get_project(self, project_id: int, caller: Caller) -> Project:
         """Return a project the caller owns (or any, for an admin)."""
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             return to_project(await self._owned(db, project_id, caller))
 
     async def get_user_projects(
@@ -212,7 +212,7 @@ class ProjectService:
         if position is not None:
             query = query.where(ProjectRow.id < int(position["id"]))
         query = query.order_by(ProjectRow.id.desc()).limit(size + 1)
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             rows = list((await db.scalars(query)).all())
         page = rows[:size]
         token = self.page_tokens.encode({"id": page[-1].id}, key) if len(rows) > size else ""
@@ -334,7 +334,7 @@ class ProjectService:
 
     async def status_history(self, project_id: int, caller: Caller) -> list[StatusChange]:
         """Return a project's transitions, oldest first."""
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             await self._owned(db, project_id, caller)
             rows = await db.scalars(
                 select(ProjectStatusChangeRow)

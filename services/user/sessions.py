@@ -183,7 +183,7 @@ class DatabaseSessionCheck:
         cached = self._cache.get(session_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1] if cached[1].subject == principal.subject else None
-        async with self.database.session() as db:
+        async with self.database.reader() as db:
             row = (
                 await db.execute(
                     select(

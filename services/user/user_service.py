@@ -295,7 +295,7 @@ class UserService:
 
     async def get_user(self, user_id: int) -> User:
         """Return an account by id."""
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             row = await db.get(UserRow, user_id)
         if row is None:
             raise errors.NotFound(f"users/{user_id} not found")
@@ -306,7 +306,7 @@ class UserService:
         normalised = normalize_email(email)
         if violations := email_violations(normalised):
             raise errors.InvalidArgument(violations)
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             row = await db.scalar(select(UserRow).where(UserRow.email == normalised))
         if row is None:
             raise errors.NotFound("no user with that email")
@@ -342,7 +342,7 @@ class UserService:
         self, user_id: int, current_password: str, new_password: str, session_id: str = ""
     ) -> TokenPair:
         """Replace the password; every other session ends and this one gets fresh tokens."""
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             row = await db.get(UserRow, user_id)
         if row is None:
             raise errors.NotFound(f"users/{user_id} not found")
@@ -426,7 +426,7 @@ class UserService:
             .where(SessionRow.expires_at > utcnow())
         )
         query = newest_first(live, SessionRow.created_at, SessionRow.id, position).limit(limit + 1)
-        async with self.db.session() as db:
+        async with self.db.reader() as db:
             rows = list((await db.scalars(query)).all())
         page, more = rows[:limit], len(rows) > limit
         next_token = (

@@ -20,17 +20,17 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.common.config import load_settings
-from services.common.db import Base, Database
+from services.common.db import Base, Database, database_unavailable
 from services.common.migrate import (
     MIGRATION_LOCK_KEY,
     current_revision,
     head_revision,
     migrate,
 )
-from tests.support.database import TEST_DATABASE_PREFIX
+from tests.support.database import TEST_DATABASE_PREFIX, terminate_backend
 
 
 async def test_migrate_brings_an_empty_database_to_head(empty_database_url: str) -> None:
@@ -117,6 +117,72 @@ async def test_sessions_run_queries_and_keep_objects_loaded_after_commit(
     async with database.session() as session:
         assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
         assert session.sync_session.expire_on_commit is False
+
+
+async def test_reads_take_a_snapshot_per_statement_without_a_transaction(
+    database: Database,
+) -> None:
+    # SQLite has no clock that tells transactions apart; a reader must still work there.
+    clock = "now()" if database.dialect_name == "postgresql" else "CURRENT_TIMESTAMP"
+    async with database.reader() as reader:
+        first = (await reader.execute(text(f"SELECT {clock}"))).scalar_one()
+        await asyncio.sleep(0.01)
+        second = (await reader.execute(text(f"SELECT {clock}"))).scalar_one()
+    if database.dialect_name == "postgresql":
+        assert second > first, "now() moves: each read is a transaction of its own"
+        async with database.session() as session, session.begin():
+            first = (await session.execute(text("SELECT now()"))).scalar_one()
+            await asyncio.sleep(0.01)
+            assert (await session.execute(text("SELECT now()"))).scalar_one() == first
+
+
+async def test_a_read_session_refuses_to_write(database: Database) -> None:
+    from services.project.models import ProjectRow
+
+    async with database.reader() as reader:
+        reader.add(ProjectRow(title="never stored"))
+        with pytest.raises(RuntimeError, match="read session cannot write"):
+            await reader.flush()
+    async with database.reader() as reader:
+        assert (await reader.execute(text("SELECT count(*) FROM projects"))).scalar_one() == 0
+
+
+async def _backend_pid(database: Database) -> int:
+    async with database.reader() as reader:
+        return int((await reader.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_an_idle_connection_that_died_is_replaced_before_use(database_url: str) -> None:
+    database = Database(database_url, pool_size=1, idle_ping_seconds=0)
+    try:
+        dead = await _backend_pid(database)
+        terminate_backend(dead)
+
+        assert await _backend_pid(database) != dead
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_busy_connection_that_died_fails_once_then_the_pool_reconnects(
+    database_url: str,
+) -> None:
+    # Recently used connections are not pinged; the one call that finds one dead fails as
+    # unavailable (retryable) and the whole pool is renewed.
+    database = Database(database_url, pool_size=2, idle_ping_seconds=3600)
+    try:
+        dead = await _backend_pid(database)
+        terminate_backend(dead)
+
+        with pytest.raises(DBAPIError) as caught:
+            await _backend_pid(database)
+        assert database_unavailable(caught.value)
+        assert await _backend_pid(database) != dead
+    finally:
+        await database.dispose()
 
 
 async def test_dialect_name_names_the_backend(database: Database, database_url: str) -> None:

@@ -105,6 +105,13 @@ async def test_unexpected_exception_is_internal_without_leaking_anything(faulty)
     assert status is None or status == status_pb2.Status(code=13, message=error.details())
 
 
+async def test_a_lost_database_is_unavailable_with_retry_info_and_no_leak(faulty) -> None:
+    error = await _get_project_error(faulty, "projects/db-down")
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert _details(error)["RetryInfo"].retry_delay.seconds == 1
+    assert "hunter2" not in repr(error.details()) + repr(error.trailing_metadata())
+
+
 async def test_unexpected_exception_is_logged_with_its_traceback(faulty, caplog) -> None:
     await _get_project_error(faulty, "projects/crash")
     logged = [r for r in caplog.records if r.exc_info and SECRET_DETAIL in str(r.exc_info[1])]

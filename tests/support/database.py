@@ -63,6 +63,12 @@ def drop_postgres_database(url: str) -> None:
         )
 
 
+def terminate_backend(pid: int) -> None:
+    """Kill one server process, as a crash or a restart would, and wait until it is gone."""
+    with _admin_connection() as connection:
+        connection.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+
+
 def sqlite_file_url(directory: Path) -> str:
     """Return the async URL of a not-yet-existing SQLite file under `directory`."""
     return f"sqlite+aiosqlite:///{directory / 'filmstudio.db'}"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, project_pb2, project_pb2_grpc
+from sqlalchemy.exc import OperationalError
 
 from services.common import errors
 from services.common.context import current_principal, current_request_id
@@ -31,6 +32,7 @@ class FaultyProjects(project_pb2_grpc.ProjectServiceServicer):
             "projects/stale": errors.Aborted("etag mismatch", reason="ETAG_MISMATCH"),
             "projects/busy": errors.ResourceExhausted("slow down", retry_after_seconds=1.5),
             "projects/crash": RuntimeError(SECRET_DETAIL),
+            "projects/db-down": OperationalError("SELECT 1", {}, RuntimeError(SECRET_DETAIL)),
         }
         if request.name in failures:
             raise failures[request.name]
