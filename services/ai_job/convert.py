@@ -7,9 +7,9 @@ from typing import Any
 from filmstudio.v1 import ai_job_pb2, common_pb2
 from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
-from services.ai_job.ai_job_service import QueueStats
 from services.ai_job.events import JobEvent
 from services.ai_job.jobs import Job
+from services.ai_job.stats import QueueStats
 from services.common.convert import timestamp
 from services.project.convert import (
     ASPECT,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from filmstudio.v1 import common_pb2, user_pb2
 
 from services.common.convert import timestamp
+from services.user.live_sessions import SessionInfo
 from services.user.sessions import TokenPair
-from services.user.user_service import AuthResult, SessionInfo
+from services.user.signin import AuthResult
 from services.user.users import User
 
 ROLE = {"user": common_pb2.ROLE_USER, "admin": common_pb2.ROLE_ADMIN}

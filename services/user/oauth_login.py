@@ -24,10 +24,11 @@ from services.common.records import Record
 from services.user.models import OAuthIdentityRow, OAuthStateRow, UserRow
 from services.user.oauth import OAuthIdentity, OAuthProvider, new_pkce_pair
 from services.user.sessions import revoke_all
+from services.user.signin import AuthResult
 from services.user.users import normalize_email, to_user
 
 if TYPE_CHECKING:
-    from services.user.user_service import AuthResult, UserService
+    from services.user.user_service import UserService
 
 STATE_TTL = timedelta(minutes=10)
 PROVIDERS = ("google", "github")
@@ -83,8 +84,6 @@ async def complete(
     service: UserService, provider: str, code: str, state: str, client: ClientInfo
 ) -> AuthResult:
     """Spend the state, exchange the code, link or create the account, and open a session."""
-    from services.user.user_service import AuthResult  # the result type lives with the service
-
     oauth = _provider(service, provider)
     missing = [
         errors.FieldViolation(name, "is required")
