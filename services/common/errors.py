@@ -74,6 +74,15 @@ class InvalidArgument(DomainError):
         """Build the error for a single bad field."""
         return cls([FieldViolation(field, description)])
 
+    @classmethod
+    def require(cls, **values: str) -> None:
+        """Raise one error naming every field whose value is empty."""
+        missing = [
+            FieldViolation(name, "is required") for name, value in values.items() if not value
+        ]
+        if missing:
+            raise cls(missing)
+
 
 class NotFound(DomainError):
     """The resource does not exist, or the caller may not know that it does."""

@@ -85,13 +85,7 @@ async def complete(
 ) -> AuthResult:
     """Spend the state, exchange the code, link or create the account, and open a session."""
     oauth = _provider(service, provider)
-    missing = [
-        errors.FieldViolation(name, "is required")
-        for name, value in (("code", code), ("state", state))
-        if not value
-    ]
-    if missing:
-        raise errors.InvalidArgument(missing)
+    errors.InvalidArgument.require(code=code, state=state)
     invalid_state = errors.Unauthenticated(
         "unknown, used or expired sign-in state", reason="OAUTH_STATE_INVALID"
     )

@@ -68,13 +68,7 @@ class TokenInfo(Record):
 async def login(service: UserService, email: str, password: str) -> AuthResult:
     """Check a password and open a session; failures are throttled per account and address."""
     email = normalize_email(email)
-    missing = [
-        errors.FieldViolation(name, "is required")
-        for name, value in (("email", email), ("password", password))
-        if not value
-    ]
-    if missing:
-        raise errors.InvalidArgument(missing)
+    errors.InvalidArgument.require(email=email, password=password)
     client = current_client()
     keys: list[str | None] = [f"login:{email}", throttle.address_key("login")]
     async with service.db.session() as db:
