@@ -2,8 +2,9 @@
 
 Creating a job is a saga (hold the credits, store the job, enqueue it; each failing step undoes
 the ones before it): it and retries are in `creation.py`, queue statistics in `stats.py`, the
-running side (claims, progress, results, cancellation, recovery) in `lifecycle.py`. This class
-is the one entry point for all of them, and answers reads and watches itself.
+running side (claims, progress, results, cancellation) in `lifecycle.py`, with the settlement of
+holds in `settlement.py` and recovery in `recovery.py`. This class is the one entry point for
+all of them, and answers reads and watches itself.
 """
 
 from __future__ import annotations

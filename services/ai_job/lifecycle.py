@@ -2,8 +2,8 @@
 
 Every terminal transition happens once, in a transaction that checks the job is still RUNNING
 (or QUEUED) at the reporting attempt; it records whether the credit hold must be captured or
-released, and `settle` performs that afterwards. The credits service resolves a hold at most
-once whatever arrives, so a settlement retried after a crash is safe.
+released, and `settle` performs that afterwards (see `settlement.py`). The periodic sweep of
+jobs that lost their worker, their queue entry or their settlement is in `recovery.py`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ai_job import jobs
+from services.ai_job import jobs, recovery, settlement
 from services.ai_job.credits_client import CreditsClient
 from services.ai_job.events import EventBus, JobEvent
 from services.ai_job.jobs import Job, to_job
@@ -281,95 +280,8 @@ class Lifecycle:
 
     async def settle(self, job_id: int) -> bool:
         """Capture or release an ended job's hold; return whether it is settled now."""
-        async with self.db.reader() as db:
-            row = await db.get(JobRow, job_id)
-        if row is None or row.settled_at is not None or not row.settlement:
-            return row is not None and row.settled_at is not None
-        try:
-            if row.settlement == "capture":
-                await self.credits.capture(row.reservation)
-            else:
-                await self.credits.release(row.reservation, f"job {row.status}")
-        except errors.DomainError:
-            log.warning("settlement failed; will retry", extra={"job_id": job_id}, exc_info=True)
-            return False
-        async with self.db.session() as db, db.begin():
-            fresh = await db.get(JobRow, job_id, with_for_update=True)
-            if fresh is not None and fresh.settled_at is None:
-                fresh.settled_at = utcnow()
-        return True
+        return await settlement.settle(self.db, self.credits, job_id)
 
     async def recover(self, now: datetime | None = None) -> dict[str, int]:
         """Requeue or fail jobs whose worker went silent, requeue lost entries, settle holds."""
-        now = now or utcnow()
-        silent_since = now - timedelta(seconds=self.settings.heartbeat_timeout_seconds)
-        counts = {
-            "requeued": 0,
-            "failed": 0,
-            "cancelled": 0,
-            "skipped": 0,
-            "reenqueued": 0,
-            "settled": 0,
-        }
-        async with self.db.reader() as db:
-            stale = list(
-                await db.scalars(
-                    select(JobRow.id).where(
-                        JobRow.status == "running", JobRow.heartbeat_at < silent_since
-                    )
-                )
-            )
-            waiting = list(
-                await db.execute(
-                    select(JobRow.id, JobRow.attempt, JobRow.priority).where(
-                        JobRow.status == "queued", JobRow.queued_at < now - timedelta(seconds=30)
-                    )
-                )
-            )
-            unsettled = list(
-                await db.scalars(
-                    select(JobRow.id).where(JobRow.settlement != "", JobRow.settled_at.is_(None))
-                )
-            )
-        for job_id in stale:
-            counts[await self._recover_silent(job_id, silent_since)] += 1
-        for job_id, attempt, priority in waiting:
-            if not await self.queue.contains(job_id, attempt):
-                await self.queue.enqueue(job_id, attempt, priority)
-                counts["reenqueued"] += 1
-        for job_id in unsettled:
-            counts["settled"] += await self.settle(job_id)
-        if any(v for k, v in counts.items() if k != "skipped"):
-            log.info("job recovery", extra=counts)
-        return counts
-
-    async def _recover_silent(self, job_id: int, silent_since: datetime) -> str:
-        """Decide the fate of one job whose worker stopped heartbeating."""
-        async with self.db.session() as db, db.begin():
-            row = await db.get(JobRow, job_id, with_for_update=True)
-            if (
-                row is None
-                or row.status != "running"
-                or (row.heartbeat_at is not None and row.heartbeat_at >= silent_since)
-            ):
-                return "skipped"  # another process dealt with it meanwhile
-            if row.cancel_requested:
-                await self._finish(db, row, "cancelled", "cancelled (worker lost)", "cancelled")
-                outcome = "cancelled"
-            elif row.attempt < row.max_attempts:
-                row.attempt += 1
-                row.status, row.worker_id, row.heartbeat_at = "queued", "", None
-                row.queued_at = utcnow()
-                row.message = f"worker lost; attempt {row.attempt} queued"
-                outcome = "requeued"
-            else:
-                row.error = "the worker stopped responding on every attempt"
-                await self._finish(db, row, "failed", "failed (worker lost)", "lost its worker")
-                outcome = "failed"
-        if outcome == "requeued":
-            await self.queue.enqueue(row.id, row.attempt, row.priority)
-            await self.publish(row)
-        else:
-            await self._after_finish(row)
-        log.warning("job worker lost", extra={"job_id": job_id, "outcome": outcome})
-        return outcome
+        return await recovery.recover(self, now)

@@ -1,0 +1,27 @@
+"""Which projects a caller may touch, checked as each use case loads its row."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common import errors
+from services.project.models import ProjectRow
+from services.project.records import Caller, etag_of
+
+
+async def owned(
+    db: AsyncSession, project_id: int, caller: Caller, *, lock: bool = False
+) -> ProjectRow:
+    """Load a project the caller may see; anyone else's is NOT_FOUND, so nothing leaks."""
+    row = await db.get(ProjectRow, project_id, with_for_update=lock)
+    if row is None or not (caller.is_admin or row.owner_id == caller.user_id):
+        raise errors.NotFound(f"projects/{project_id} not found")
+    return row
+
+
+def check_etag(row: ProjectRow, etag: str) -> None:
+    """Refuse a write made against an older version of the project (no etag: any version)."""
+    if etag and etag != etag_of(row):
+        raise errors.Aborted(
+            "the project changed since it was read; read it again", reason="ETAG_MISMATCH"
+        )
