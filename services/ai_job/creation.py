@@ -54,16 +54,18 @@ async def create(
         priority=priority,
         parameters=parameters,
     )
-    async with service.db.reader() as db:
-        if request_id:
+    if request_id:
+        async with service.db.reader() as db:
             existing = await db.scalar(
                 select(JobRow).where(JobRow.owner_id == user_id, JobRow.request_id == request_id)
             )
-            if existing is not None:
-                if existing.request_fingerprint != digest:
-                    raise reused_key(request_id)
-                return to_job(existing)
-        project = await service.projects.get_project(project_id, caller)
+        if existing is not None:
+            if existing.request_fingerprint != digest:
+                raise reused_key(request_id)
+            return to_job(existing)
+    # After the look-up's connection is back in the pool: holding it while get_project checks
+    # out another would need two connections per call.
+    project = await service.projects.get_project(project_id, caller)
     if project.deleted_at is not None:
         raise errors.NotFound(f"projects/{project_id} not found")
     _check_project_ready(job_type, project.status)

@@ -99,8 +99,7 @@ async def login(service: UserService, email: str, password: str) -> AuthResult:
 
 async def refresh(service: UserService, refresh_token: str) -> TokenPair:
     """Rotate a refresh token; presenting a spent one revokes its whole session."""
-    if not refresh_token:
-        raise errors.InvalidArgument.field("refresh_token", "is required")
+    errors.InvalidArgument.require(refresh_token=refresh_token)
     reused: RefreshReuse | None = None
     async with service.db.session() as db, db.begin():
         try:
