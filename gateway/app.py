@@ -69,7 +69,11 @@ class Gateway:
         if self.core.upstream is None:
             methods = [binding.method for binding in self.core.router.bindings]
             self.core.upstream = Upstream(
-                self.config.backend, methods, self.config.channels, self.config.max_message_bytes
+                self.config.backend,
+                methods,
+                self.config.channels,
+                self.config.max_message_bytes,
+                client=self.config.upstream_client,
             )
 
     async def shutdown(self) -> None:

@@ -35,6 +35,8 @@ class GatewayConfig:
     default_timeout_seconds: float = 30.0
     max_timeout_seconds: float = 600.0
     channels: int = 2
+    # How unary calls reach the backend: "h2c" (the gateway's lean HTTP/2 client) or "grpcio".
+    upstream_client: str = "h2c"
     max_message_bytes: int = 8 * 1024 * 1024
     gzip_min_bytes: int = 1024
     sse_keepalive_seconds: float = 15.0

@@ -97,13 +97,11 @@ async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> Non
     if binding.server_streaming:
         await streaming.respond(core, binding, request, prepared, scope, receive, send)
         return
-    call = core.upstream_or_fail().callable_for(binding.method)(
-        request, metadata=prepared.metadata, timeout=prepared.timeout
-    )
+    upstream = core.upstream_or_fail()
     try:
-        response = await call
-        initial = await call.initial_metadata()
-        trailing = await call.trailing_metadata()
+        response, initial, trailing = await upstream.unary(
+            binding.method, request, prepared.metadata, prepared.timeout
+        )
     except grpc.aio.AioRpcError as error:
         await send_rpc_error(core, send, error)
         return

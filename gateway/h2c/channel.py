@@ -1,0 +1,307 @@
+"""Unary gRPC calls over a small pool of lean HTTP/2 connections, with grpcio's error type."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import logging
+import socket
+import zlib
+from collections.abc import Sequence
+from urllib.parse import unquote
+
+import grpc
+
+from gateway.h2c import frames as f
+from gateway.h2c.connection import Connection, Headers, StreamReset
+
+log = logging.getLogger(__name__)
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+# grpc's own mapping of HTTP statuses without a grpc-status (doc/http-grpc-status-mapping.md).
+_HTTP_TO_GRPC = {
+    400: grpc.StatusCode.INTERNAL,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.UNIMPLEMENTED,
+    429: grpc.StatusCode.UNAVAILABLE,
+    502: grpc.StatusCode.UNAVAILABLE,
+    503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.UNAVAILABLE,
+}
+# ...and of HTTP/2 reset codes (doc/PROTOCOL-HTTP2.md, "Errors").
+_RESET_TO_GRPC = {
+    f.REFUSED_STREAM: grpc.StatusCode.UNAVAILABLE,
+    f.CANCEL: grpc.StatusCode.CANCELLED,
+    f.ENHANCE_YOUR_CALM: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    12: grpc.StatusCode.PERMISSION_DENIED,
+}
+_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+# Headers gRPC itself manages: never handed to the caller as metadata.
+_TRANSPORT = frozenset(
+    {b"content-type", b"grpc-status", b"grpc-message", b"grpc-encoding", b"grpc-accept-encoding"}
+)
+
+
+class H2cChannel:
+    """Unary calls to one insecure target over `size` HTTP/2 connections, round-robin."""
+
+    def __init__(
+        self, target: str, size: int, max_message_bytes: int, user_agent: str = "filmstudio"
+    ) -> None:
+        self.target = target
+        self.max_message_bytes = max_message_bytes
+        self._address = parse_target(target)
+        self._slots: list[Connection | None] = [None] * max(1, size)
+        self._opening: list[asyncio.Future[Connection] | None] = [None] * len(self._slots)
+        self._turn = itertools.cycle(range(len(self._slots)))
+        authority = target.removeprefix("dns:///").encode() if self._address[0] else b"localhost"
+        self._common = (
+            f.literal(f.STATIC_AUTHORITY, authority)
+            + f.literal(f.STATIC_CONTENT_TYPE, b"application/grpc")
+            + f.literal(b"te", b"trailers")
+            + f.literal(f.STATIC_USER_AGENT, user_agent.encode())
+            + f.literal(b"grpc-accept-encoding", b"identity,deflate,gzip")
+        )
+        self._prefixes: dict[str, bytes] = {}
+
+    @staticmethod
+    def supports(target: str) -> bool:
+        """Whether the target is one this channel can reach (host:port or unix:)."""
+        try:
+            parse_target(target)
+        except ValueError:
+            return False
+        return True
+
+    async def unary(
+        self, path: str, request: bytes, metadata: Metadata, timeout: float | None
+    ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
+        """Make one unary call; return the response bytes and both metadata, or raise."""
+        block = self._block(path, metadata, timeout)
+        message = b"\x00" + len(request).to_bytes(4, "big") + request
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        for attempt in (1, 2):
+            connection = await self._connection(deadline)
+            stream = connection.start(block, message)
+            assert stream.done is not None
+            timer = None
+            if deadline is not None:
+                timer = loop.call_at(deadline, _expire, connection, stream)
+            try:
+                await stream.done
+            except StreamReset as reset:
+                # A call the server never saw is sent once more, as grpc's transparent retry does.
+                if reset.unprocessed and attempt == 1:
+                    continue
+                raise _reset_error(reset) from None
+            except asyncio.CancelledError:
+                connection.cancel(stream)
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            return self._outcome(stream.headers or [], stream.trailers, stream.data)
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        """Close every connection; calls still open fail as UNAVAILABLE."""
+        for index, connection in enumerate(self._slots):
+            self._slots[index] = None
+            if connection is not None and connection.transport is not None:
+                connection.transport.close()
+
+    # --- requests and answers -----------------------------------------------------------------
+
+    def _block(self, path: str, metadata: Metadata, timeout: float | None) -> bytes:
+        prefix = self._prefixes.get(path)
+        if prefix is None:
+            prefix = (
+                f.indexed(f.STATIC_METHOD_POST)
+                + f.indexed(f.STATIC_SCHEME_HTTP)
+                + f.literal(f.STATIC_PATH, path.encode())
+                + self._common
+            )
+            self._prefixes[path] = prefix
+        parts = [prefix]
+        for key, value in metadata:
+            raw = base64.b64encode(value) if isinstance(value, bytes) else value.encode("latin-1")
+            parts.append(f.literal(key.encode(), raw, sensitive=key == "authorization"))
+        if timeout is not None:
+            parts.append(f.literal(b"grpc-timeout", grpc_timeout(timeout)))
+        return b"".join(parts)
+
+    def _outcome(
+        self, headers: Headers, trailers: Headers | None, data: bytearray
+    ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
+        fields = dict(headers)
+        initial = _metadata(headers)
+        if trailers is None:  # trailers-only: the status rides in the headers
+            trailers, initial = headers, grpc.aio.Metadata()
+        trailing = _metadata(trailers)
+        status = fields.get(b":status", b"")
+        if status != b"200":
+            http = int(status) if status.isdigit() else 0
+            code = _HTTP_TO_GRPC.get(http, grpc.StatusCode.UNKNOWN)
+            raise grpc.aio.AioRpcError(code, initial, trailing, f"HTTP status {http} from the backend")
+        ends = dict(trailers)
+        raw_code = ends.get(b"grpc-status")
+        if raw_code is None or not raw_code.isdigit():
+            raise grpc.aio.AioRpcError(grpc.StatusCode.UNKNOWN, initial, trailing, "no grpc-status")
+        code = _BY_NUMBER.get(int(raw_code), grpc.StatusCode.UNKNOWN)
+        if code is not grpc.StatusCode.OK:
+            details = unquote(ends.get(b"grpc-message", b"").decode("latin-1"))
+            raise grpc.aio.AioRpcError(code, initial, trailing, details)
+        payload = self._message(data, fields.get(b"grpc-encoding", b"identity"))
+        return payload, initial, trailing
+
+    def _message(self, data: bytearray, encoding: bytes) -> bytes:
+        if len(data) < 5 or int.from_bytes(data[1:5], "big") != len(data) - 5:
+            raise _internal("the backend's answer is not exactly one gRPC message")
+        body = bytes(data[5:])
+        if not data[0]:
+            return body
+        wbits = {b"gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}.get(encoding)
+        if wbits is None:
+            raise _internal(f"the backend compressed with {encoding!r}, which was not offered")
+        decoder = zlib.decompressobj(wbits)
+        try:
+            plain = decoder.decompress(body, self.max_message_bytes + 1)
+        except zlib.error:
+            raise _internal("the backend's compressed answer is corrupt") from None
+        if len(plain) > self.max_message_bytes or decoder.unconsumed_tail:
+            raise grpc.aio.AioRpcError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                grpc.aio.Metadata(),
+                grpc.aio.Metadata(),
+                "the response exceeds the message size limit",
+            )
+        return plain
+
+    # --- connections --------------------------------------------------------------------------
+
+    async def _connection(self, deadline: float | None) -> Connection:
+        for _ in range(len(self._slots)):
+            index = next(self._turn)
+            connection = self._slots[index]
+            if connection is None or not connection.usable:
+                return await self._open(index, deadline)
+            if not connection.full:
+                return connection
+        raise grpc.aio.AioRpcError(
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.aio.Metadata(),
+            grpc.aio.Metadata(),
+            "every connection to the backend is at its stream limit",
+        )
+
+    async def _open(self, index: int, deadline: float | None) -> Connection:
+        """Connect slot `index` once, however many calls wait for it."""
+        opening = self._opening[index]
+        if opening is None:
+            opening = asyncio.ensure_future(self._connect())
+            self._opening[index] = opening
+            opening.add_done_callback(lambda _: self._opened(index, opening))
+        loop = asyncio.get_running_loop()
+        wait = None if deadline is None else max(deadline - loop.time(), 0)
+        try:
+            return await asyncio.wait_for(asyncio.shield(opening), wait)
+        except TimeoutError:
+            raise _unavailable(grpc.StatusCode.DEADLINE_EXCEEDED, "connecting") from None
+        except OSError as error:
+            raise _unavailable(grpc.StatusCode.UNAVAILABLE, str(error)) from None
+
+    def _opened(self, index: int, opening: asyncio.Future[Connection]) -> None:
+        self._opening[index] = None
+        if not opening.cancelled() and opening.exception() is None:
+            self._slots[index] = opening.result()
+
+    async def _connect(self) -> Connection:
+        loop = asyncio.get_running_loop()
+        host, port, path = self._address
+        if path is not None:
+            _, connection = await loop.create_unix_connection(
+                lambda: Connection(self.max_message_bytes), path
+            )
+        else:
+            _, connection = await loop.create_connection(
+                lambda: Connection(self.max_message_bytes), host, port
+            )
+            assert connection.transport is not None
+            _keepalive(connection.transport.get_extra_info("socket"))
+        return connection
+
+
+def parse_target(target: str) -> tuple[str | None, int | None, str | None]:
+    """Split `host:port`, `dns:///host:port`, `[v6]:port` or `unix:path` into its parts."""
+    if target.startswith("unix:"):
+        path = target.removeprefix("unix:")
+        return None, None, "/" + path.lstrip("/") if path.startswith("//") else path
+    host, sep, port = target.removeprefix("dns:///").rpartition(":")
+    if not sep or not port.isdigit() or not host or "/" in host:
+        raise ValueError(f"not a host:port target: {target!r}")
+    return host.strip("[]"), int(port), None
+
+
+def grpc_timeout(seconds: float) -> bytes:
+    """Encode a timeout the way gRPC's header wants it: at most 8 digits and a unit."""
+    micros = max(int(seconds * 1_000_000), 1)
+    for unit, size in ((b"u", 1), (b"m", 1000), (b"S", 1_000_000), (b"M", 60_000_000)):
+        if micros // size < 100_000_000:
+            return str(-(-micros // size)).encode() + unit
+    return b"99999999H"
+
+
+def _metadata(headers: Headers) -> grpc.aio.Metadata:
+    items: list[tuple[str, str | bytes]] = []
+    for raw_key, raw_value in headers:
+        if raw_key.startswith(b":") or raw_key in _TRANSPORT:
+            continue
+        key = raw_key.decode("latin-1")
+        if key.endswith("-bin"):
+            items.append((key, base64.b64decode(raw_value + b"=" * (-len(raw_value) % 4))))
+        else:
+            items.append((key, raw_value.decode("latin-1")))
+    return grpc.aio.Metadata(*items)
+
+
+def _expire(connection: Connection, stream: object) -> None:
+    from gateway.h2c.connection import Stream
+
+    assert isinstance(stream, Stream)
+    connection.cancel(stream)
+    if stream.done is not None and not stream.done.done():
+        stream.done.set_exception(_unavailable(grpc.StatusCode.DEADLINE_EXCEEDED, "waiting"))
+
+
+def _reset_error(reset: StreamReset) -> grpc.aio.AioRpcError:
+    code = _RESET_TO_GRPC.get(reset.code, grpc.StatusCode.INTERNAL)
+    if reset.code == f.CANCEL:
+        code = grpc.StatusCode.UNAVAILABLE if "lost" in str(reset) else code
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), str(reset))
+
+
+def _unavailable(code: grpc.StatusCode, doing: str) -> grpc.aio.AioRpcError:
+    details = "Deadline Exceeded" if code is grpc.StatusCode.DEADLINE_EXCEEDED else doing
+    if code is grpc.StatusCode.UNAVAILABLE:
+        details = f"failed to connect to the backend: {doing}"
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+
+
+def _internal(message: str) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(
+        grpc.StatusCode.INTERNAL, grpc.aio.Metadata(), grpc.aio.Metadata(), message
+    )
+
+
+def _keepalive(sock: socket.socket | None) -> None:
+    """Let the kernel find a dead peer: probes after 30 s of silence, given up after 60 s."""
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)

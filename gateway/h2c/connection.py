@@ -1,0 +1,337 @@
+"""One HTTP/2 connection to a gRPC server, multiplexing unary calls on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import cast
+
+import hpack
+
+from gateway.h2c import frames as f
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[bytes, bytes]]
+# Our receive windows: as large as HTTP/2 allows, so the peer never waits on us; every message
+# is bounded by the call's own size limit instead.
+_RECEIVE_WINDOW = f.MAX_WINDOW
+_REPLENISH_AT = 1 << 30
+
+
+class StreamReset(Exception):
+    """The peer reset the stream, or the connection went away before it ended."""
+
+    def __init__(self, code: int, message: str, *, unprocessed: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        # The server never saw the call (GOAWAY above it, REFUSED_STREAM): safe to send again.
+        self.unprocessed = unprocessed
+
+
+@dataclass
+class Stream:
+    """One call's stream: what came back, and what of its request still waits for window."""
+
+    id: int
+    done: asyncio.Future[None] | None  # None: a stream already reset, read only to stay in step
+    limit: int
+    headers: Headers | None = None
+    trailers: Headers | None = None
+    data: bytearray = field(default_factory=bytearray)
+    window: int = f.DEFAULT_WINDOW
+    unsent: memoryview | None = None
+    block: bytearray | None = None  # a header block still waiting for CONTINUATION
+    block_ends_stream: bool = False
+
+
+class Connection(asyncio.Protocol):
+    """An HTTP/2 client connection: frames in, header blocks decoded, calls completed."""
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+        self.transport: asyncio.Transport | None = None
+        self.streams: dict[int, Stream] = {}
+        self.next_id = 1
+        self.closed = False
+        self.goaway = False
+        self.lost: asyncio.Future[None] | None = None
+        self._buffer = bytearray()
+        self._decoder = hpack.Decoder()
+        self._window = f.DEFAULT_WINDOW  # what the peer lets us send on the connection
+        self._initial_window = f.DEFAULT_WINDOW
+        self._max_frame = f.DEFAULT_MAX_FRAME
+        self._max_streams = 2**31
+        self._unacked = 0  # bytes received since our last connection WINDOW_UPDATE
+        self._continuing: Stream | None = None
+
+    # --- asyncio.Protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Send the preface, our settings and the connection window."""
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        self.lost = asyncio.get_running_loop().create_future()
+        ours = {f.ENABLE_PUSH: 0, f.INITIAL_WINDOW_SIZE: _RECEIVE_WINDOW}
+        raise_window = f.window_update(0, _RECEIVE_WINDOW - f.DEFAULT_WINDOW)
+        self.transport.write(f.PREFACE + f.settings(ours) + raise_window)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Fail every call still open."""
+        self.closed = True
+        reason = f"the connection to the server was lost: {exc or 'closed by the peer'}"
+        for stream in list(self.streams.values()):
+            self._fail(stream, StreamReset(f.CANCEL, reason))
+        self.streams.clear()
+        if self.lost is not None and not self.lost.done():
+            self.lost.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        """Parse every whole frame received so far."""
+        buffer = self._buffer
+        buffer += data
+        offset, size = 0, len(buffer)
+        try:
+            while size - offset >= 9:
+                length, kind, flags, stream_id = f.parse_head(buffer, offset)
+                end = offset + 9 + length
+                if end > size:
+                    break
+                self._frame(kind, flags, stream_id, bytes(buffer[offset + 9 : end]))
+                offset = end
+        except f.ProtocolError as error:
+            self.abort(f.PROTOCOL_ERROR, str(error))
+            return
+        del buffer[:offset]
+
+    # --- calls --------------------------------------------------------------------------------
+
+    @property
+    def usable(self) -> bool:
+        """Whether a new call may start here."""
+        return not (self.closed or self.goaway) and self.next_id < 2**31 - 1
+
+    @property
+    def full(self) -> bool:
+        """Whether the peer's limit on concurrent streams is reached."""
+        return len(self.streams) >= self._max_streams
+
+    def start(self, block: bytes, message: bytes) -> Stream:
+        """Open a stream: send the header block and the framed message, as window allows."""
+        assert self.transport is not None
+        stream = Stream(
+            self.next_id,
+            asyncio.get_running_loop().create_future(),
+            self.max_message_bytes + 5,
+            window=self._initial_window,
+        )
+        self.next_id += 2
+        self.streams[stream.id] = stream
+        out = f.split_headers(stream.id, block, 0, self._max_frame)
+        stream.unsent = memoryview(message)
+        self._send_data(stream, out)
+        self.transport.write(b"".join(out))
+        return stream
+
+    def cancel(self, stream: Stream, code: int = f.CANCEL) -> None:
+        """Reset a stream the caller gave up on."""
+        if self.streams.pop(stream.id, None) is not None and not self.closed:
+            assert self.transport is not None
+            self.transport.write(f.rst_stream(stream.id, code))
+        self._maybe_close()
+
+    def abort(self, code: int, message: str) -> None:
+        """Close the connection after telling the peer why."""
+        if self.transport is not None and not self.closed:
+            last = max(self.streams, default=0)
+            payload = last.to_bytes(4, "big") + code.to_bytes(4, "big") + message.encode()[:256]
+            self.transport.write(f.frame(f.GOAWAY, 0, 0, payload))
+            self.transport.close()
+        log.warning("HTTP/2 connection to the backend closed: %s", message)
+        self.connection_lost(ConnectionError(message))
+
+    def _send_data(self, stream: Stream, out: list[bytes]) -> None:
+        """Queue as much of the stream's message as both windows allow."""
+        view = stream.unsent
+        assert view is not None
+        while True:
+            size = min(len(view), self._max_frame, stream.window, self._window)
+            if size <= 0 and view:
+                break
+            last = size == len(view)
+            out.append(f.frame(f.DATA, f.END_STREAM if last else 0, stream.id, bytes(view[:size])))
+            stream.window -= size
+            self._window -= size
+            view = view[size:]
+            if last:
+                stream.unsent = None
+                return
+        stream.unsent = view
+
+    # --- frames in ----------------------------------------------------------------------------
+
+    def _frame(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:
+        if self._continuing is not None and kind != f.CONTINUATION:
+            raise f.ProtocolError("a header block was interrupted")
+        if kind == f.DATA:
+            self._data(flags, stream_id, payload)
+        elif kind == f.HEADERS:
+            self._headers(flags, stream_id, payload)
+        elif kind == f.CONTINUATION:
+            self._continuation(flags, stream_id, payload)
+        elif kind == f.RST_STREAM:
+            self._reset(stream_id, payload)
+        elif kind == f.SETTINGS:
+            self._settings(flags, payload)
+        elif kind == f.PING:
+            if not flags & f.ACK:
+                assert self.transport is not None
+                self.transport.write(f.frame(f.PING, f.ACK, 0, payload))
+        elif kind == f.GOAWAY:
+            self._goaway(payload)
+        elif kind == f.WINDOW_UPDATE:
+            self._window_update(stream_id, payload)
+        elif kind == f.PUSH_PROMISE:
+            raise f.ProtocolError("server push was disabled")
+        # PRIORITY and unknown types carry nothing a client must act on (RFC 9113 §5.5).
+
+    def _data(self, flags: int, stream_id: int, payload: bytes) -> None:
+        self._unacked += len(payload)
+        if self._unacked >= _REPLENISH_AT:
+            assert self.transport is not None
+            self.transport.write(f.window_update(0, self._unacked))
+            self._unacked = 0
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            return  # a stream we reset; its window is gone with it
+        if stream.headers is None:
+            raise f.ProtocolError("DATA before HEADERS")
+        stream.data += f.unpad(flags, payload)
+        if len(stream.data) > stream.limit:
+            self.cancel(stream)
+            self._fail(stream, StreamReset(-1, "the response exceeds the message size limit"))
+            return
+        if flags & f.END_STREAM:
+            self._finish(stream)
+
+    def _headers(self, flags: int, stream_id: int, payload: bytes) -> None:
+        payload = f.unpad(flags, payload)
+        if flags & f.PRIORITY_FLAG:
+            payload = payload[5:]
+        stream = self.streams.get(stream_id) or Stream(stream_id, None, 0)
+        if not flags & f.END_HEADERS:
+            stream.block = bytearray(payload)
+            stream.block_ends_stream = bool(flags & f.END_STREAM)
+            self._continuing = stream
+            return
+        self._header_block(stream, payload, bool(flags & f.END_STREAM))
+
+    def _continuation(self, flags: int, stream_id: int, payload: bytes) -> None:
+        stream = self._continuing
+        if stream is None or stream.id != stream_id or stream.block is None:
+            raise f.ProtocolError("CONTINUATION without its HEADERS")
+        stream.block += payload
+        if len(stream.block) > 1 << 20:
+            raise f.ProtocolError("a header block over 1 MiB")
+        if flags & f.END_HEADERS:
+            self._continuing = None
+            block, stream.block = bytes(stream.block), None
+            self._header_block(stream, block, stream.block_ends_stream)
+
+    def _header_block(self, stream: Stream, block: bytes, ends_stream: bool) -> None:
+        try:
+            # Every block is decoded, even for reset streams: the dynamic table must stay in step.
+            headers: Headers = self._decoder.decode(block, raw=True)
+        except hpack.HPACKError as error:
+            raise f.ProtocolError(f"undecodable header block: {error}") from None
+        if stream.id not in self.streams:
+            return
+        if stream.headers is None:
+            stream.headers = headers
+        elif ends_stream:
+            stream.trailers = headers
+        else:
+            raise f.ProtocolError("a second header block that does not end the stream")
+        if ends_stream:
+            self._finish(stream)
+
+    def _reset(self, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 4:
+            raise f.ProtocolError("RST_STREAM of the wrong size")
+        stream = self.streams.pop(stream_id, None)
+        if stream is not None:
+            code = int.from_bytes(payload, "big")
+            refused = code == f.REFUSED_STREAM
+            message = f"the server reset the stream (HTTP/2 error {code})"
+            self._fail(stream, StreamReset(code, message, unprocessed=refused))
+            self._maybe_close()
+
+    def _settings(self, flags: int, payload: bytes) -> None:
+        if flags & f.ACK:
+            return
+        for key, value in f.parse_settings(payload):
+            if key == f.INITIAL_WINDOW_SIZE:
+                if value > f.MAX_WINDOW:
+                    raise f.ProtocolError("initial window over 2^31-1")
+                delta, self._initial_window = value - self._initial_window, value
+                for stream in self.streams.values():
+                    stream.window += delta
+            elif key == f.MAX_FRAME_SIZE:
+                if not f.DEFAULT_MAX_FRAME <= value <= 2**24 - 1:
+                    raise f.ProtocolError("max frame size out of range")
+                self._max_frame = value
+            elif key == f.MAX_CONCURRENT_STREAMS:
+                self._max_streams = value
+        assert self.transport is not None
+        self.transport.write(f.frame(f.SETTINGS, f.ACK, 0))
+        self._flush()
+
+    def _goaway(self, payload: bytes) -> None:
+        if len(payload) < 8:
+            raise f.ProtocolError("GOAWAY too short")
+        last = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
+        self.goaway = True
+        for stream_id in [s for s in self.streams if s > last]:
+            stream = self.streams.pop(stream_id)
+            gone = StreamReset(f.REFUSED_STREAM, "the server is going away", unprocessed=True)
+            self._fail(stream, gone)
+        self._maybe_close()
+
+    def _window_update(self, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 4:
+            raise f.ProtocolError("WINDOW_UPDATE of the wrong size")
+        increment = int.from_bytes(payload, "big") & 0x7FFFFFFF
+        if stream_id == 0:
+            self._window += increment
+        elif (stream := self.streams.get(stream_id)) is not None:
+            stream.window += increment
+        self._flush()
+
+    # --- completion ---------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Send what waited for window, oldest stream first."""
+        out: list[bytes] = []
+        for stream in self.streams.values():
+            if stream.unsent is not None:
+                self._send_data(stream, out)
+        if out:
+            assert self.transport is not None
+            self.transport.write(b"".join(out))
+
+    def _finish(self, stream: Stream) -> None:
+        self.streams.pop(stream.id, None)
+        if stream.done is not None and not stream.done.done():
+            stream.done.set_result(None)
+        self._maybe_close()
+
+    @staticmethod
+    def _fail(stream: Stream, error: Exception) -> None:
+        if stream.done is not None and not stream.done.done():
+            stream.done.set_exception(error)
+
+    def _maybe_close(self) -> None:
+        if self.goaway and not self.streams and self.transport is not None and not self.closed:
+            self.transport.close()
+
