@@ -6,7 +6,7 @@ import base64
 import binascii
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from gateway.errors import bad_request
 
@@ -106,8 +106,8 @@ def _header_value(key: str, value: str | bytes) -> bytes:
 
 
 def response_headers(
-    initial: Sequence[tuple[str, str | bytes]] | None,
-    trailing: Sequence[tuple[str, str | bytes]] | None,
+    initial: Iterable[tuple[str, str | bytes]] | None,
+    trailing: Iterable[tuple[str, str | bytes]] | None,
 ) -> list[tuple[bytes, bytes]]:
     """Return response metadata as Grpc-Metadata-* and trailers as Grpc-Trailer-* headers."""
     headers: list[tuple[bytes, bytes]] = []

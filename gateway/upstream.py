@@ -13,6 +13,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from gateway.h2c.channel import H2cChannel
+from gateway.h2c.streams import rpc_error
 
 log = logging.getLogger(__name__)
 
@@ -80,24 +81,22 @@ class Upstream:
         method: MethodDescriptor,
         request: Message,
         metadata: list[tuple[str, str | bytes]],
-        timeout: float | None,
+        timeout_s: float | None,
     ) -> Reply:
         """Make a unary call; return the response and both metadata, or raise AioRpcError."""
         if self.lean is None:
-            call = self.callable_for(method)(request, metadata=metadata, timeout=timeout)
+            call = self.callable_for(method)(request, metadata=metadata, timeout=timeout_s)
             response = await call
             return response, await call.initial_metadata(), await call.trailing_metadata()
         path, parse = self._unary[method.full_name]
         payload, initial, trailing = await self.lean.unary(
-            path, request.SerializeToString(), metadata, timeout
+            path, request.SerializeToString(), metadata, timeout_s
         )
         try:
             return parse(payload), initial, trailing
         except DecodeError:
             details = f"the backend's {method.output_type.full_name} does not parse"
-            raise grpc.aio.AioRpcError(
-                grpc.StatusCode.INTERNAL, initial, trailing, details
-            ) from None
+            raise rpc_error(grpc.StatusCode.INTERNAL, details, initial, trailing) from None
 
     def callable_for(self, method: MethodDescriptor) -> Any:
         """Return the RPC's multi-callable on the next channel of the pool."""

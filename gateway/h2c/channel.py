@@ -14,7 +14,8 @@ from urllib.parse import unquote
 import grpc
 
 from gateway.h2c import frames as f
-from gateway.h2c.connection import Connection, Headers, StreamReset
+from gateway.h2c.connection import Connection
+from gateway.h2c.streams import Headers, Stream, StreamReset, rpc_error
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +78,13 @@ class H2cChannel:
         return True
 
     async def unary(
-        self, path: str, request: bytes, metadata: Metadata, timeout: float | None
+        self, path: str, request: bytes, metadata: Metadata, timeout_s: float | None
     ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
         """Make one unary call; return the response bytes and both metadata, or raise."""
-        block = self._block(path, metadata, timeout)
+        block = self._block(path, metadata, timeout_s)
         message = b"\x00" + len(request).to_bytes(4, "big") + request
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
+        deadline = None if timeout_s is None else loop.time() + timeout_s
         for attempt in (1, 2):
             connection = await self._connection(deadline)
             stream = connection.start(block, message)
@@ -146,15 +147,15 @@ class H2cChannel:
         if status != b"200":
             http = int(status) if status.isdigit() else 0
             code = _HTTP_TO_GRPC.get(http, grpc.StatusCode.UNKNOWN)
-            raise grpc.aio.AioRpcError(code, initial, trailing, f"HTTP status {http} from the backend")
+            raise rpc_error(code, f"HTTP status {http} from the backend", initial, trailing)
         ends = dict(trailers)
         raw_code = ends.get(b"grpc-status")
         if raw_code is None or not raw_code.isdigit():
-            raise grpc.aio.AioRpcError(grpc.StatusCode.UNKNOWN, initial, trailing, "no grpc-status")
+            raise rpc_error(grpc.StatusCode.UNKNOWN, "no grpc-status", initial, trailing)
         code = _BY_NUMBER.get(int(raw_code), grpc.StatusCode.UNKNOWN)
         if code is not grpc.StatusCode.OK:
             details = unquote(ends.get(b"grpc-message", b"").decode("latin-1"))
-            raise grpc.aio.AioRpcError(code, initial, trailing, details)
+            raise rpc_error(code, details, initial, trailing)
         payload = self._message(data, fields.get(b"grpc-encoding", b"identity"))
         return payload, initial, trailing
 
@@ -173,11 +174,8 @@ class H2cChannel:
         except zlib.error:
             raise _internal("the backend's compressed answer is corrupt") from None
         if len(plain) > self.max_message_bytes or decoder.unconsumed_tail:
-            raise grpc.aio.AioRpcError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                grpc.aio.Metadata(),
-                grpc.aio.Metadata(),
-                "the response exceeds the message size limit",
+            raise rpc_error(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, "the response exceeds the message size limit"
             )
         return plain
 
@@ -191,11 +189,8 @@ class H2cChannel:
                 return await self._open(index, deadline)
             if not connection.full:
                 return connection
-        raise grpc.aio.AioRpcError(
-            grpc.StatusCode.UNAVAILABLE,
-            grpc.aio.Metadata(),
-            grpc.aio.Metadata(),
-            "every connection to the backend is at its stream limit",
+        raise rpc_error(
+            grpc.StatusCode.UNAVAILABLE, "every connection to the backend is at its stream limit"
         )
 
     async def _open(self, index: int, deadline: float | None) -> Connection:
@@ -222,9 +217,9 @@ class H2cChannel:
     async def _connect(self) -> Connection:
         loop = asyncio.get_running_loop()
         host, port, path = self._address
-        if path is not None:
+        if path is not None or host is None or port is None:
             _, connection = await loop.create_unix_connection(
-                lambda: Connection(self.max_message_bytes), path
+                lambda: Connection(self.max_message_bytes), str(path)
             )
         else:
             _, connection = await loop.create_connection(
@@ -268,10 +263,7 @@ def _metadata(headers: Headers) -> grpc.aio.Metadata:
     return grpc.aio.Metadata(*items)
 
 
-def _expire(connection: Connection, stream: object) -> None:
-    from gateway.h2c.connection import Stream
-
-    assert isinstance(stream, Stream)
+def _expire(connection: Connection, stream: Stream) -> None:
     connection.cancel(stream)
     if stream.done is not None and not stream.done.done():
         stream.done.set_exception(_unavailable(grpc.StatusCode.DEADLINE_EXCEEDED, "waiting"))
@@ -281,20 +273,18 @@ def _reset_error(reset: StreamReset) -> grpc.aio.AioRpcError:
     code = _RESET_TO_GRPC.get(reset.code, grpc.StatusCode.INTERNAL)
     if reset.code == f.CANCEL:
         code = grpc.StatusCode.UNAVAILABLE if "lost" in str(reset) else code
-    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), str(reset))
+    return rpc_error(code, str(reset))
 
 
 def _unavailable(code: grpc.StatusCode, doing: str) -> grpc.aio.AioRpcError:
     details = "Deadline Exceeded" if code is grpc.StatusCode.DEADLINE_EXCEEDED else doing
     if code is grpc.StatusCode.UNAVAILABLE:
         details = f"failed to connect to the backend: {doing}"
-    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+    return rpc_error(code, details)
 
 
 def _internal(message: str) -> grpc.aio.AioRpcError:
-    return grpc.aio.AioRpcError(
-        grpc.StatusCode.INTERNAL, grpc.aio.Metadata(), grpc.aio.Metadata(), message
-    )
+    return rpc_error(grpc.StatusCode.INTERNAL, message)
 
 
 def _keepalive(sock: socket.socket | None) -> None:

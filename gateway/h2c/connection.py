@@ -4,46 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from typing import cast
 
 import hpack
 
 from gateway.h2c import frames as f
+from gateway.h2c.streams import Headers, Stream, StreamReset
 
 log = logging.getLogger(__name__)
 
-Headers = list[tuple[bytes, bytes]]
 # Our receive windows: as large as HTTP/2 allows, so the peer never waits on us; every message
 # is bounded by the call's own size limit instead.
 _RECEIVE_WINDOW = f.MAX_WINDOW
 _REPLENISH_AT = 1 << 30
-
-
-class StreamReset(Exception):
-    """The peer reset the stream, or the connection went away before it ended."""
-
-    def __init__(self, code: int, message: str, *, unprocessed: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        # The server never saw the call (GOAWAY above it, REFUSED_STREAM): safe to send again.
-        self.unprocessed = unprocessed
-
-
-@dataclass
-class Stream:
-    """One call's stream: what came back, and what of its request still waits for window."""
-
-    id: int
-    done: asyncio.Future[None] | None  # None: a stream already reset, read only to stay in step
-    limit: int
-    headers: Headers | None = None
-    trailers: Headers | None = None
-    data: bytearray = field(default_factory=bytearray)
-    window: int = f.DEFAULT_WINDOW
-    unsent: memoryview | None = None
-    block: bytearray | None = None  # a header block still waiting for CONTINUATION
-    block_ends_stream: bool = False
 
 
 class Connection(asyncio.Protocol):
@@ -242,7 +215,7 @@ class Connection(asyncio.Protocol):
     def _header_block(self, stream: Stream, block: bytes, ends_stream: bool) -> None:
         try:
             # Every block is decoded, even for reset streams: the dynamic table must stay in step.
-            headers: Headers = self._decoder.decode(block, raw=True)
+            headers = cast(Headers, self._decoder.decode(block, raw=True))
         except hpack.HPACKError as error:
             raise f.ProtocolError(f"undecodable header block: {error}") from None
         if stream.id not in self.streams:
@@ -334,4 +307,3 @@ class Connection(asyncio.Protocol):
     def _maybe_close(self) -> None:
         if self.goaway and not self.streams and self.transport is not None and not self.closed:
             self.transport.close()
-

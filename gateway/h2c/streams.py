@@ -1,0 +1,49 @@
+"""A call's stream as the connection sees it, and the error of a stream that did not end."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import grpc
+
+from gateway.h2c import frames as f
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class StreamReset(Exception):
+    """The peer reset the stream, or the connection went away before it ended."""
+
+    def __init__(self, code: int, message: str, *, unprocessed: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        # The server never saw the call (GOAWAY above it, REFUSED_STREAM): safe to send again.
+        self.unprocessed = unprocessed
+
+
+@dataclass
+class Stream:
+    """One call's stream: what came back, and what of its request still waits for window."""
+
+    id: int
+    done: asyncio.Future[None] | None  # None: a stream already reset, read only to stay in step
+    limit: int
+    headers: Headers | None = None
+    trailers: Headers | None = None
+    data: bytearray = field(default_factory=bytearray)
+    window: int = f.DEFAULT_WINDOW
+    unsent: memoryview | None = None
+    block: bytearray | None = None  # a header block still waiting for CONTINUATION
+    block_ends_stream: bool = False
+
+
+def rpc_error(
+    code: grpc.StatusCode,
+    details: str,
+    initial: grpc.aio.Metadata | None = None,
+    trailing: grpc.aio.Metadata | None = None,
+) -> grpc.aio.AioRpcError:
+    """Return the error grpcio would raise, so callers handle one type whichever client ran."""
+    empty = grpc.aio.Metadata()
+    return grpc.aio.AioRpcError(code, initial or empty, trailing or empty, details, None)
