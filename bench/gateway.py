@@ -6,9 +6,12 @@ a throwaway PostgreSQL database, with a user and a project created through the d
 and the user's bearer token on every call (Authorization header over REST, metadata over gRPC).
 Backend, gateway (`python -m gateway`) and load generator are separate processes. Both paths are
 driven at the same concurrency for the same time by the same kind of client: h2load (HTTP/1.1 for
-REST, h2c with gRPC framing for gRPC), then lean Python clients (raw HTTP/1.1, grpc.aio). A second
-group repeats the runs on a no-op backend (tests/support/faulty.py's FaultyProjects on a bare
-grpc.aio server: no interceptors, auth or database) to show what the gateway itself costs.
+REST, h2c with gRPC framing for gRPC), or lean Python clients (raw HTTP/1.1, grpc.aio) where
+h2load is missing (`--python-client` runs them as well). A second gateway in front of the same
+backend makes its unary calls with grpcio's client (`--upstream-client grpcio`), the baseline of
+the gateway's own h2c client, measured in the same rounds ("rest-grpcio" rows). A second group
+repeats the runs on a no-op backend (tests/support/faulty.py's FaultyProjects on a bare grpc.aio
+server: no interceptors, auth or database) to show what the gateway itself costs.
 
 The machine is shared and noisy, so each comparison runs in rounds: in every round each path
 runs once, back to back (gRPC first in even rounds, REST first in odd ones, so drift cancels),
@@ -19,8 +22,8 @@ Every answer is checked: REST by status and body size; gRPC over h2load by the D
 (a trailers-only error still says HTTP 200 but carries no message); and, for the product, by the
 backend's own log line for each call, which names the call's gRPC code.
 
-    .venv/bin/python bench/gateway.py [--concurrency 32] [--seconds 3] [--rounds 3]
-                                 [--backend-processes 1] [--gateway-processes 1]
+    .venv/bin/python bench/gateway.py [--concurrency 32] [--seconds 3] [--rounds 5]
+                                 [--backend-processes 1] [--gateway-processes 1] [--python-client]
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class Target:
     http_port: int
     name: str
     token: str = ""
+    baseline_http_port: int | None = None  # a gateway on grpcio's client, for "rest-grpcio"
     log: Path | None = None  # the backend's JSON log: a line per call, with its gRPC code
     grpc_bytes: int = 0  # DATA bytes of one good gRPC answer (frame header and message)
     rest_bytes: int = 0  # body bytes of one good REST answer
@@ -76,6 +80,16 @@ class Target:
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return ("grpc", "rest", "rest-grpcio") if self.baseline_http_port else ("grpc", "rest")
+
+    def http_port_for(self, kind: str) -> int:
+        if kind == "rest-grpcio":
+            assert self.baseline_http_port is not None
+            return self.baseline_http_port
+        return self.http_port
 
     def http_request(self) -> bytes:
         auth = f"Authorization: Bearer {self.token}\r\n" if self.token else ""
@@ -148,8 +162,8 @@ async def http_call(reader: Any, writer: Any, request: bytes) -> tuple[bytes, by
     return head, await reader.readexactly(length)
 
 
-async def http_worker(target: Target, stop_at: float, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", target.http_port)
+async def http_worker(target: Target, port: int, stop_at: float, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     request = target.http_request()
     loop = asyncio.get_running_loop()
     while loop.time() < stop_at:
@@ -184,7 +198,7 @@ async def python_load(kind: str, target: Target, concurrency: int, seconds: floa
         workers = [
             grpc_worker(target, stubs[i % 2], stop_at, latencies)
             if kind == "grpc"
-            else http_worker(target, stop_at, latencies)
+            else http_worker(target, target.http_port_for(kind), stop_at, latencies)
             for i in range(concurrency)
         ]
         await asyncio.gather(*workers)
@@ -201,8 +215,8 @@ def h2load(kind: str, target: Target, concurrency: int, seconds: float) -> Row:
     """
     workdir = Path(tempfile.mkdtemp())
     auth = ["-H", f"authorization: Bearer {target.token}"] if target.token else []
-    if kind == "rest":
-        url = f"http://127.0.0.1:{target.http_port}/v1/{target.name}"
+    if kind != "grpc":
+        url = f"http://127.0.0.1:{target.http_port_for(kind)}/v1/{target.name}"
         command = ["h2load", "--h1", "-c", str(concurrency), *auth, url]
         expected = target.rest_bytes
     else:
@@ -266,22 +280,29 @@ async def reference_answers(target: Target) -> None:
             else:
                 raise SystemExit("GetProject answered without a token: auth is not on")
             target.checks.append(f"gRPC with the token: OK, title {response.project.title!r}")
-    reader, writer = await asyncio.open_connection("127.0.0.1", target.http_port)
-    head, body = await http_call(reader, writer, target.http_request())
-    writer.close()
-    if not head.startswith(b"HTTP/1.1 200") or json.loads(body)["name"] != target.name:
-        raise SystemExit(f"REST GetProject failed: {head[:80]!r} {body[:300]!r}")
-    target.rest_bytes = len(body)
+    for kind in target.kinds[1:]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", target.http_port_for(kind))
+        head, body = await http_call(reader, writer, target.http_request())
+        writer.close()
+        if not head.startswith(b"HTTP/1.1 200") or json.loads(body)["name"] != target.name:
+            raise SystemExit(f"REST GetProject ({kind}) failed: {head[:80]!r} {body[:300]!r}")
+        if target.rest_bytes not in (0, len(body)):
+            raise SystemExit(f"{kind} answered {len(body)} bytes, not {target.rest_bytes}")
+        target.rest_bytes = len(body)
 
 
-async def measure(target: Target, concurrency: int, seconds: float, rounds: int) -> None:
-    """Run every row on both paths, round by round; check the backend's log of each row."""
+async def measure(
+    target: Target, concurrency: int, seconds: float, rounds: int, python_client: bool
+) -> None:
+    """Run every row on every path, round by round; check the backend's log of each row."""
     await reference_answers(target)
     offset = target.log.stat().st_size if target.log else 0
-    clients = ("h2load", "python client") if shutil.which("h2load") else ("python client",)
+    clients = ("h2load",) if shutil.which("h2load") else ()
+    clients += ("python client",) if python_client or not clients else ()
     for level, length in ((concurrency, seconds), (1, seconds)):
         for turn in range(rounds):
-            kinds = ("grpc", "rest") if turn % 2 == 0 else ("rest", "grpc")
+            # Reversed every other round, so that drift on the machine favours no path.
+            kinds = target.kinds if turn % 2 == 0 else target.kinds[::-1]
             for client in clients:
                 for kind in kinds:
                     row = f"{kind} c={level} ({client})"
@@ -309,11 +330,13 @@ def check_log(target: Target, row: str, level: int, offset: int) -> int:
     return offset
 
 
-def ratios(target: Target, concurrency: int, client: str) -> tuple[list[float], list[float]] | None:
+def ratios(
+    target: Target, concurrency: int, client: str, rest_kind: str = "rest"
+) -> tuple[list[float], list[float]] | None:
     """Return, per round, the REST/gRPC throughput ratio and the p50 REST adds at c=1."""
     rows = target.rows
     rest, grpc_, rest_1, grpc_1 = (
-        f"{kind} c={level} ({client})" for level in (concurrency, 1) for kind in ("rest", "grpc")
+        f"{kind} c={level} ({client})" for level in (concurrency, 1) for kind in (rest_kind, "grpc")
     )
     if not all(name in rows for name in (rest, grpc_, rest_1, grpc_1)):
         return None
@@ -335,11 +358,12 @@ def print_group(target: Target, concurrency: int) -> None:
         rate, p50, p99 = (statistics.median(column) for column in zip(*runs, strict=True))
         print(f"  {name:36} {rate:9.0f} {p50:8.3f} {p99:8.3f}")
     for client in ("h2load", "python client"):
-        if found := ratios(target, concurrency, client):
-            print(
-                f"  {client}: throughput ratio REST/gRPC at c={concurrency} "
-                f"{spread(found[0], 2)}; added p50 at c=1 {spread(found[1], 3)} ms"
-            )
+        for kind in target.kinds[1:]:
+            if found := ratios(target, concurrency, client, kind):
+                print(
+                    f"  {client}, {kind}: throughput ratio REST/gRPC at c={concurrency} "
+                    f"{spread(found[0], 2)}; added p50 at c=1 {spread(found[1], 3)} ms"
+                )
     print("  checks:")
     for check in target.checks:
         print(f"    {check}")
@@ -359,6 +383,13 @@ def print_goal(target: Target, concurrency: int) -> None:
         f"  added p50 latency at c=1, {client}: {spread(added, 3)} ms  "
         f"(goal < 1 ms: {'met' if extra < 1 else 'NOT met'})"
     )
+    if baseline := ratios(target, concurrency, client, "rest-grpcio"):
+        print(
+            "  the same through a gateway on grpcio's client (the baseline of h2c): throughput "
+            f"ratio {spread(baseline[0], 2)}; added p50 {spread(baseline[1], 3)} ms"
+        )
+        saved = [b - a for a, b in zip(added, baseline[1], strict=True)]
+        print(f"  p50 that h2c saves against grpcio's client at c=1: {spread(saved, 3)} ms")
     print(f"cores: {os.cpu_count()} (backend, gateway and load generator share them)")
 
 
@@ -387,10 +418,12 @@ class Stack:
         tail = (self.var / log).read_text()[-2000:]
         raise SystemExit(f"{' '.join(command[:4])}... does not listen on {port}:\n{tail}")
 
-    def start_gateway(self, grpc_port: int, http_port: int, processes: int = 1) -> None:
+    def start_gateway(
+        self, grpc_port: int, http_port: int, processes: int = 1, client: str = "h2c"
+    ) -> None:
         backend = f"127.0.0.1:{grpc_port}"
         gateway = [sys.executable, "-m", "gateway", "--backend", backend, "--port", str(http_port)]
-        gateway.append(f"--processes={processes}")
+        gateway += [f"--processes={processes}", f"--upstream-client={client}"]
         self.start(gateway, f"gateway-{http_port}.log", http_port)
 
     def stop(self) -> None:
@@ -409,7 +442,7 @@ def run_product(args: argparse.Namespace, var: Path) -> Target:
     from tests.support.database import create_postgres_database, drop_postgres_database
 
     url = create_postgres_database()
-    grpc_port, http_port = free_port(), free_port()
+    grpc_port, http_port, baseline_port = free_port(), free_port(), free_port()
     studio = studio_env(var, url, grpc_port)
     stack = Stack(var, {**base_env(), **studio})
     serve = [sys.executable, "-m", "services.cli", "serve", "--services", "user,project"]
@@ -418,14 +451,17 @@ def run_product(args: argparse.Namespace, var: Path) -> Target:
         stack.start(serve, "backend.log", grpc_port)
         token, name = asyncio.run(seed(studio))
         stack.start_gateway(grpc_port, http_port, args.gateway_processes)
+        stack.start_gateway(grpc_port, baseline_port, args.gateway_processes, "grpcio")
         label = (
             "GetProject, the product: filmstudio serve --services user,project "
             f"(--processes {args.backend_processes}, production settings, PostgreSQL), "
             f"gateway --processes {args.gateway_processes}, "
             "bearer token on every call"
         )
-        target = Target(label, grpc_port, http_port, name, token, var / "backend.log")
-        uvloop.run(measure(target, args.concurrency, args.seconds, args.rounds))
+        target = Target(
+            label, grpc_port, http_port, name, token, baseline_port, var / "backend.log"
+        )
+        uvloop.run(measure(target, args.concurrency, args.seconds, args.rounds, args.python_client))
     finally:
         stack.stop()
         drop_postgres_database(url)
@@ -434,18 +470,19 @@ def run_product(args: argparse.Namespace, var: Path) -> Target:
 
 def run_noop(args: argparse.Namespace, var: Path) -> Target:
     """Serve FaultyProjects on a bare server and a gateway in front of it, and measure."""
-    grpc_port, http_port = free_port(), free_port()
+    grpc_port, http_port, baseline_port = free_port(), free_port(), free_port()
     stack = Stack(var, {**base_env(), "LOG_LEVEL": "WARNING"})
     try:
         backend = [sys.executable, __file__, f"--noop-backend-port={grpc_port}"]
         stack.start(backend, "noop.log", grpc_port)
         stack.start_gateway(grpc_port, http_port)
+        stack.start_gateway(grpc_port, baseline_port, client="grpcio")
         label = (
             "gateway overhead on a no-op backend: FaultyProjects on a bare grpc.aio server "
             "(no interceptors, auth or database)"
         )
-        target = Target(label, grpc_port, http_port, "projects/bench")
-        uvloop.run(measure(target, args.concurrency, args.seconds, args.rounds))
+        target = Target(label, grpc_port, http_port, "projects/bench", "", baseline_port)
+        uvloop.run(measure(target, args.concurrency, args.seconds, args.rounds, args.python_client))
     finally:
         stack.stop()
     return target
@@ -455,7 +492,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=3.0, help="per run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each path, alternated")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each path, alternated")
+    parser.add_argument(
+        "--python-client", action="store_true", help="also load with the Python clients"
+    )
     parser.add_argument("--backend-processes", type=int, default=1, help="filmstudio serve's")
     parser.add_argument("--gateway-processes", type=int, default=1, help="filmstudio gateway's")
     parser.add_argument("--noop-backend-port", type=int, help=argparse.SUPPRESS)

@@ -45,6 +45,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--timeout", type=float, help="default deadline of unary calls, seconds")
     parser.add_argument("--max-body-bytes", type=int, help="the largest request body accepted")
     parser.add_argument(
+        "--upstream-client",
+        choices=("h2c", "grpcio"),
+        help="how unary calls reach the backend (default: GATEWAY_UPSTREAM_CLIENT, h2c)",
+    )
+    parser.add_argument(
         "--processes", type=int, default=1, help="copies on the same port, about one per core"
     )
     parser.set_defaults(handler=run)
@@ -55,7 +60,10 @@ def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayCon
     backend = args.backend or settings.grpc_address
     if args.descriptor_set is not None:
         config = GatewayConfig(
-            backend=backend, services=tuple(args.service), descriptor_set=args.descriptor_set
+            backend=backend,
+            services=tuple(args.service),
+            descriptor_set=args.descriptor_set,
+            upstream_client=settings.gateway_upstream_client,
         )
     else:
         config = filmstudio_config(settings, backend)
@@ -66,6 +74,8 @@ def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayCon
         changes["default_timeout_seconds"] = args.timeout
     if args.max_body_bytes is not None:
         changes["max_body_bytes"] = args.max_body_bytes
+    if args.upstream_client is not None:
+        changes["upstream_client"] = args.upstream_client
     return dataclasses.replace(config, **changes)
 
 

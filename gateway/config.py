@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from google.protobuf import descriptor_pool
 
@@ -36,7 +36,7 @@ class GatewayConfig:
     max_timeout_seconds: float = 600.0
     channels: int = 2
     # How unary calls reach the backend: "h2c" (the gateway's lean HTTP/2 client) or "grpcio".
-    upstream_client: str = "h2c"
+    upstream_client: Literal["h2c", "grpcio"] = "h2c"
     max_message_bytes: int = 8 * 1024 * 1024
     gzip_min_bytes: int = 1024
     sse_keepalive_seconds: float = 15.0

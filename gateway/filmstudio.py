@@ -32,6 +32,7 @@ def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> Gat
         # Read when Settings grows these knobs; the defaults serve until then.
         cors_origins=tuple(getattr(settings, "gateway_cors_origins", ()) or ()),
         max_message_bytes=settings.grpc_max_message_bytes,
+        upstream_client=settings.gateway_upstream_client,
         resume=RESUME,
         title="FilmStudio API",
         version="v1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # REST gateway.
     gateway_host: str = Field(default="127.0.0.1", alias="GATEWAY_HOST")
     gateway_port: int = Field(default=8080, ge=0, le=65535, alias="GATEWAY_PORT")
+    # How the gateway makes unary calls upstream: its lean HTTP/2 client, or grpcio's.
+    gateway_upstream_client: Literal["h2c", "grpcio"] = Field(
+        default="h2c", alias="GATEWAY_UPSTREAM_CLIENT"
+    )
 
     # Queue and events.
     redis_url: str | None = Field(default=None, alias="REDIS_URL")

@@ -46,3 +46,17 @@ def test_options_override_backend_cors_limits_and_descriptors(tmp_path) -> None:
     assert (config.default_timeout_seconds, config.max_body_bytes) == (2.5, 1024)
     assert config.services == ("acme.v1.Things",)
     assert config.descriptor_set == tmp_path / "set.binpb"
+
+
+def test_unary_calls_go_over_h2c_unless_settings_or_the_flag_choose_grpcio(tmp_path) -> None:
+    settings = Settings(FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path))
+    assert config_from_args(_parse(), settings).upstream_client == "h2c"
+    assert config_from_args(_parse("--upstream-client", "grpcio"), settings).upstream_client == (
+        "grpcio"
+    )
+    chosen = Settings(
+        FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path), GATEWAY_UPSTREAM_CLIENT="grpcio"
+    )
+    assert config_from_args(_parse(), chosen).upstream_client == "grpcio"
+    args = _parse("--descriptor-set", str(tmp_path / "set.binpb"))
+    assert config_from_args(args, chosen).upstream_client == "grpcio"
