@@ -6,7 +6,6 @@ import asyncio
 import base64
 import itertools
 import logging
-import socket
 import zlib
 from collections.abc import Sequence
 from urllib.parse import unquote
@@ -15,7 +14,8 @@ import grpc
 
 from gateway.h2c import frames as f
 from gateway.h2c.connection import Connection
-from gateway.h2c.streams import Headers, Stream, StreamReset, rpc_error
+from gateway.h2c.grpcwire import grpc_timeout, keepalive, parse_target, response_metadata
+from gateway.h2c.streams import CONNECTION_LOST, Headers, Stream, StreamReset, rpc_error
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +34,13 @@ _HTTP_TO_GRPC = {
 }
 # ...and of HTTP/2 reset codes (doc/PROTOCOL-HTTP2.md, "Errors").
 _RESET_TO_GRPC = {
+    CONNECTION_LOST: grpc.StatusCode.UNAVAILABLE,
     f.REFUSED_STREAM: grpc.StatusCode.UNAVAILABLE,
     f.CANCEL: grpc.StatusCode.CANCELLED,
     f.ENHANCE_YOUR_CALM: grpc.StatusCode.RESOURCE_EXHAUSTED,
     12: grpc.StatusCode.PERMISSION_DENIED,
 }
 _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
-# Headers gRPC itself manages: never handed to the caller as metadata.
-_TRANSPORT = frozenset(
-    {b"content-type", b"grpc-status", b"grpc-message", b"grpc-encoding", b"grpc-accept-encoding"}
-)
 
 
 class H2cChannel:
@@ -67,6 +64,7 @@ class H2cChannel:
             + f.literal(b"grpc-accept-encoding", b"identity,deflate,gzip")
         )
         self._prefixes: dict[str, bytes] = {}
+        self._generation = 0  # close() moves it on: a connect begun before belongs to no one
 
     @staticmethod
     def supports(target: str) -> bool:
@@ -110,6 +108,7 @@ class H2cChannel:
 
     async def close(self) -> None:
         """Close every connection; calls still open fail as UNAVAILABLE."""
+        self._generation += 1
         for index, connection in enumerate(self._slots):
             self._slots[index] = None
             if connection is not None and connection.transport is not None:
@@ -139,10 +138,10 @@ class H2cChannel:
         self, headers: Headers, trailers: Headers | None, data: bytearray
     ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
         fields = dict(headers)
-        initial = _metadata(headers)
+        initial = response_metadata(headers)
         if trailers is None:  # trailers-only: the status rides in the headers
             trailers, initial = headers, grpc.aio.Metadata()
-        trailing = _metadata(trailers)
+        trailing = response_metadata(trailers)
         status = fields.get(b":status", b"")
         if status != b"200":
             http = int(status) if status.isdigit() else 0
@@ -177,6 +176,8 @@ class H2cChannel:
             raise rpc_error(
                 grpc.StatusCode.RESOURCE_EXHAUSTED, "the response exceeds the message size limit"
             )
+        if not decoder.eof:
+            raise _internal("the backend's compressed answer is cut short")
         return plain
 
     # --- connections --------------------------------------------------------------------------
@@ -199,7 +200,8 @@ class H2cChannel:
         if opening is None:
             opening = asyncio.ensure_future(self._connect())
             self._opening[index] = opening
-            opening.add_done_callback(lambda _: self._opened(index, opening))
+            generation = self._generation
+            opening.add_done_callback(lambda _: self._opened(index, opening, generation))
         loop = asyncio.get_running_loop()
         wait = None if deadline is None else max(deadline - loop.time(), 0)
         try:
@@ -209,10 +211,15 @@ class H2cChannel:
         except OSError as error:
             raise _unavailable(grpc.StatusCode.UNAVAILABLE, str(error)) from None
 
-    def _opened(self, index: int, opening: asyncio.Future[Connection]) -> None:
+    def _opened(self, index: int, opening: asyncio.Future[Connection], generation: int) -> None:
         self._opening[index] = None
-        if not opening.cancelled() and opening.exception() is None:
-            self._slots[index] = opening.result()
+        if opening.cancelled() or opening.exception() is not None:
+            return
+        connection = opening.result()
+        if generation != self._generation and connection.transport is not None:
+            connection.transport.close()  # the channel closed while it connected
+            return
+        self._slots[index] = connection
 
     async def _connect(self) -> Connection:
         loop = asyncio.get_running_loop()
@@ -226,41 +233,8 @@ class H2cChannel:
                 lambda: Connection(self.max_message_bytes), host, port
             )
             assert connection.transport is not None
-            _keepalive(connection.transport.get_extra_info("socket"))
+            keepalive(connection.transport.get_extra_info("socket"))
         return connection
-
-
-def parse_target(target: str) -> tuple[str | None, int | None, str | None]:
-    """Split `host:port`, `dns:///host:port`, `[v6]:port` or `unix:path` into its parts."""
-    if target.startswith("unix:"):
-        path = target.removeprefix("unix:")
-        return None, None, "/" + path.lstrip("/") if path.startswith("//") else path
-    host, sep, port = target.removeprefix("dns:///").rpartition(":")
-    if not sep or not port.isdigit() or not host or "/" in host:
-        raise ValueError(f"not a host:port target: {target!r}")
-    return host.strip("[]"), int(port), None
-
-
-def grpc_timeout(seconds: float) -> bytes:
-    """Encode a timeout the way gRPC's header wants it: at most 8 digits and a unit."""
-    micros = max(int(seconds * 1_000_000), 1)
-    for unit, size in ((b"u", 1), (b"m", 1000), (b"S", 1_000_000), (b"M", 60_000_000)):
-        if micros // size < 100_000_000:
-            return str(-(-micros // size)).encode() + unit
-    return b"99999999H"
-
-
-def _metadata(headers: Headers) -> grpc.aio.Metadata:
-    items: list[tuple[str, str | bytes]] = []
-    for raw_key, raw_value in headers:
-        if raw_key.startswith(b":") or raw_key in _TRANSPORT:
-            continue
-        key = raw_key.decode("latin-1")
-        if key.endswith("-bin"):
-            items.append((key, base64.b64decode(raw_value + b"=" * (-len(raw_value) % 4))))
-        else:
-            items.append((key, raw_value.decode("latin-1")))
-    return grpc.aio.Metadata(*items)
 
 
 def _expire(connection: Connection, stream: Stream) -> None:
@@ -270,10 +244,7 @@ def _expire(connection: Connection, stream: Stream) -> None:
 
 
 def _reset_error(reset: StreamReset) -> grpc.aio.AioRpcError:
-    code = _RESET_TO_GRPC.get(reset.code, grpc.StatusCode.INTERNAL)
-    if reset.code == f.CANCEL:
-        code = grpc.StatusCode.UNAVAILABLE if "lost" in str(reset) else code
-    return rpc_error(code, str(reset))
+    return rpc_error(_RESET_TO_GRPC.get(reset.code, grpc.StatusCode.INTERNAL), str(reset))
 
 
 def _unavailable(code: grpc.StatusCode, doing: str) -> grpc.aio.AioRpcError:
@@ -285,13 +256,3 @@ def _unavailable(code: grpc.StatusCode, doing: str) -> grpc.aio.AioRpcError:
 
 def _internal(message: str) -> grpc.aio.AioRpcError:
     return rpc_error(grpc.StatusCode.INTERNAL, message)
-
-
-def _keepalive(sock: socket.socket | None) -> None:
-    """Let the kernel find a dead peer: probes after 30 s of silence, given up after 60 s."""
-    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for option, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
-        if hasattr(socket, option):
-            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)

@@ -6,10 +6,11 @@ import asyncio
 import logging
 from typing import cast
 
+import grpc
 import hpack
 
 from gateway.h2c import frames as f
-from gateway.h2c.streams import Headers, Stream, StreamReset
+from gateway.h2c.streams import CONNECTION_LOST, Headers, Stream, StreamReset, rpc_error
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Connection(asyncio.Protocol):
         self.closed = True
         reason = f"the connection to the server was lost: {exc or 'closed by the peer'}"
         for stream in list(self.streams.values()):
-            self._fail(stream, StreamReset(f.CANCEL, reason))
+            self._fail(stream, StreamReset(CONNECTION_LOST, reason))
         self.streams.clear()
         if self.lost is not None and not self.lost.done():
             self.lost.set_result(None)
@@ -68,6 +69,8 @@ class Connection(asyncio.Protocol):
         try:
             while size - offset >= 9:
                 length, kind, flags, stream_id = f.parse_head(buffer, offset)
+                if length > f.DEFAULT_MAX_FRAME:  # we never allow more (RFC 9113 §4.2)
+                    raise f.ProtocolError(f"a frame of {length} bytes (not HTTP/2?)")
                 end = offset + 9 + length
                 if end > size:
                     break
@@ -99,6 +102,11 @@ class Connection(asyncio.Protocol):
             self.max_message_bytes + 5,
             window=self._initial_window,
         )
+        if not self.usable or self.transport.is_closing():
+            # It went away while the call waited for it to open: never sent, so safe to resend.
+            gone = "the connection to the server was lost before the call started"
+            self._fail(stream, StreamReset(f.REFUSED_STREAM, gone, unprocessed=True))
+            return stream
         self.next_id += 2
         self.streams[stream.id] = stream
         out = f.split_headers(stream.id, block, 0, self._max_frame)
@@ -183,7 +191,8 @@ class Connection(asyncio.Protocol):
         stream.data += f.unpad(flags, payload)
         if len(stream.data) > stream.limit:
             self.cancel(stream)
-            self._fail(stream, StreamReset(-1, "the response exceeds the message size limit"))
+            too_big = "the response exceeds the message size limit"
+            self._fail(stream, rpc_error(grpc.StatusCode.RESOURCE_EXHAUSTED, too_big))
             return
         if flags & f.END_STREAM:
             self._finish(stream)

@@ -12,6 +12,10 @@ from gateway.h2c import frames as f
 Headers = list[tuple[bytes, bytes]]
 
 
+# Not an HTTP/2 error code: the connection itself ended with the stream still open.
+CONNECTION_LOST = -1
+
+
 class StreamReset(Exception):
     """The peer reset the stream, or the connection went away before it ended."""
 
