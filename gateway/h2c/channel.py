@@ -95,6 +95,9 @@ class H2cChannel:
             except StreamReset as reset:
                 # A call the server never saw is sent once more, as grpc's transparent retry does.
                 if reset.unprocessed and attempt == 1:
+                    # The server must get the time that is left, not the whole timeout again.
+                    remaining = None if deadline is None else max(deadline - loop.time(), 0)
+                    block = self._block(path, metadata, remaining)
                     continue
                 raise _reset_error(reset) from None
             except asyncio.CancelledError:

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # is bounded by the call's own size limit instead.
 _RECEIVE_WINDOW = f.MAX_WINDOW
 _REPLENISH_AT = 1 << 30
+_MAX_HEADER_BLOCK = 1 << 20
 
 
 class Connection(asyncio.Protocol):
@@ -32,7 +33,8 @@ class Connection(asyncio.Protocol):
         self.goaway = False
         self.lost: asyncio.Future[None] | None = None
         self._buffer = bytearray()
-        self._decoder = hpack.Decoder()
+        # As large as the header blocks we join (1 MiB): big error details must not kill it.
+        self._decoder = hpack.Decoder(max_header_list_size=_MAX_HEADER_BLOCK)
         self._window = f.DEFAULT_WINDOW  # what the peer lets us send on the connection
         self._initial_window = f.DEFAULT_WINDOW
         self._max_frame = f.DEFAULT_MAX_FRAME
@@ -214,7 +216,7 @@ class Connection(asyncio.Protocol):
         if stream is None or stream.id != stream_id or stream.block is None:
             raise f.ProtocolError("CONTINUATION without its HEADERS")
         stream.block += payload
-        if len(stream.block) > 1 << 20:
+        if len(stream.block) > _MAX_HEADER_BLOCK:
             raise f.ProtocolError("a header block over 1 MiB")
         if flags & f.END_HEADERS:
             self._continuing = None

@@ -553,6 +553,25 @@ async def test_header_blocks_split_over_continuation_frames_are_joined() -> None
     assert trailing["x-end"] == "yes"
 
 
+async def test_headers_past_hpacks_default_64_kib_limit_are_accepted() -> None:
+    """A 100 KB trailer (say, big error details) is read, not a reason to drop the connection."""
+    huge = "d" * 100_000
+
+    def answer(connection: PeerConnection, stream: int) -> None:
+        head = connection.block(OK_HEAD)
+        tail = connection.block([("grpc-status", "0"), ("x-huge", huge)])
+        connection.send(
+            f.frame(f.HEADERS, f.END_HEADERS, stream, head),
+            f.frame(f.DATA, 0, stream, grpc_message(b"big trailer")),
+            *f.split_headers(stream, tail, f.END_STREAM, f.DEFAULT_MAX_FRAME),
+        )
+
+    # The peer's pure-Python HPACK encoder is slow on 100 KB: a generous deadline.
+    (response, _, trailing), _ = await _one_answer(answer, timeout_s=2.5)
+    assert response == b"big trailer"
+    assert trailing["x-huge"] == huge
+
+
 async def test_padded_data_and_headers_are_unpadded() -> None:
     """PADDED (and PRIORITY) flags are stripped before the payload is used."""
 
@@ -605,6 +624,7 @@ async def test_refused_stream_is_retried_once_transparently() -> None:
         await connection.handshake()
         first = await connection.request()
         seen.append(first)
+        await asyncio.sleep(0.1)  # time passes before the refusal: the retry has less left
         connection.send(f.rst_stream(first.stream_id, f.REFUSED_STREAM))
         second = await connection.request()
         seen.append(second)
@@ -616,6 +636,9 @@ async def test_refused_stream_is_retried_once_transparently() -> None:
     assert response == b"second time"
     assert [r.message for r in seen] == [b"again", b"again"]
     assert seen[1].stream_id > seen[0].stream_id
+    first, second = (int(r.headers["grpc-timeout"].rstrip("u")) for r in seen)
+    assert first > 990_000
+    assert second <= first - 90_000
 
 
 async def test_refused_stream_twice_is_unavailable() -> None:
