@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 from google.protobuf import message_factory
@@ -31,7 +31,7 @@ class Upstream:
         size: int,
         max_bytes: int,
         *,
-        client: str = "h2c",
+        client: Literal["h2c", "grpcio"] = "h2c",
     ) -> None:
         options = [
             # Without a local subchannel pool, channels to one target share one connection.
@@ -52,8 +52,7 @@ class Upstream:
             self._callables[method.full_name] = [self._make(c, method) for c in self.channels]
             if not (method.client_streaming or method.server_streaming):
                 response_class = message_factory.GetMessageClass(method.output_type)
-                path = f"/{method.containing_service.full_name}/{method.name}"
-                self._unary[method.full_name] = (path, response_class.FromString)
+                self._unary[method.full_name] = (_path(method), response_class.FromString)
         # Unary calls, the bulk of REST traffic, skip grpcio's per-call thread hand-offs.
         lean = client == "h2c" and H2cChannel.supports(target)
         self.lean = H2cChannel(target, size, max_bytes, "filmstudio-gateway") if lean else None
@@ -63,7 +62,7 @@ class Upstream:
     def _make(channel: grpc.aio.Channel, method: MethodDescriptor) -> Any:
         request_class = message_factory.GetMessageClass(method.input_type)
         response_class = message_factory.GetMessageClass(method.output_type)
-        path = f"/{method.containing_service.full_name}/{method.name}"
+        path = _path(method)
         kind = {
             (False, False): channel.unary_unary,
             (False, True): channel.unary_stream,
@@ -112,3 +111,8 @@ class Upstream:
             await self.lean.close()
         for channel in self.channels:
             await channel.close(None)
+
+
+def _path(method: MethodDescriptor) -> str:
+    """Return the method's HTTP/2 path, `/package.Service/Method`."""
+    return f"/{method.containing_service.full_name}/{method.name}"

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import grpc
 
+from gateway.errors import status_code
 from gateway.h2c import frames as f
 from gateway.h2c.connection import Connection
 from gateway.h2c.grpcwire import grpc_timeout, keepalive, parse_target, response_metadata
@@ -38,9 +39,8 @@ _RESET_TO_GRPC = {
     f.REFUSED_STREAM: grpc.StatusCode.UNAVAILABLE,
     f.CANCEL: grpc.StatusCode.CANCELLED,
     f.ENHANCE_YOUR_CALM: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    12: grpc.StatusCode.PERMISSION_DENIED,
+    f.INADEQUATE_SECURITY: grpc.StatusCode.PERMISSION_DENIED,
 }
-_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
 class H2cChannel:
@@ -49,7 +49,6 @@ class H2cChannel:
     def __init__(
         self, target: str, size: int, max_message_bytes: int, user_agent: str = "filmstudio"
     ) -> None:
-        self.target = target
         self.max_message_bytes = max_message_bytes
         self._address = parse_target(target)
         self._slots: list[Connection | None] = [None] * max(1, size)
@@ -154,7 +153,7 @@ class H2cChannel:
         raw_code = ends.get(b"grpc-status")
         if raw_code is None or not raw_code.isdigit():
             raise rpc_error(grpc.StatusCode.UNKNOWN, "no grpc-status", initial, trailing)
-        code = _BY_NUMBER.get(int(raw_code), grpc.StatusCode.UNKNOWN)
+        code = status_code(int(raw_code))
         if code is not grpc.StatusCode.OK:
             details = unquote(ends.get(b"grpc-message", b"").decode("latin-1"))
             raise rpc_error(code, details, initial, trailing)
@@ -210,9 +209,11 @@ class H2cChannel:
         try:
             return await asyncio.wait_for(asyncio.shield(opening), wait)
         except TimeoutError:
-            raise _unavailable(grpc.StatusCode.DEADLINE_EXCEEDED, "connecting") from None
+            raise _deadline_exceeded() from None
         except OSError as error:
-            raise _unavailable(grpc.StatusCode.UNAVAILABLE, str(error)) from None
+            raise rpc_error(
+                grpc.StatusCode.UNAVAILABLE, f"failed to connect to the backend: {error}"
+            ) from None
 
     def _opened(self, index: int, opening: asyncio.Future[Connection], generation: int) -> None:
         self._opening[index] = None
@@ -243,18 +244,16 @@ class H2cChannel:
 def _expire(connection: Connection, stream: Stream) -> None:
     connection.cancel(stream)
     if stream.done is not None and not stream.done.done():
-        stream.done.set_exception(_unavailable(grpc.StatusCode.DEADLINE_EXCEEDED, "waiting"))
+        stream.done.set_exception(_deadline_exceeded())
 
 
 def _reset_error(reset: StreamReset) -> grpc.aio.AioRpcError:
     return rpc_error(_RESET_TO_GRPC.get(reset.code, grpc.StatusCode.INTERNAL), str(reset))
 
 
-def _unavailable(code: grpc.StatusCode, doing: str) -> grpc.aio.AioRpcError:
-    details = "Deadline Exceeded" if code is grpc.StatusCode.DEADLINE_EXCEEDED else doing
-    if code is grpc.StatusCode.UNAVAILABLE:
-        details = f"failed to connect to the backend: {doing}"
-    return rpc_error(code, details)
+def _deadline_exceeded() -> grpc.aio.AioRpcError:
+    # grpcio's own wording, so logs and clients read the same whichever client ran.
+    return rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
 
 
 def _internal(message: str) -> grpc.aio.AioRpcError:

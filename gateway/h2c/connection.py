@@ -31,7 +31,6 @@ class Connection(asyncio.Protocol):
         self.next_id = 1
         self.closed = False
         self.goaway = False
-        self.lost: asyncio.Future[None] | None = None
         self._buffer = bytearray()
         # As large as the header blocks we join (1 MiB): big error details must not kill it.
         self._decoder = hpack.Decoder(max_header_list_size=_MAX_HEADER_BLOCK)
@@ -48,7 +47,6 @@ class Connection(asyncio.Protocol):
         """Send the preface, our settings and the connection window."""
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
-        self.lost = asyncio.get_running_loop().create_future()
         ours = {f.ENABLE_PUSH: 0, f.INITIAL_WINDOW_SIZE: _RECEIVE_WINDOW}
         raise_window = f.window_update(0, _RECEIVE_WINDOW - f.DEFAULT_WINDOW)
         self.transport.write(f.PREFACE + f.settings(ours) + raise_window)
@@ -60,8 +58,6 @@ class Connection(asyncio.Protocol):
         for stream in list(self.streams.values()):
             self._fail(stream, StreamReset(CONNECTION_LOST, reason))
         self.streams.clear()
-        if self.lost is not None and not self.lost.done():
-            self.lost.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         """Parse every whole frame received so far."""
