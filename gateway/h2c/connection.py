@@ -7,9 +7,9 @@ import logging
 from typing import cast
 
 import grpc
-import hpack
 
 from gateway.h2c import frames as f
+from gateway.h2c.headerblock import HeaderBlockError, HeaderDecoder
 from gateway.h2c.streams import CONNECTION_LOST, Headers, Stream, StreamReset, rpc_error
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class Connection(asyncio.Protocol):
         self.goaway = False
         self._buffer = bytearray()
         # As large as the header blocks we join (1 MiB): big error details must not kill it.
-        self._decoder = hpack.Decoder(max_header_list_size=_MAX_HEADER_BLOCK)
+        self._decoder = HeaderDecoder(max_list_bytes=_MAX_HEADER_BLOCK)
         self._window = f.DEFAULT_WINDOW  # what the peer lets us send on the connection
         self._initial_window = f.DEFAULT_WINDOW
         self._max_frame = f.DEFAULT_MAX_FRAME
@@ -222,8 +222,8 @@ class Connection(asyncio.Protocol):
     def _header_block(self, stream: Stream, block: bytes, ends_stream: bool) -> None:
         try:
             # Every block is decoded, even for reset streams: the dynamic table must stay in step.
-            headers = cast(Headers, self._decoder.decode(block, raw=True))
-        except hpack.HPACKError as error:
+            headers: Headers = self._decoder.decode(block)
+        except HeaderBlockError as error:
             raise f.ProtocolError(f"undecodable header block: {error}") from None
         if stream.id not in self.streams:
             return
