@@ -13,17 +13,26 @@ the gateway's own h2c client, measured in the same rounds ("rest-grpcio" rows). 
 repeats the runs on a no-op backend (tests/support/faulty.py's FaultyProjects on a bare grpc.aio
 server: no interceptors, auth or database) to show what the gateway itself costs.
 
-The machine is shared and noisy, so each comparison runs in rounds: in every round each path
-runs once, back to back (gRPC first in even rounds, REST first in odd ones, so drift cancels),
-and the ratio and the added p50 are taken within the round. The goal lines print the median
-over the rounds and every round's value.
+The machine is shared and noisy, so each comparison runs in rounds, and the ratio and the
+added p50 are taken within the round; the goal lines print the median over the rounds and every
+round's value. At c=32 each path runs once per round, back to back (gRPC first in even rounds,
+REST first in odd ones, so drift cancels). At c=1 a round is a string of short bursts, the paths
+alternating burst by burst (in the order of one burst, then reversed), and each path's p50 is
+taken over all its bursts in the round: this VM slows down by up to 2x over a few seconds of
+sustained load and recovers when the load drops, so with runs of seconds each path saw another
+machine, and the heavier path a slower one; with half-second bursts both see the same.
+
+The c=1 bursts also count the CPU time (user and system, from /proc) that the backend and the
+gateway spend per call: steadier than latency on a shared machine, and it shows where a REST
+call's time goes (the product's PostgreSQL is not counted).
 
 Every answer is checked: REST by status and body size; gRPC over h2load by the DATA bytes received
 (a trailers-only error still says HTTP 200 but carries no message); and, for the product, by the
 backend's own log line for each call, which names the call's gRPC code.
 
     .venv/bin/python bench/gateway.py [--concurrency 32] [--seconds 3] [--rounds 5]
-                                 [--backend-processes 1] [--gateway-processes 1] [--python-client]
+                                 [--bursts 6] [--burst-seconds 0.5] [--backend-processes 1]
+                                 [--gateway-processes 1] [--python-client]
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +69,7 @@ RPC = "/filmstudio.v1.ProjectService/GetProject"
 PASSWORD = "bench horse battery staple"
 SCRIPT = "INT. STUDIO - NIGHT\nA director watches the numbers.\nDIRECTOR: Again, faster."
 Row = tuple[float, float, float]
+Run = tuple[float, list[float]]  # req/s and each call's latency in seconds
 
 
 @dataclass
@@ -72,10 +83,16 @@ class Target:
     token: str = ""
     baseline_http_port: int | None = None  # a gateway on grpcio's client, for "rest-grpcio"
     log: Path | None = None  # the backend's JSON log: a line per call, with its gRPC code
+    pids: dict[str, int] = field(default_factory=dict)  # backend ("grpc") and each gateway
     grpc_bytes: int = 0  # DATA bytes of one good gRPC answer (frame header and message)
     rest_bytes: int = 0  # body bytes of one good REST answer
     rows: dict[str, list[Row]] = field(default_factory=dict)  # req/s, p50 ms, p99 ms per round
     checks: list[str] = field(default_factory=list)
+    tallies: dict[str, Counter[str]] = field(default_factory=dict)  # what each row's runs saw
+    cpu: dict[str, Counter[str]] = field(default_factory=dict)  # c=1 CPU µs and calls per path
+
+    def tally(self, row: str, **counts: int) -> None:
+        self.tallies.setdefault(row, Counter()).update(counts)
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -184,8 +201,8 @@ async def grpc_worker(target: Target, stub: Any, stop_at: float, latencies: list
         latencies.append(time.perf_counter() - started)
 
 
-async def python_load(kind: str, target: Target, concurrency: int, seconds: float) -> Row:
-    """Run `concurrency` closed-loop clients for `seconds` after a warm-up; return the row."""
+async def python_load(kind: str, target: Target, concurrency: int, seconds: float) -> Run:
+    """Run `concurrency` closed-loop clients for `seconds` after a warm-up; return the run."""
     options = [("grpc.use_local_subchannel_pool", 1)]
     address = f"127.0.0.1:{target.grpc_port}"
     channels = [grpc.aio.insecure_channel(address, options=options) for _ in range(2)]
@@ -204,32 +221,39 @@ async def python_load(kind: str, target: Target, concurrency: int, seconds: floa
         await asyncio.gather(*workers)
     for channel in channels:
         await channel.close()
-    return len(latencies) / seconds, *percentiles(latencies)
+    target.tally(f"{kind} c={concurrency} (python client)", answers=len(latencies))
+    return len(latencies) / seconds, latencies
 
 
-def h2load(kind: str, target: Target, concurrency: int, seconds: float) -> Row:
-    """Run h2load on one path after a warm-up run; check every answer; return rate, p50, p99.
+def h2load_command(kind: str, target: Target, concurrency: int, workdir: Path) -> list[str]:
+    """Return the h2load command line for one path, its request body written under `workdir`."""
+    auth = ["-H", f"authorization: Bearer {target.token}"] if target.token else []
+    if kind != "grpc":
+        url = f"http://127.0.0.1:{target.http_port_for(kind)}/v1/{target.name}"
+        return ["h2load", "--h1", "-c", str(concurrency), *auth, url]
+    body = project_pb2.GetProjectRequest(name=target.name).SerializeToString()
+    (workdir / "frame").write_bytes(b"\x00" + len(body).to_bytes(4, "big") + body)
+    # 4 connections x streams each = the same concurrency as REST's connections.
+    connections = min(4, concurrency)
+    command = ["h2load", "-c", str(connections), "-m", str(concurrency // connections)]
+    command += ["-d", str(workdir / "frame"), "-H", "content-type: application/grpc"]
+    return [*command, "-H", "te: trailers", *auth, f"http://127.0.0.1:{target.grpc_port}{RPC}"]
+
+
+def h2load(
+    kind: str, target: Target, concurrency: int, seconds: float, warm_up: bool = True
+) -> Run:
+    """Run h2load on one path, after a warm-up run unless told not to; check every answer.
 
     The warm-up is a run of its own: --warm-up-time resets h2load's request counts but not its
     byte counts, and the check needs both from the same interval.
     """
     workdir = Path(tempfile.mkdtemp())
-    auth = ["-H", f"authorization: Bearer {target.token}"] if target.token else []
-    if kind != "grpc":
-        url = f"http://127.0.0.1:{target.http_port_for(kind)}/v1/{target.name}"
-        command = ["h2load", "--h1", "-c", str(concurrency), *auth, url]
-        expected = target.rest_bytes
-    else:
-        body = project_pb2.GetProjectRequest(name=target.name).SerializeToString()
-        (workdir / "frame").write_bytes(b"\x00" + len(body).to_bytes(4, "big") + body)
-        # 4 connections x streams each = the same concurrency as REST's connections.
-        connections = min(4, concurrency)
-        command = ["h2load", "-c", str(connections), "-m", str(concurrency // connections)]
-        command += ["-d", str(workdir / "frame"), "-H", "content-type: application/grpc"]
-        command += ["-H", "te: trailers", *auth, f"http://127.0.0.1:{target.grpc_port}{RPC}"]
-        expected = target.grpc_bytes
-    subprocess.run([*command, "-D", "1"], capture_output=True, check=False)
-    timed = ["-D", str(max(1, round(seconds))), "--log-file", str(workdir / "log")]
+    command = h2load_command(kind, target, concurrency, workdir)
+    expected = target.rest_bytes if kind != "grpc" else target.grpc_bytes
+    if warm_up:
+        subprocess.run([*command, "-D", "1"], capture_output=True, check=False)
+    timed = ["-D", f"{round(seconds * 1000)}ms", "--log-file", str(workdir / "log")]
     output = subprocess.run([*command, *timed], capture_output=True, text=True).stdout
     found = re.search(r"([\d.]+) req/s", output)
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
@@ -249,17 +273,30 @@ def h2load(kind: str, target: Target, concurrency: int, seconds: float) -> Row:
         )
     rows = (workdir / "log").read_text().splitlines()
     shutil.rmtree(workdir)
-    target.checks.append(
-        f"{kind} c={concurrency} (h2load): {succeeded} answers 2xx of {expected} data bytes each"
-        f" (+{received // expected - succeeded} cut off at the end)"
-    )
-    return float(found.group(1)), *percentiles([int(r.split("\t")[2]) / 1e6 for r in rows])
+    row = f"{kind} c={concurrency} (h2load)"
+    target.tally(row, runs=1, answers=succeeded, cut_off=received // expected - succeeded)
+    target.tally(row, **{f"data bytes {expected}": succeeded})
+    return float(found.group(1)), [int(r.split("\t")[2]) / 1e6 for r in rows]
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float]:
     """Return p50 and p99 in milliseconds."""
     ordered = sorted(latencies)
     return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user and system) a process and its children have used so far."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone while we looked
+        # After the command name: state, ppid, ..., utime and stime are the 12th and 13th.
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- one group of runs ----------------------------------------------------------------------
@@ -291,28 +328,60 @@ async def reference_answers(target: Target) -> None:
         target.rest_bytes = len(body)
 
 
-async def measure(
-    target: Target, concurrency: int, seconds: float, rounds: int, python_client: bool
-) -> None:
-    """Run every row on every path, round by round; check the backend's log of each row."""
+async def measure(target: Target, args: argparse.Namespace) -> None:
+    """Run every row on every path, round by round; check the backend's log of each run."""
     await reference_answers(target)
     offset = target.log.stat().st_size if target.log else 0
     clients = ("h2load",) if shutil.which("h2load") else ()
-    clients += ("python client",) if python_client or not clients else ()
-    for level, length in ((concurrency, seconds), (1, seconds)):
-        for turn in range(rounds):
-            # Reversed every other round, so that drift on the machine favours no path.
-            kinds = target.kinds if turn % 2 == 0 else target.kinds[::-1]
-            for client in clients:
-                for kind in kinds:
-                    row = f"{kind} c={level} ({client})"
-                    if client == "h2load":
-                        result = await asyncio.to_thread(h2load, kind, target, level, length)
-                    else:
-                        result = await python_load(kind, target, level, length)
-                    target.rows.setdefault(row, []).append(result)
-                    if target.log is not None:
-                        offset = check_log(target, row, level, offset)
+    clients += ("python client",) if args.python_client or not clients else ()
+
+    async def load(client: str, kind: str, level: int, seconds: float, warm_up: bool) -> Run:
+        nonlocal offset
+        if client == "h2load":
+            run = await asyncio.to_thread(h2load, kind, target, level, seconds, warm_up)
+        else:
+            run = await python_load(kind, target, level, seconds)
+        if target.log is not None:
+            offset = check_log(target, f"{kind} c={level} ({client})", level, offset)
+        return run
+
+    for turn in range(args.rounds):
+        # Reversed every other round, so that drift on the machine favours no path.
+        kinds = target.kinds if turn % 2 == 0 else target.kinds[::-1]
+        for client in clients:
+            for kind in kinds:
+                rate, latencies = await load(client, kind, args.concurrency, args.seconds, True)
+                row = f"{kind} c={args.concurrency} ({client})"
+                target.rows.setdefault(row, []).append((rate, *percentiles(latencies)))
+    for client in clients:
+        for kind in target.kinds:
+            await load(client, kind, 1, 1.0, False)  # the warm-up of all the bursts
+        for turn in range(args.rounds):
+            runs: dict[str, list[Run]] = {kind: [] for kind in target.kinds}
+            for burst in range(args.bursts):
+                order = target.kinds if (turn + burst) % 2 == 0 else target.kinds[::-1]
+                for kind in order:
+                    used = cpu_used(target, kind)
+                    runs[kind].append(run := await load(client, kind, 1, args.burst_seconds, False))
+                    if client == "h2load":  # the Python clients run in this process
+                        target.cpu.setdefault(kind, Counter()).update(
+                            calls=len(run[1]), **{k: round(v * 1e6) for k, v in used().items()}
+                        )
+            for kind, made in runs.items():
+                rate = statistics.mean(run[0] for run in made)
+                pooled = [latency for run in made for latency in run[1]]
+                target.rows.setdefault(f"{kind} c=1 ({client})", []).append(
+                    (rate, *percentiles(pooled))
+                )
+
+
+def cpu_used(target: Target, kind: str) -> Callable[[], dict[str, float]]:
+    """Start counting the CPU the backend and the path's gateway use; call the result to stop."""
+    pids = {"backend": target.pids["grpc"]}
+    if kind != "grpc":
+        pids["gateway"] = target.pids[kind]
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    return lambda: {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
 
 
 def check_log(target: Target, row: str, level: int, offset: int) -> int:
@@ -323,10 +392,7 @@ def check_log(target: Target, row: str, level: int, offset: int) -> int:
     cancelled = codes.pop("CANCELLED", 0)
     if set(codes) != {"OK"} or cancelled > 2 * level:
         raise SystemExit(f"the backend logged {dict(codes)} for {row}")
-    target.checks.append(
-        f"{row}: the backend logged {codes['OK']} OK (warm-up included), "
-        f"{cancelled} cancelled by the client when its time was up, no other code"
-    )
+    target.tally(row, logged_ok=codes["OK"], logged_cancelled=cancelled)
     return offset
 
 
@@ -357,6 +423,13 @@ def print_group(target: Target, concurrency: int) -> None:
     for name, runs in target.rows.items():
         rate, p50, p99 = (statistics.median(column) for column in zip(*runs, strict=True))
         print(f"  {name:36} {rate:9.0f} {p50:8.3f} {p99:8.3f}")
+    for kind, used in target.cpu.items():
+        shares = ", ".join(
+            f"{name} {used[name] / used['calls']:.0f}"
+            for name in ("backend", "gateway")
+            if name in used
+        )
+        print(f"  CPU per call at c=1, {kind}: {shares} µs (over {used['calls']} calls)")
     for client in ("h2load", "python client"):
         for kind in target.kinds[1:]:
             if found := ratios(target, concurrency, client, kind):
@@ -367,7 +440,24 @@ def print_group(target: Target, concurrency: int) -> None:
     print("  checks:")
     for check in target.checks:
         print(f"    {check}")
+    for row, seen in target.tallies.items():
+        print(f"    {row}: {describe(seen)}")
     print()
+
+
+def describe(seen: Counter[str]) -> str:
+    """Render what one row's runs saw: answers, their sizes, and the backend's log of them."""
+    parts = [f"{seen['runs']} runs"] if seen["runs"] else []
+    parts.append(f"{seen['answers']} answers 2xx")
+    parts += [f"{n} of {key.removeprefix('data ')}" for key, n in seen.items() if "bytes" in key]
+    if seen["cut_off"]:
+        parts.append(f"+{seen['cut_off']} cut off at the end")
+    if "logged_ok" in seen:
+        parts.append(
+            f"the backend logged {seen['logged_ok']} OK (warm-ups included) and "
+            f"{seen['logged_cancelled']} cancelled by the client at the end, no other code"
+        )
+    return "; ".join(parts)
 
 
 def print_goal(target: Target, concurrency: int) -> None:
@@ -403,7 +493,7 @@ class Stack:
         self.var, self.env = var, env
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, command: list[str], log: str, port: int) -> None:
+    def start(self, command: list[str], log: str, port: int) -> int:
         with (self.var / log).open("ab") as out:
             process = subprocess.Popen(
                 command, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
@@ -413,18 +503,18 @@ class Stack:
         while time.monotonic() < deadline and process.poll() is None:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    return
+                    return process.pid
             time.sleep(0.05)
         tail = (self.var / log).read_text()[-2000:]
         raise SystemExit(f"{' '.join(command[:4])}... does not listen on {port}:\n{tail}")
 
     def start_gateway(
         self, grpc_port: int, http_port: int, processes: int = 1, client: str = "h2c"
-    ) -> None:
+    ) -> int:
         backend = f"127.0.0.1:{grpc_port}"
         gateway = [sys.executable, "-m", "gateway", "--backend", backend, "--port", str(http_port)]
         gateway += [f"--processes={processes}", f"--upstream-client={client}"]
-        self.start(gateway, f"gateway-{http_port}.log", http_port)
+        return self.start(gateway, f"gateway-{http_port}.log", http_port)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -448,10 +538,12 @@ def run_product(args: argparse.Namespace, var: Path) -> Target:
     serve = [sys.executable, "-m", "services.cli", "serve", "--services", "user,project"]
     try:
         serve += ["--migrate", f"--processes={args.backend_processes}"]
-        stack.start(serve, "backend.log", grpc_port)
+        pids = {"grpc": stack.start(serve, "backend.log", grpc_port)}
         token, name = asyncio.run(seed(studio))
-        stack.start_gateway(grpc_port, http_port, args.gateway_processes)
-        stack.start_gateway(grpc_port, baseline_port, args.gateway_processes, "grpcio")
+        pids["rest"] = stack.start_gateway(grpc_port, http_port, args.gateway_processes)
+        pids["rest-grpcio"] = stack.start_gateway(
+            grpc_port, baseline_port, args.gateway_processes, "grpcio"
+        )
         label = (
             "GetProject, the product: filmstudio serve --services user,project "
             f"(--processes {args.backend_processes}, production settings, PostgreSQL), "
@@ -459,9 +551,9 @@ def run_product(args: argparse.Namespace, var: Path) -> Target:
             "bearer token on every call"
         )
         target = Target(
-            label, grpc_port, http_port, name, token, baseline_port, var / "backend.log"
+            label, grpc_port, http_port, name, token, baseline_port, var / "backend.log", pids
         )
-        uvloop.run(measure(target, args.concurrency, args.seconds, args.rounds, args.python_client))
+        uvloop.run(measure(target, args))
     finally:
         stack.stop()
         drop_postgres_database(url)
@@ -474,15 +566,17 @@ def run_noop(args: argparse.Namespace, var: Path) -> Target:
     stack = Stack(var, {**base_env(), "LOG_LEVEL": "WARNING"})
     try:
         backend = [sys.executable, __file__, f"--noop-backend-port={grpc_port}"]
-        stack.start(backend, "noop.log", grpc_port)
-        stack.start_gateway(grpc_port, http_port)
-        stack.start_gateway(grpc_port, baseline_port, client="grpcio")
+        pids = {"grpc": stack.start(backend, "noop.log", grpc_port)}
+        pids["rest"] = stack.start_gateway(grpc_port, http_port)
+        pids["rest-grpcio"] = stack.start_gateway(grpc_port, baseline_port, client="grpcio")
         label = (
             "gateway overhead on a no-op backend: FaultyProjects on a bare grpc.aio server "
             "(no interceptors, auth or database)"
         )
-        target = Target(label, grpc_port, http_port, "projects/bench", "", baseline_port)
-        uvloop.run(measure(target, args.concurrency, args.seconds, args.rounds, args.python_client))
+        target = Target(
+            label, grpc_port, http_port, "projects/bench", "", baseline_port, None, pids
+        )
+        uvloop.run(measure(target, args))
     finally:
         stack.stop()
     return target
@@ -493,6 +587,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=3.0, help="per run")
     parser.add_argument("--rounds", type=int, default=5, help="runs of each path, alternated")
+    parser.add_argument("--bursts", type=int, default=6, help="per path in each round at c=1")
+    parser.add_argument("--burst-seconds", type=float, default=0.5, help="per burst at c=1")
     parser.add_argument(
         "--python-client", action="store_true", help="also load with the Python clients"
     )
