@@ -18,9 +18,9 @@ added p50 are taken within the round; the goal lines print the median over the r
 round's value. At c=32 each path runs once per round, back to back (gRPC first in even rounds,
 REST first in odd ones, so drift cancels). At c=1 a round is a string of short bursts, the paths
 alternating burst by burst (in the order of one burst, then reversed), and each path's p50 is
-taken over all its bursts in the round: this VM slows down by up to 2x over a few seconds of
-sustained load and recovers when the load drops, so with runs of seconds each path saw another
-machine, and the heavier path a slower one; with half-second bursts both see the same.
+taken over all its bursts in the round: this VM's speed drifts by up to 1.5x within minutes
+(a Python loop timed at 190, 284 and 199 ms in one hour), and with runs of three seconds the
+two paths of a round could each meet another machine; half-second bursts share the drift.
 
 The c=1 bursts also count the CPU time (user and system, from /proc) that the backend and the
 gateway spend per call: steadier than latency on a shared machine, and it shows where a REST
