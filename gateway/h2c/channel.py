@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import logging
 import zlib
+from collections import deque
 from collections.abc import Sequence
 from urllib.parse import unquote
 
@@ -63,6 +65,8 @@ class H2cChannel:
             + f.literal(b"grpc-accept-encoding", b"identity,deflate,gzip")
         )
         self._prefixes: dict[str, bytes] = {}
+        # Calls that found every connection at the server's stream limit, oldest first.
+        self._waiting: deque[asyncio.Future[None]] = deque()
         self._generation = 0  # close() moves it on: a connect begun before belongs to no one
 
     @staticmethod
@@ -105,6 +109,8 @@ class H2cChannel:
             finally:
                 if timer is not None:
                     timer.cancel()
+                if self._waiting:
+                    self._wake_one()
             return self._outcome(stream.headers or [], stream.trailers, stream.data)
         raise AssertionError("unreachable")
 
@@ -185,16 +191,39 @@ class H2cChannel:
     # --- connections --------------------------------------------------------------------------
 
     async def _connection(self, deadline: float | None) -> Connection:
-        for _ in range(len(self._slots)):
-            index = next(self._turn)
-            connection = self._slots[index]
-            if connection is None or not connection.usable:
-                return await self._open(index, deadline)
-            if not connection.full:
-                return connection
-        raise rpc_error(
-            grpc.StatusCode.UNAVAILABLE, "every connection to the backend is at its stream limit"
-        )
+        while True:
+            for _ in range(len(self._slots)):
+                index = next(self._turn)
+                connection = self._slots[index]
+                if connection is None or not connection.usable:
+                    return await self._open(index, deadline)
+                if not connection.full:
+                    return connection
+            # Every connection is at the server's limit: wait, as grpcio does, for a call to end.
+            await self._wait_for_a_stream(deadline)
+
+    async def _wait_for_a_stream(self, deadline: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self._waiting.append(turn)
+        try:
+            wait = None if deadline is None else max(deadline - loop.time(), 0)
+            await asyncio.wait_for(turn, wait)
+        except TimeoutError:
+            raise _deadline_exceeded() from None
+        finally:
+            if not turn.done():
+                turn.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(turn)
+
+    def _wake_one(self) -> None:
+        """Let the oldest waiting call look for a free stream again."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
 
     async def _open(self, index: int, deadline: float | None) -> Connection:
         """Connect slot `index` once, however many calls wait for it."""

@@ -641,6 +641,57 @@ async def test_refused_stream_is_retried_once_transparently() -> None:
     assert second <= first - 90_000
 
 
+async def test_calls_past_the_servers_stream_limit_wait_for_a_free_stream() -> None:
+    """MAX_CONCURRENT_STREAMS 1: three calls at once go one after another, none refused."""
+    open_at_once: list[int] = []
+
+    async def script(connection: PeerConnection) -> None:
+        await connection.handshake({f.MAX_CONCURRENT_STREAMS: 1})
+        for _ in range(4):
+            request = await connection.request()
+            await asyncio.sleep(0.05)  # anything else the client sent meanwhile is in the buffer
+            open_at_once.append(len(connection.reader._buffer))  # type: ignore[attr-defined]
+            connection.answer(request.stream_id, b"re: " + request.message)
+        await connection.drain()
+
+    async with scripted_peer(script) as peer, h2c(peer.target) as channel:
+        # The first call brings the server's SETTINGS (until then no limit is known).
+        await channel.unary("/test.Echo/Echo", b"first", [], 2.0)
+        calls = [channel.unary("/test.Echo/Echo", f"{n}".encode(), [], 2.0) for n in range(3)]
+        answers = await asyncio.wait_for(asyncio.gather(*calls), 5)
+        requests = [frame for frame in peer.connections[0].received if frame[0] == f.HEADERS]
+    assert [answer[0] for answer in answers] == [b"re: 0", b"re: 1", b"re: 2"]
+    assert [frame[2] for frame in requests] == [1, 3, 5, 7]
+    assert open_at_once == [0, 0, 0, 0]  # no stream was opened before the one before ended
+    assert len(peer.connections) == 1
+
+
+async def test_a_call_waiting_for_a_stream_keeps_its_deadline() -> None:
+    """The only stream is held: the waiting call fails DEADLINE_EXCEEDED, never sent."""
+    held = asyncio.Event()
+
+    async def script(connection: PeerConnection) -> None:
+        await connection.handshake({f.MAX_CONCURRENT_STREAMS: 1})
+        request = await connection.request()
+        await held.wait()
+        connection.answer(request.stream_id, b"late")
+        await connection.drain()
+
+    async with scripted_peer(script) as peer, h2c(peer.target) as channel:
+        first = asyncio.ensure_future(channel.unary("/test.Echo/Echo", b"hold", [], 3.0))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await channel.unary("/test.Echo/Echo", b"waits", [], 0.2)
+        waited = time.monotonic() - started
+        held.set()
+        assert (await first)[0] == b"late"
+        requests = [frame for frame in peer.connections[0].received if frame[0] == f.HEADERS]
+    assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert 0.15 < waited < 1.0
+    assert len(requests) == 1
+
+
 async def test_refused_stream_twice_is_unavailable() -> None:
     """Only one transparent retry: a second REFUSED_STREAM fails the call UNAVAILABLE."""
     seen = []
