@@ -203,17 +203,20 @@ class H2cChannel:
             await self._wait_for_a_stream(deadline)
 
     async def _wait_for_a_stream(self, deadline: float | None) -> None:
+        """Wait, within the deadline, until a call ends and this one's turn comes."""
         loop = asyncio.get_running_loop()
         turn = loop.create_future()
         self._waiting.append(turn)
         try:
             wait = None if deadline is None else max(deadline - loop.time(), 0)
-            await asyncio.wait_for(turn, wait)
+            await asyncio.wait_for(turn, wait)  # cancels `turn` on timeout or cancellation
         except TimeoutError:
             raise _deadline_exceeded() from None
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._wake_one()  # woken, then cancelled: the free stream goes to the next
+            raise
         finally:
-            if not turn.done():
-                turn.cancel()
             with contextlib.suppress(ValueError):
                 self._waiting.remove(turn)
 

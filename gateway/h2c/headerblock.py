@@ -25,7 +25,7 @@ _INTEGER_BITS = 28  # larger integers are no length or index we could honour
 
 
 class HeaderBlockError(ProtocolError):
-    """A header block that cannot be decoded: a COMPRESSION_ERROR for the connection."""
+    """A header block that cannot be decoded: the connection cannot go on."""
 
 
 class HeaderDecoder:
@@ -68,7 +68,7 @@ class HeaderDecoder:
                 if indexing:
                     self._add(header)
             headers.append(header)
-            inflated += len(header[0]) + len(header[1]) + _ENTRY_OVERHEAD
+            inflated += _entry_size(header)
             if inflated > self._max_list_bytes:
                 raise HeaderBlockError(f"a header list over {self._max_list_bytes} bytes")
         return headers
@@ -82,7 +82,7 @@ class HeaderDecoder:
         raise HeaderBlockError(f"no table entry {index}")
 
     def _add(self, header: Header) -> None:
-        size = len(header[0]) + len(header[1]) + _ENTRY_OVERHEAD
+        size = _entry_size(header)
         if size > self._table_max:
             # An entry larger than the table empties it and is not added (RFC 7541 §4.4).
             self._table.clear()
@@ -95,8 +95,12 @@ class HeaderDecoder:
     def _evict(self, room: int) -> None:
         """Drop the oldest entries until `room` more bytes fit."""
         while self._table and self._table_bytes + room > self._table_max:
-            name, value = self._table.pop()
-            self._table_bytes -= len(name) + len(value) + _ENTRY_OVERHEAD
+            self._table_bytes -= _entry_size(self._table.pop())
+
+
+def _entry_size(header: Header) -> int:
+    """Return what a field costs in the table and in the list limit (RFC 7541 §4.1)."""
+    return len(header[0]) + len(header[1]) + _ENTRY_OVERHEAD
 
 
 def _integer(block: bytes, pos: int, mask: int) -> tuple[int, int]:
