@@ -221,7 +221,7 @@ async def python_load(kind: str, target: Target, concurrency: int, seconds: floa
         await asyncio.gather(*workers)
     for channel in channels:
         await channel.close()
-    target.tally(f"{kind} c={concurrency} (python client)", answers=len(latencies))
+    target.tally(f"{kind} c={concurrency} (python client)", **{"answers 2xx": len(latencies)})
     return len(latencies) / seconds, latencies
 
 
@@ -274,8 +274,8 @@ def h2load(
     rows = (workdir / "log").read_text().splitlines()
     shutil.rmtree(workdir)
     row = f"{kind} c={concurrency} (h2load)"
-    target.tally(row, runs=1, answers=succeeded, cut_off=received // expected - succeeded)
-    target.tally(row, **{f"data bytes {expected}": succeeded})
+    each = f"answers 2xx of {expected} data bytes each"
+    target.tally(row, runs=1, cut_off=received // expected - succeeded, **{each: succeeded})
     return float(found.group(1)), [int(r.split("\t")[2]) / 1e6 for r in rows]
 
 
@@ -285,18 +285,20 @@ def percentiles(latencies: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
 
 
-def cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user and system) a process and its children have used so far."""
-    ticks = 0
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """Return, per name, the CPU time (user and system) a process and its children have used."""
+    ticks = dict.fromkeys(pids, 0)
+    owners = {str(pid): name for name, pid in pids.items()}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:
             continue  # gone while we looked
         # After the command name: state, ppid, ..., utime and stime are the 12th and 13th.
-        if stat.parent.name == str(pid) or fields[1] == str(pid):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        owner = owners.get(stat.parent.name) or owners.get(fields[1])
+        if owner is not None:
+            ticks[owner] += int(fields[11]) + int(fields[12])
+    return {name: count / os.sysconf("SC_CLK_TCK") for name, count in ticks.items()}
 
 
 # --- one group of runs ----------------------------------------------------------------------
@@ -380,8 +382,8 @@ def cpu_used(target: Target, kind: str) -> Callable[[], dict[str, float]]:
     pids = {"backend": target.pids["grpc"]}
     if kind != "grpc":
         pids["gateway"] = target.pids[kind]
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    return lambda: {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    before = cpu_seconds(pids)
+    return lambda: {name: now - before[name] for name, now in cpu_seconds(pids).items()}
 
 
 def check_log(target: Target, row: str, level: int, offset: int) -> int:
@@ -448,8 +450,7 @@ def print_group(target: Target, concurrency: int) -> None:
 def describe(seen: Counter[str]) -> str:
     """Render what one row's runs saw: answers, their sizes, and the backend's log of them."""
     parts = [f"{seen['runs']} runs"] if seen["runs"] else []
-    parts.append(f"{seen['answers']} answers 2xx")
-    parts += [f"{n} of {key.removeprefix('data ')}" for key, n in seen.items() if "bytes" in key]
+    parts += [f"{n} {key}" for key, n in seen.items() if key.startswith("answers")]
     if seen["cut_off"]:
         parts.append(f"+{seen['cut_off']} cut off at the end")
     if "logged_ok" in seen:
