@@ -21,6 +21,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = Sequence[tuple[bytes, bytes]]
 
 JSON = b"application/json"
+_REQUEST_ID = REQUEST_ID.encode()
+_STARTS = frozenset({"http.response.start", "websocket.accept"})
 _JSON_TYPES = (b"application/json", b"text/json")
 
 
@@ -147,19 +149,20 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = header(scope, REQUEST_ID.encode())
+        incoming = header(scope, _REQUEST_ID)
         rid = request_id_from(incoming.decode("latin-1") if incoming else None)
         scope.setdefault("state", {})["request_id"] = rid
-        encoded = rid.encode()
+        id_header = (_REQUEST_ID, rid.encode())
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.accept"):
+            if message["type"] in _STARTS:
                 headers = list(message.get("headers", ()))
+                # ASGI header names are lower case: no need to fold them to compare.
                 for key, _ in headers:
-                    if key.lower() == b"x-request-id":
+                    if key == _REQUEST_ID:
                         break
                 else:
-                    headers.append((b"x-request-id", encoded))
+                    headers.append(id_header)
                 message["headers"] = headers
             await send(message)
 

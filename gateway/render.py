@@ -8,6 +8,7 @@ which converter) and keeps json_format for the well-known types whose JSON is sp
 from __future__ import annotations
 
 import base64
+import datetime
 import math
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,26 @@ _SPECIAL_FORMS = WELL_KNOWN | {"google.protobuf.Empty"}
 _STRING_FORMS = frozenset(
     {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
 )
+
+
+_EPOCH = datetime.datetime(1970, 1, 1)
+# The instants proto3 JSON can write: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_TIMESTAMP_SECONDS = range(-62_135_596_800, 253_402_300_800)
+
+
+def _timestamp(message: Any) -> str:
+    """Write a Timestamp as its ToJsonString() does, minus the generic machinery around it."""
+    seconds, nanos = message.seconds, message.nanos
+    if seconds not in _TIMESTAMP_SECONDS or not 0 <= nanos < 1_000_000_000:
+        return str(message.ToJsonString())  # out of range: protobuf raises its own ValueError
+    text = (_EPOCH + datetime.timedelta(seconds=seconds)).isoformat()
+    if not nanos:
+        return text + "Z"
+    if not nanos % 1_000_000:
+        return f"{text}.{nanos // 1_000_000:03d}Z"
+    if not nanos % 1000:
+        return f"{text}.{nanos // 1000:06d}Z"
+    return f"{text}.{nanos:09d}Z"
 
 
 def _double(value: float) -> Any:
@@ -109,6 +130,10 @@ class Renderer:
     def _value(self, field: FieldDescriptor) -> Convert:
         kind = field.type
         if kind == FieldDescriptor.TYPE_MESSAGE or kind == FieldDescriptor.TYPE_GROUP:
+            # Resources carry create and update times: those skip to_json's dispatch.
+            target = field.message_type
+            if target is not None and target.full_name == "google.protobuf.Timestamp":
+                return _timestamp
             return self.to_json
         if kind == FieldDescriptor.TYPE_ENUM:
             enum: Any = field.enum_type

@@ -39,3 +39,34 @@ def _cases() -> list[object]:
 def test_renderer_matches_json_format(message) -> None:
     expected = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
     assert Renderer().to_json(message) == expected
+
+
+_INSTANTS = [
+    (-62_135_596_800, 0),  # 0001-01-01T00:00:00Z, the first instant proto3 JSON can write
+    (253_402_300_799, 999_999_999),  # the last
+    (-1, 1),
+    (0, 0),
+    (951_782_400, 5_000_000),  # a leap day, to the millisecond
+    (1_796_285_736, 331_309_000),  # to the microsecond
+    (1_700_000_000, 123_456_789),  # to the nanosecond
+]
+
+
+@pytest.mark.parametrize(("seconds", "nanos"), _INSTANTS)
+def test_timestamps_are_written_as_protobuf_writes_them(seconds: int, nanos: int) -> None:
+    project = project_pb2.Project()
+    project.create_time.seconds, project.create_time.nanos = seconds, nanos
+    assert Renderer().to_json(project)["createTime"] == project.create_time.ToJsonString()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"), [(-62_135_596_801, 0), (253_402_300_800, 0), (0, -1), (0, 10**9)]
+)
+def test_timestamps_out_of_range_fail_as_protobuf_fails(seconds: int, nanos: int) -> None:
+    project = project_pb2.Project()
+    project.create_time.seconds, project.create_time.nanos = seconds, nanos
+    with pytest.raises(ValueError, match="Timestamp is not valid") as protobuf_error:
+        project.create_time.ToJsonString()
+    with pytest.raises(ValueError, match="Timestamp is not valid") as ours:
+        Renderer().to_json(project)
+    assert str(ours.value) == str(protobuf_error.value)
