@@ -31,22 +31,21 @@ _INT64 = frozenset(
     }
 )
 _SPECIAL_FORMS = WELL_KNOWN | {"google.protobuf.Empty"}
-# json_format writes these as their ToJsonString(); calling it directly skips its printer.
-_STRING_FORMS = frozenset(
-    {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
-)
-
 
 _EPOCH = datetime.datetime(1970, 1, 1)
 # The instants proto3 JSON can write: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 _TIMESTAMP_SECONDS = range(-62_135_596_800, 253_402_300_800)
 
 
+def _json_string(message: Any) -> str:
+    return str(message.ToJsonString())
+
+
 def _timestamp(message: Any) -> str:
     """Write a Timestamp as its ToJsonString() does, minus the generic machinery around it."""
     seconds, nanos = message.seconds, message.nanos
     if seconds not in _TIMESTAMP_SECONDS or not 0 <= nanos < 1_000_000_000:
-        return str(message.ToJsonString())  # out of range: protobuf raises its own ValueError
+        return _json_string(message)  # out of range: protobuf raises its own ValueError
     text = (_EPOCH + datetime.timedelta(seconds=seconds)).isoformat()
     if not nanos:
         return text + "Z"
@@ -55,6 +54,14 @@ def _timestamp(message: Any) -> str:
     if not nanos % 1000:
         return f"{text}.{nanos // 1000:06d}Z"
     return f"{text}.{nanos:09d}Z"
+
+
+# json_format writes these as their ToJsonString(); writing them directly skips its printer.
+_STRING_WRITERS: dict[str, Callable[[Any], str]] = {
+    "google.protobuf.Timestamp": _timestamp,
+    "google.protobuf.Duration": _json_string,
+    "google.protobuf.FieldMask": _json_string,
+}
 
 
 def _double(value: float) -> Any:
@@ -96,8 +103,8 @@ class Renderer:
         """Return the JSON value of a message, unpopulated scalars and lists included."""
         descriptor = message.DESCRIPTOR
         if descriptor.full_name in _SPECIAL_FORMS:
-            if descriptor.full_name in _STRING_FORMS:
-                return message.ToJsonString()  # type: ignore[attr-defined]
+            if (write := _STRING_WRITERS.get(descriptor.full_name)) is not None:
+                return write(message)
             return json_format.MessageToDict(message, descriptor_pool=self.pool)
         plan = self._plans.get(descriptor.full_name)
         if plan is None:
@@ -130,11 +137,10 @@ class Renderer:
     def _value(self, field: FieldDescriptor) -> Convert:
         kind = field.type
         if kind == FieldDescriptor.TYPE_MESSAGE or kind == FieldDescriptor.TYPE_GROUP:
-            # Resources carry create and update times: those skip to_json's dispatch.
+            # Resources carry create and update times: string forms skip to_json's dispatch.
             target = field.message_type
-            if target is not None and target.full_name == "google.protobuf.Timestamp":
-                return _timestamp
-            return self.to_json
+            write = _STRING_WRITERS.get(target.full_name) if target is not None else None
+            return self.to_json if write is None else write
         if kind == FieldDescriptor.TYPE_ENUM:
             enum: Any = field.enum_type
             if enum.full_name == "google.protobuf.NullValue":
