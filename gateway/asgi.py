@@ -157,9 +157,8 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] in _STARTS:
                 headers = list(message.get("headers", ()))
-                # ASGI header names are lower case: no need to fold them to compare.
                 for key, _ in headers:
-                    if key == _REQUEST_ID:
+                    if key.lower() == _REQUEST_ID:
                         break
                 else:
                     headers.append(id_header)
