@@ -24,6 +24,7 @@ from services.ai_job.models import JobRow
 from services.ai_job.queue import JobQueue
 from services.ai_job.stats import QueueStats, queue_stats
 from services.common import errors
+from services.common.caller import Caller
 from services.common.config import Settings, load_settings
 from services.common.db import Database
 from services.common.pagination import (
@@ -34,7 +35,7 @@ from services.common.pagination import (
     query_key,
 )
 from services.common.records import Record
-from services.project.project_service import Caller, ProjectService
+from services.project.project_service import ProjectService
 
 
 @dataclass(frozen=True)

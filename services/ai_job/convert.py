@@ -11,24 +11,17 @@ from services.ai_job.events import JobEvent
 from services.ai_job.jobs import Job
 from services.ai_job.stats import QueueStats
 from services.common.convert import timestamp
-from services.project.convert import (
+from services.common.enums import (
     ASPECT,
     ASPECT_VALUE,
+    JOB_STATUS_VALUE,
+    JOB_TYPE_VALUE,
     RESOLUTION,
     RESOLUTION_VALUE,
     STYLE,
     STYLE_VALUE,
     enum_name,
 )
-
-JOB_TYPE: dict[int, str] = {
-    int(v): n.removeprefix("JOB_TYPE_").lower() for n, v in common_pb2.JobType.items() if v
-}
-JOB_TYPE_VALUE = {name: value for value, name in JOB_TYPE.items()}
-JOB_STATUS: dict[int, str] = {
-    int(v): n.removeprefix("JOB_STATUS_").lower() for n, v in common_pb2.JobStatus.items() if v
-}
-JOB_STATUS_VALUE = {name: value for value, name in JOB_STATUS.items()}
 
 
 def _duration(seconds: float | None) -> duration_pb2.Duration | None:

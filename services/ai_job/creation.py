@@ -17,9 +17,9 @@ from services.ai_job.jobs import Job, to_job
 from services.ai_job.models import JobRow
 from services.ai_job.pricing import price
 from services.common import errors
+from services.common.caller import Caller
 from services.common.db import utcnow
 from services.common.idempotency import fingerprint, reused_key
-from services.project.project_service import Caller
 
 if TYPE_CHECKING:
     from services.ai_job.ai_job_service import AIJobService

@@ -24,9 +24,10 @@ from services.ai_job.models import JobRow
 from services.ai_job.queue import JobQueue
 from services.ai_job.runners import RunnerRegistry
 from services.common import errors
+from services.common.caller import Caller
 from services.common.config import Settings
 from services.common.db import Database, utcnow
-from services.project.project_service import Caller, ProjectService
+from services.project.project_service import ProjectService
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,6 @@ from google.protobuf import json_format
 
 from services.ai_job.ai_job_service import AIJobService
 from services.ai_job.convert import (
-    JOB_STATUS,
-    JOB_TYPE,
     event_message,
     job_message,
     parameters_from,
@@ -22,11 +20,11 @@ from services.ai_job.events import JobEvent
 from services.ai_job.progress_stream import Report, serve_stream
 from services.common import errors
 from services.common.app import App
+from services.common.caller import caller_of
 from services.common.context import require_principal
 from services.common.convert import resource_id, timestamp
 from services.common.db import utcnow
-from services.project.convert import enum_name
-from services.project.servicer import caller_of
+from services.common.enums import JOB_STATUS, JOB_TYPE, enum_name
 
 Context = Any
 

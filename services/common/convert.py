@@ -7,6 +7,7 @@ from datetime import datetime
 from google.protobuf import timestamp_pb2
 
 from services.common import errors
+from services.common.caller import caller_of
 from services.common.context import Principal
 
 
@@ -31,14 +32,14 @@ def resource_id(name: str, collection: str, field: str = "name") -> int:
 def user_ref(name: str, principal: Principal, field: str = "name") -> int:
     """Resolve "users/me" or "users/{id}" to a user id the caller may act on.
 
-    Users act on themselves, admins and internal services on anyone; anyone else's account is
-    NOT_FOUND so that ids reveal nothing.
+    Who may act for whom is Caller.may_act_for; anyone else's account is NOT_FOUND so that ids
+    reveal nothing.
     """
     if name in ("users/me", "me"):
         if principal.is_service or not principal.subject.isdigit():
             raise errors.InvalidArgument.field(field, "services must name the user")
         return int(principal.subject)
     user_id = resource_id(name, "users", field)
-    if principal.is_admin or principal.is_service or principal.subject == str(user_id):
+    if caller_of(principal).may_act_for(user_id):
         return user_id
     raise errors.NotFound(f"{name} not found")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
+from services.common.caller import Caller
 from services.project.models import ProjectRow
-from services.project.records import Caller, etag_of
+from services.project.records import etag_of
 
 
 async def owned(
@@ -14,7 +15,7 @@ async def owned(
 ) -> ProjectRow:
     """Load a project the caller may see; anyone else's is NOT_FOUND, so nothing leaks."""
     row = await db.get(ProjectRow, project_id, with_for_update=lock)
-    if row is None or not (caller.is_admin or row.owner_id == caller.user_id):
+    if row is None or not caller.may_act_for(row.owner_id):
         raise errors.NotFound(f"projects/{project_id} not found")
     return row
 

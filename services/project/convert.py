@@ -8,43 +8,17 @@ from typing import Any
 from filmstudio.v1 import common_pb2, project_pb2
 
 from services.common.convert import timestamp
+from services.common.enums import (
+    ASPECT,
+    ASPECT_VALUE,
+    PROJECT_STATUS_VALUE,
+    RESOLUTION,
+    RESOLUTION_VALUE,
+    STYLE,
+    STYLE_VALUE,
+    enum_name,
+)
 from services.project.project_service import Project, StatusChange
-
-STYLE: dict[int, str] = {
-    common_pb2.STYLE_CINEMATIC: "cinematic",
-    common_pb2.STYLE_DOCUMENTARY: "documentary",
-    common_pb2.STYLE_NOIR: "noir",
-    common_pb2.STYLE_ANIME: "anime",
-    common_pb2.STYLE_WATERCOLOR: "watercolor",
-    common_pb2.STYLE_SKETCH: "sketch",
-}
-ASPECT: dict[int, str] = {
-    common_pb2.ASPECT_RATIO_16_9: "16:9",
-    common_pb2.ASPECT_RATIO_9_16: "9:16",
-    common_pb2.ASPECT_RATIO_1_1: "1:1",
-}
-RESOLUTION: dict[int, str] = {
-    common_pb2.RESOLUTION_720P: "720p",
-    common_pb2.RESOLUTION_1080P: "1080p",
-}
-STATUS: dict[int, str] = {
-    int(value): name.removeprefix("PROJECT_STATUS_").lower()
-    for name, value in common_pb2.ProjectStatus.items()
-    if value
-}
-
-
-def _reverse(table: dict[int, str]) -> dict[str, int]:
-    return {name: value for value, name in table.items()}
-
-
-STYLE_VALUE, ASPECT_VALUE = _reverse(STYLE), _reverse(ASPECT)
-RESOLUTION_VALUE, STATUS_VALUE = _reverse(RESOLUTION), _reverse(STATUS)
-
-
-def enum_name(table: dict[int, str], value: int) -> str:
-    """Map an enum number to its domain name; unknown numbers map to "?" to fail validation."""
-    return table.get(value, "" if value == 0 else "?")
 
 
 def fields_of(project: project_pb2.Project, paths: list[str]) -> dict[str, Any]:
@@ -73,7 +47,7 @@ def project_message(project: Project) -> project_pb2.Project:
         aspect_ratio=ASPECT_VALUE.get(project.aspect_ratio, 0),  # type: ignore[arg-type]
         resolution=RESOLUTION_VALUE.get(project.resolution, 0),  # type: ignore[arg-type]
         voice=project.voice,
-        status=STATUS_VALUE.get(project.status, 0),  # type: ignore[arg-type]
+        status=PROJECT_STATUS_VALUE.get(project.status, 0),  # type: ignore[arg-type]
         latest_job=f"jobs/{project.latest_job_id}" if project.latest_job_id else "",
         artifacts=[common_pb2.Artifact(**a) for a in project.artifacts],
         etag=project.etag,
@@ -87,8 +61,8 @@ def project_message(project: Project) -> project_pb2.Project:
 def change_message(change: StatusChange) -> project_pb2.ProjectStatusChange:
     """Return the proto of a status change."""
     return project_pb2.ProjectStatusChange(
-        from_status=STATUS_VALUE.get(change.from_status, 0),  # type: ignore[arg-type]
-        to_status=STATUS_VALUE.get(change.to_status, 0),  # type: ignore[arg-type]
+        from_status=PROJECT_STATUS_VALUE.get(change.from_status, 0),  # type: ignore[arg-type]
+        to_status=PROJECT_STATUS_VALUE.get(change.to_status, 0),  # type: ignore[arg-type]
         reason=change.reason,
         actor=change.actor,
         change_time=timestamp(change.changed_at),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.common import errors
+from services.common.caller import Caller
 from services.common.db import utcnow
 from services.project import rules
 from services.project.access import check_etag, owned
-from services.project.records import UNDELETE_WINDOW, Caller, Project, to_project
+from services.project.records import UNDELETE_WINDOW, Project, to_project
 
 if TYPE_CHECKING:
     from services.project.project_service import ProjectService

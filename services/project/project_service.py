@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
+from services.common.caller import Caller
 from services.common.db import Database, utcnow
 from services.common.pagination import PageTokens
 from services.project import creation, editing, listing, rules
@@ -22,7 +23,6 @@ from services.project.access import owned
 from services.project.models import ProjectRow, ProjectStatusChangeRow
 from services.project.records import (
     UNDELETE_WINDOW,
-    Caller,
     Project,
     ProjectPage,
     StatusChange,

@@ -1,4 +1,4 @@
-"""What the project domain hands out: callers, projects, status changes and pages."""
+"""What the project domain hands out: projects, status changes and pages."""
 
 from __future__ import annotations
 
@@ -11,20 +11,6 @@ from services.common.records import Record
 from services.project.models import ProjectRow, ProjectStatusChangeRow
 
 UNDELETE_WINDOW = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who asks: a user id and whether they may see everyone's projects."""
-
-    user_id: int | None
-    is_admin: bool = False
-    actor: str = ""
-
-    @property
-    def name(self) -> str:
-        """Return the actor recorded in histories."""
-        return self.actor or (f"users/{self.user_id}" if self.user_id else "system")
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,16 @@ from filmstudio.v1 import project_pb2, project_pb2_grpc
 
 from services.common import errors
 from services.common.app import App
-from services.common.context import Principal, require_principal
+from services.common.caller import caller_of
+from services.common.context import require_principal
 from services.common.convert import resource_id, user_ref
+from services.common.enums import PROJECT_STATUS, enum_name
 from services.project import rules
-from services.project.convert import STATUS, change_message, enum_name, fields_of, project_message
-from services.project.project_service import Caller, ProjectService
+from services.project.convert import change_message, fields_of, project_message
+from services.project.project_service import ProjectService
 
 Context = Any
 CREATE_FIELDS = ["title", "script", *rules.DEFAULTS]
-
-
-def caller_of(principal: Principal) -> Caller:
-    """Describe the caller to the domain: services and admins see every project."""
-    user_id = (
-        int(principal.subject) if principal.subject.isdigit() and not principal.is_service else None
-    )
-    return Caller(user_id, principal.is_admin or principal.is_service, principal.resource_name)
 
 
 class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
@@ -61,7 +55,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         owner = user_ref(request.owner or "users/me", principal, "owner")
         page = await self.service.get_user_projects(
             owner,
-            status=enum_name(STATUS, request.status),
+            status=enum_name(PROJECT_STATUS, request.status),
             limit=request.page_size,
             page_token=request.page_token,
             show_deleted=request.show_deleted,
@@ -99,7 +93,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         job_id = resource_id(request.job, "jobs", "job") if request.job else None
         project, change = await self.service.update_project_status(
             resource_id(request.name, "projects"),
-            enum_name(STATUS, request.status) or "unspecified",
+            enum_name(PROJECT_STATUS, request.status) or "unspecified",
             caller_of(require_principal()),
             reason=request.reason,
             job_id=job_id,

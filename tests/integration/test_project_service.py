@@ -14,10 +14,10 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import update
 
+from services.common.caller import Caller
 from services.common.db import utcnow
 from services.common.storage import LocalStorage
 from services.project.models import ProjectRow
-from services.project.project_service import Caller
 from services.project.purge import purge_projects
 from services.project.rules import TRANSITIONS
 from tests.support.studio import bearer, signed_in
