@@ -50,10 +50,12 @@ from filmstudio.v1 import credits_pb2, credits_pb2_grpc  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from services.bootstrap import build_app  # noqa: E402
 from services.common.app import App  # noqa: E402
 from services.common.config import Settings  # noqa: E402
 from services.common.loop import run_on_uvloop  # noqa: E402
 from services.common.migrate import migrate  # noqa: E402
+from services.credits.credits_service import CreditsService  # noqa: E402
 from services.user.models import UserRow  # noqa: E402
 from tests.support.database import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.support.studio import TEST_JWT_SECRET, studio_settings  # noqa: E402
@@ -209,7 +211,7 @@ async def _funded_users(app: App, count: int) -> list[str]:
         db.add_all(rows)
         await db.flush()
         ids = [row.id for row in rows]
-    credits = app.credits_service()
+    credits = app.get(CreditsService)
     for start in range(0, count, 50):
         await asyncio.gather(
             *(
@@ -267,7 +269,7 @@ async def measure(
             pool = -(-concurrency // processes)
             settings = studio_settings(Path(var), url, DATABASE_POOL_SIZE=pool)
             await migrate(url)
-            app = App.create(settings)
+            app = build_app(settings)
             try:
                 users = await _funded_users(app, accounts)
                 token = app.tokens.issue_service_token("bench")
@@ -295,9 +297,9 @@ async def measure(
                 found["tps_after"] = await pgbench()
                 found["hot"] = await load(users[:1], seconds)
                 found["hot_tps"] = await pgbench(HOT_ROW)
-            app = App.create(settings)
+            app = build_app(settings)
             try:
-                found["clean"] = (await app.credits_service().verify_ledger()).clean
+                found["clean"] = (await app.get(CreditsService).verify_ledger()).clean
             finally:
                 await app.close()
     finally:

@@ -140,16 +140,18 @@ def studio_env(var: Path, database_url: str, grpc_port: int) -> dict[str, str]:
 
 async def seed(env: dict[str, str]) -> tuple[str, str]:
     """Register a user and create a project through the domain; return token and project name."""
-    from services.common.app import App
+    from services.bootstrap import build_app
     from services.common.config import Settings
+    from services.project.project_service import ProjectService
+    from services.user.user_service import UserService
 
-    app = App.create(Settings(**env))  # type: ignore[arg-type]
+    app = build_app(Settings(**env))  # type: ignore[arg-type]
     try:
-        users = app.user_service()
+        users = app.get(UserService)
         email = "director@bench.example.com"
         await users.register_user(email=email, password=PASSWORD, first_name="Bench")
         signed_in = await users.login(email=email, password=PASSWORD)
-        project = await app.project_service().create_project(
+        project = await app.get(ProjectService).create_project(
             signed_in.user.id, "The benchmark", SCRIPT, style="cinematic", target_duration=90
         )
     finally:

@@ -20,7 +20,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
 from filmstudio.v1 import project_pb2, project_pb2_grpc, user_pb2, user_pb2_grpc  # noqa: E402
 
-from services.common.registry import SERVICES  # noqa: E402
+from services.bootstrap import SERVICES  # noqa: E402
 from tests.support.database import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.support.faulty import faulty_specs  # noqa: E402
 from tests.support.studio import running_studio, studio_settings  # noqa: E402

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import services.common.models_registry  # noqa: F401  (registers every domain's tables)
+import services.bootstrap  # noqa: F401  (its domains register every table)
 from services.common.config import Settings
 from services.common.db import Base, UtcDateTime, make_engine, normalize_database_url
 

@@ -1,10 +1,12 @@
-"""The `filmstudio` command: run, serve and migrate, plus the commands each domain adds."""
+"""The `filmstudio` command: run, serve and migrate, plus the commands each domain adds.
+
+Part of the composition root: it builds the studio from services/bootstrap.py.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import sys
@@ -12,27 +14,16 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from services.common.app import App
+from gateway import cli as gateway_cli
+from services.bootstrap import DOMAINS, SERVICES, build_app, resolve, start_background
 from services.common.config import ConfigError, Settings, load_settings
 from services.common.logs import configure_logging
 from services.common.loop import run_on_uvloop
 from services.common.migrate import migrate
 from services.common.processes import check_processes, supervise
-from services.common.registry import SERVICES, resolve
 from services.common.server import StudioServer, serve_until_signalled
 
 log = logging.getLogger("filmstudio")
-
-# Modules with `register(subparsers)`: each adds its subcommands and sets `handler` on them,
-# a function `(args, settings) -> int`. A domain adds its module here when it lands.
-COMMAND_MODULES: tuple[str, ...] = (
-    "services.user.cli",
-    "services.project.cli",
-    "services.credits.cli",
-    "services.ai_job.cli",
-    "services.ai_job.pipeline.cli",
-    "gateway.cli",
-)
 
 
 async def _serve(
@@ -44,7 +35,7 @@ async def _serve(
     background: bool = True,
 ) -> None:
     specs = resolve(services)
-    app = App.create(settings)
+    app = build_app(settings)
     try:
         if migrate_first:
             await migrate(settings.effective_database_url)
@@ -64,7 +55,7 @@ async def _serve(
         await serve_until_signalled(
             StudioServer(app, specs),
             companions=companions,
-            on_started=app.start_background if background else None,
+            on_started=(lambda: start_background(app)) if background else None,
         )
     finally:
         await app.close()
@@ -122,8 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve_command)
     migrate_parser = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate_parser.set_defaults(handler=_migrate)
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(commands)
+    for domain in DOMAINS:
+        if domain.commands is not None:
+            domain.commands(commands)
+    gateway_cli.register(commands)
     return parser
 
 

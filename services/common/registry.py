@@ -1,106 +1,57 @@
-"""The six FilmStudio services: how each is registered, and who builds its servicer."""
+"""What a domain plugs into the studio: its gRPC services, tables, providers and commands.
+
+The runtime knows this shape and no domain; each domain exports one `Domain` from its
+`wiring.py`, and the composition root (services/bootstrap.py) lists them.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from filmstudio.v1 import (
-    admin_pb2_grpc,
-    ai_job_pb2_grpc,
-    credits_pb2_grpc,
-    project_pb2_grpc,
-    user_pb2_grpc,
-    youtube_pb2_grpc,
-)
+import argparse
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
 
 from services.common import errors
 from services.common.access import service_descriptor
-
-if TYPE_CHECKING:
-    from services.common.app import App
+from services.common.app import App, Provider
+from services.common.auth import SessionCheck
 
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """One gRPC service: its proto name, generated hooks, and the module that builds it."""
+    """One gRPC service: its proto name, generated hooks, and who builds its servicer."""
 
     key: str
     full_name: str
     servicer_base: type
     add_to_server: Callable[[Any, Any], None]
-    # "module:function" returning the servicer for an App; empty until the domain lands.
-    builder: str = ""
+    # Returns the servicer for an App; None until the domain lands (every RPC: UNIMPLEMENTED).
+    builder: Callable[[App], object] | None = None
 
     def build(self, app: App) -> object:
         """Return the domain's servicer, or one that answers UNIMPLEMENTED for every RPC."""
-        if not self.builder:
+        if self.builder is None:
             return unimplemented_servicer(self.servicer_base, self.full_name)
-        module_name, _, function = self.builder.partition(":")
-        factory = getattr(importlib.import_module(module_name), function)
-        return factory(app)
+        return self.builder(app)
 
 
-SERVICES: dict[str, ServiceSpec] = {
-    spec.key: spec
-    for spec in (
-        ServiceSpec(
-            "user",
-            "filmstudio.v1.UserService",
-            user_pb2_grpc.UserServiceServicer,
-            user_pb2_grpc.add_UserServiceServicer_to_server,
-            "services.user.servicer:build",
-        ),
-        ServiceSpec(
-            "project",
-            "filmstudio.v1.ProjectService",
-            project_pb2_grpc.ProjectServiceServicer,
-            project_pb2_grpc.add_ProjectServiceServicer_to_server,
-            "services.project.servicer:build",
-        ),
-        ServiceSpec(
-            "credits",
-            "filmstudio.v1.CreditsService",
-            credits_pb2_grpc.CreditsServiceServicer,
-            credits_pb2_grpc.add_CreditsServiceServicer_to_server,
-            "services.credits.servicer:build",
-        ),
-        ServiceSpec(
-            "jobs",
-            "filmstudio.v1.AIJobService",
-            ai_job_pb2_grpc.AIJobServiceServicer,
-            ai_job_pb2_grpc.add_AIJobServiceServicer_to_server,
-            "services.ai_job.servicer:build",
-        ),
-        ServiceSpec(
-            "youtube",
-            "filmstudio.v1.YouTubeService",
-            youtube_pb2_grpc.YouTubeServiceServicer,
-            youtube_pb2_grpc.add_YouTubeServiceServicer_to_server,
-        ),
-        ServiceSpec(
-            "admin",
-            "filmstudio.v1.AdminService",
-            admin_pb2_grpc.AdminServiceServicer,
-            admin_pb2_grpc.add_AdminServiceServicer_to_server,
-        ),
-    )
-}
+@dataclass(frozen=True)
+class Domain:
+    """One domain's contribution to the composition root."""
 
-
-def resolve(keys: str | list[str] | None) -> list[ServiceSpec]:
-    """Return the specs named by a comma list or a list of keys ("all" or None: every one)."""
-    if keys is None or keys == "all":
-        return list(SERVICES.values())
-    names = [k.strip() for k in keys.split(",")] if isinstance(keys, str) else keys
-    unknown = [name for name in names if name not in SERVICES]
-    if unknown or not names:
-        raise ValueError(
-            f"unknown services {unknown or names}; choose from {', '.join(SERVICES)} or 'all'"
-        )
-    return [SERVICES[name] for name in dict.fromkeys(names)]
+    key: str
+    services: tuple[ServiceSpec, ...] = ()
+    # Imported for its side effect of adding the domain's tables to Base.metadata.
+    models: ModuleType | None = None
+    # How the app builds the domain's facades (and other shared objects), by type.
+    providers: Mapping[type, Provider] = field(default_factory=dict)
+    # Adds the domain's `filmstudio` subcommands; each sets `handler(args, settings) -> int`.
+    commands: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] | None = None
+    # Starts the domain's periodic work in the process that runs it (after the server starts).
+    start: Callable[[App], None] | None = None
+    # The live-session check every serving process consults for user tokens.
+    session_check: Callable[[App], SessionCheck] | None = None
 
 
 def _unimplemented(method: str, server_streaming: bool) -> Callable[..., Any]:

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.descriptors import contract_services
+
 BIN = Path(sys.executable).parent
 GRPCURL = str(BIN / "grpcurl")
 FILMSTUDIO = str(BIN / "filmstudio")
@@ -96,16 +98,11 @@ def studio_run(tmp_path) -> Iterator[tuple[subprocess.Popen[str], int]]:
             process.wait()
 
 
-def test_run_serves_six_services_with_health_and_reflection(studio_run) -> None:
+def test_run_serves_every_service_with_health_and_reflection(studio_run) -> None:
     _, port = studio_run
     listed = _grpcurl(port, "list").stdout.split()
     assert listed == [
-        "filmstudio.v1.AIJobService",
-        "filmstudio.v1.AdminService",
-        "filmstudio.v1.CreditsService",
-        "filmstudio.v1.ProjectService",
-        "filmstudio.v1.UserService",
-        "filmstudio.v1.YouTubeService",
+        *contract_services(),
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     ]

@@ -11,6 +11,7 @@ import pytest
 from filmstudio.v1 import credits_pb2, credits_pb2_grpc
 from google.protobuf import timestamp_pb2
 
+from services.user.user_service import UserService
 from tests.support.studio import bearer, running_studio, signed_in, studio_settings
 
 
@@ -51,7 +52,7 @@ async def people(studio) -> dict[str, Any]:
     for role in ("alice", "bob", "admin"):
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
         token = await signed_in(server, email, "admin" if role == "admin" else "user")
-        user = await server.app.user_service().get_user_by_email(email)
+        user = await server.app.get(UserService).get_user_by_email(email)
         found[role] = Caller(channel, token)
         found[f"{role}_name"] = f"users/{user.id}"
     found["jobs"] = Caller(channel, server.app.tokens.issue_service_token("jobs"))

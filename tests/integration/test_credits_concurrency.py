@@ -17,6 +17,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import func, select
 
+from services.credits.credits_service import CreditsService
 from services.credits.models import TransactionRow
 from services.user.models import UserRow
 from tests.support.studio import bearer, running_studio, studio_settings
@@ -64,7 +65,7 @@ class Ledger:
         return (await self.call("GetCredits", request)).credits
 
     async def verify(self) -> None:
-        report = await self.server.app.credits_service().verify_ledger()
+        report = await self.server.app.get(CreditsService).verify_ledger()
         assert report.clean, report.differences
 
 
@@ -229,7 +230,7 @@ async def test_an_expired_hold_racing_capture_release_and_the_sweep_resolves_onc
     user = await ledger.new_user(purchased=10)
     hold = (await ledger.call("ReserveCredits", reserve(user, 6, ttl=1))).reservation
     await asyncio.sleep(1.1)
-    service = ledger.server.app.credits_service()
+    service = ledger.server.app.get(CreditsService)
 
     capture, release, _ = await asyncio.gather(
         ledger.outcome("CaptureReservation", credits_pb2.CaptureReservationRequest(name=hold.name)),

@@ -14,6 +14,7 @@ from filmstudio.v1 import credits_pb2, credits_pb2_grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from services.credits.credits_service import CreditsService
 from services.credits.payments import signature_header
 from services.user.models import UserRow
 from tests.support.studio import bearer, running_studio, studio_settings
@@ -159,7 +160,7 @@ async def test_refunds_reverse_the_refunded_share_and_cumulative_amounts_apply_o
         "reversed 250",
     ]
     assert (await provider.credits(user)).available == 0
-    report = await provider.server.app.credits_service().verify_ledger()
+    report = await provider.server.app.get(CreditsService).verify_ledger()
     assert report.clean
 
 

@@ -8,6 +8,7 @@ from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, project_pb2, project_pb2_
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from services.user.user_service import UserService
 from tests.support.faulty import SECRET_DETAIL, faulty_specs
 from tests.support.studio import bearer, running_studio, signed_in, studio_settings
 
@@ -147,7 +148,7 @@ async def test_the_handler_sees_the_caller_and_the_request_id(faulty) -> None:
         metadata=(*auth, ("x-request-id", "req-123")),
     )
     response = await call
-    user = await faulty[0].app.user_service().get_user_by_email("faulty@example.com")
+    user = await faulty[0].app.get(UserService).get_user_by_email("faulty@example.com")
     assert response.project.owner == f"users/{user.id}"
     assert response.project.title == "req-123"
     assert ("x-request-id", "req-123") in tuple(await call.trailing_metadata())

@@ -15,7 +15,9 @@ import pytest
 import redis
 from filmstudio.v1 import ai_job_pb2, common_pb2
 
+from services.ai_job.ai_job_service import AIJobService
 from services.ai_job.models import JobRow
+from services.credits.credits_service import CreditsService
 from tests.support.jobs import JOB_SETTINGS, check_watchers_agree, funded_studio
 from tests.support.studio import (
     TEST_JWT_SECRET,
@@ -145,7 +147,7 @@ async def test_a_single_worker_drains_high_then_normal_then_low(studio, workers)
 async def test_cancelling_a_queued_job_removes_it_from_the_queue(studio, production) -> None:
     before = await studio.balance()
     job = await studio.create(diagnostic={"sleep_seconds": 0})
-    queue = production[0].app.job_service().queue
+    queue = production[0].app.get(AIJobService).queue
     job_id = int(job.name.split("/")[1])
     assert await queue.contains(job_id, 1)
     await studio.jobs.CancelJob(ai_job_pb2.CancelJobRequest(name=job.name), metadata=studio.auth)
@@ -179,7 +181,7 @@ async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
         await asyncio.sleep(0.05)
     assert row.settled_at is not None
     assert row.settlement == "capture"
-    assert (await server.app.credits_service().verify_ledger()).clean
+    assert (await server.app.get(CreditsService).verify_ledger()).clean
 
 
 async def test_a_job_whose_workers_keep_dying_fails_and_releases_its_hold(studio, workers) -> None:
@@ -196,7 +198,7 @@ async def test_a_job_whose_workers_keep_dying_fails_and_releases_its_hold(studio
     failed = await studio.wait_for(job.name, *ENDED, within=10)
     assert failed.status == common_pb2.JOB_STATUS_FAILED
     assert await studio.balance_becomes(before) == before
-    assert (await studio.server.app.credits_service().verify_ledger()).clean
+    assert (await studio.server.app.get(CreditsService).verify_ledger()).clean
 
 
 async def test_queue_stats_count_jobs_per_priority(studio, production) -> None:
@@ -243,4 +245,4 @@ async def test_a_failed_job_is_retried_on_a_worker_process(studio, workers) -> N
     assert (
         await studio.balance_becomes(before - retried.cost_credits) == before - retried.cost_credits
     )
-    assert (await studio.server.app.credits_service().verify_ledger()).clean
+    assert (await studio.server.app.get(CreditsService).verify_ledger()).clean

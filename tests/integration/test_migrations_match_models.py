@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import services.common.models_registry  # noqa: F401  (every domain's tables)
+import services.bootstrap  # noqa: F401  (its domains register every table)
 from services.common.db import Base, Database
 from services.common.migrate import migrate
 

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.filmstudio import filmstudio_config
 from gateway.server import GatewayServer
+from services.credits.credits_service import CreditsService
 from services.credits.payments import signature_header
 from services.user.models import UserRow
 from tests.support.studio import running_studio, studio_settings
@@ -71,7 +72,7 @@ async def test_a_signed_checkout_credits_the_user_once(webhook) -> None:
     again = await client.post("/v1/payments/webhook", content=body, headers=headers)
     assert again.status_code == 200
     assert again.json()["applied"] is False
-    credits = await server.app.credits_service().get_user_credits(user_id)
+    credits = await server.app.get(CreditsService).get_user_credits(user_id)
     assert credits.available == 500
 
 

@@ -18,6 +18,7 @@ from services.common.caller import Caller
 from services.common.db import utcnow
 from services.common.storage import LocalStorage
 from services.project.models import ProjectRow
+from services.project.project_service import ProjectService
 from services.project.purge import purge_projects
 from services.project.rules import TRANSITIONS
 from tests.support.studio import bearer, signed_in
@@ -271,7 +272,7 @@ async def test_soft_delete_show_deleted_undelete_and_purge(live, tmp_path) -> No
     storage = LocalStorage(tmp_path / "artifacts")
     storage.put_bytes(f"projects/{project_id}/jobs/1/video.mp4", b"mp4")
     storage.put_bytes(f"projects/{int(kept.name.split('/')[1])}/jobs/1/video.mp4", b"keep")
-    purged = await purge_projects(server.app.project_service(), storage)
+    purged = await purge_projects(server.app.get(ProjectService), storage)
     assert project_id in [p.id for p in purged]
     assert storage.list(f"projects/{project_id}/") == []
     assert storage.list(f"projects/{int(kept.name.split('/')[1])}/")
@@ -307,7 +308,7 @@ async def test_every_forbidden_status_transition_is_refused_and_allowed_ones_rec
             assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, (current, target)
             assert current.upper() in error.details()
             assert target.upper() in error.details()
-    history = await server.app.project_service().status_history(
+    history = await server.app.get(ProjectService).status_history(
         int(project.name.split("/")[1]), Caller(None, is_admin=True)
     )
     assert len(history) == sum(len(targets) for targets in TRANSITIONS.values())

@@ -9,7 +9,7 @@ import pytest
 from filmstudio.v1 import project_pb2, project_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common.registry import resolve
+from services.bootstrap import resolve
 from tests.support.faulty import faulty_specs
 from tests.support.studio import bearer, running_studio, signed_in, studio_settings
 

@@ -14,6 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.user.passwords import DummyHash, hash_password_sync
+from services.user.user_service import UserService
 from tests.support.studio import TEST_PASSWORD
 from tests.support.users import Client, error_of
 
@@ -171,7 +172,7 @@ async def test_one_address_failing_on_many_accounts_is_locked_out(client) -> Non
 
 async def test_unknown_and_known_accounts_take_similar_time(live) -> None:
     server, channel = live
-    users = server.app.user_service()
+    users = server.app.get(UserService)
     # Cost 8 makes the hash dominate the round trip, as cost 12 does in production.
     users.rounds, saved_dummy = 8, users._dummy_hash
     users._dummy_hash = DummyHash(8)
@@ -280,10 +281,10 @@ async def test_suspended_users_lose_their_sessions_and_cannot_sign_in(live, clie
     await client.register(address)
     me = await client.login(address)
     user_id = int(me.user.name.split("/")[1])
-    await server.app.user_service().suspend_user(user_id, "test")
+    await server.app.get(UserService).suspend_user(user_id, "test")
     error = await error_of(client.call("GetMe", user_pb2.GetMeRequest()))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     refused = await error_of(Client(client.channel).login(address))
     assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
-    await server.app.user_service().reactivate_user(user_id, "test")
+    await server.app.get(UserService).reactivate_user(user_id, "test")
     await Client(client.channel).login(address)

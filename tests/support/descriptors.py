@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any, cast
 
+import filmstudio.v1
 from filmstudio.v1 import options_pb2
 from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import MethodDescriptor
 
+from services.bootstrap import SERVICES
 from services.common.access import service_descriptor
-from services.common.registry import SERVICES
+
+
+def contract_services() -> list[str]:
+    """Return the full name of every service the filmstudio.v1 contracts declare."""
+    names: list[str] = []
+    for module in pkgutil.iter_modules(filmstudio.v1.__path__):
+        if module.name.endswith("_pb2"):
+            file = importlib.import_module(f"filmstudio.v1.{module.name}").DESCRIPTOR
+            names += [service.full_name for service in file.services_by_name.values()]
+    return sorted(names)
 
 
 def all_methods() -> list[MethodDescriptor]:

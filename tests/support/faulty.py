@@ -9,9 +9,10 @@ from typing import Any
 from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, project_pb2, project_pb2_grpc
 from sqlalchemy.exc import OperationalError
 
+from services.bootstrap import SERVICES
 from services.common import errors
 from services.common.context import current_principal, current_request_id
-from services.common.registry import SERVICES, ServiceSpec
+from services.common.registry import ServiceSpec
 
 SECRET_DETAIL = "db password is hunter2 at /srv/secret.py line 7"
 

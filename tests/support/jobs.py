@@ -21,6 +21,7 @@ from filmstudio.v1 import (
 from google.protobuf import struct_pb2
 
 from services.common.server import StudioServer
+from services.user.user_service import UserService
 from tests.support.studio import bearer, signed_in
 
 CORPUS = (
@@ -135,7 +136,7 @@ async def funded_studio(
     token = await signed_in(server, f"jobs-{uuid.uuid4().hex[:8]}@example.com")
     auth = bearer(token)
     internal = bearer(server.app.tokens.issue_service_token("tests"))
-    user = f"users/{(await server.app.user_service().verify_token(token)).user_id}"
+    user = f"users/{(await server.app.get(UserService).verify_token(token)).user_id}"
     stub = credits_pb2_grpc.CreditsServiceStub(channel)
     if credits:
         await stub.AddCredits(

@@ -12,11 +12,12 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 
-from services.common.app import App
+from services.bootstrap import build_app, resolve, start_background
 from services.common.config import Settings
 from services.common.migrate import migrate
-from services.common.registry import ServiceSpec, resolve
+from services.common.registry import ServiceSpec
 from services.common.server import StudioServer
+from services.user.user_service import UserService
 
 TEST_JWT_SECRET = "test-secret-" + "0123456789abcdef" * 3
 TEST_PASSWORD = "correct horse battery staple"
@@ -56,12 +57,12 @@ async def running_studio(
 
     With `background`, the app's periodic work (job recovery, in-process workers) runs too.
     """
-    app = App.create(settings)
+    app = build_app(settings)
     await migrate(settings.effective_database_url)
     server = StudioServer(app, list(specs) if specs is not None else resolve("all"))
     port = await server.start(settings.grpc_address)
     if background:
-        app.start_background()
+        start_background(app)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         yield server, channel
@@ -111,7 +112,7 @@ async def call_method(
 
 async def signed_in(server: StudioServer, email: str, role: str = "user") -> str:
     """Register an account through the domain, give it a role, sign in; return the access token."""
-    users = server.app.user_service()
+    users = server.app.get(UserService)
     await users.register_user(email=email, password=TEST_PASSWORD, first_name="Test")
     if role != "user":
         await users.set_role(email, role)

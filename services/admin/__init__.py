@@ -1,0 +1,1 @@
+"""Admin: the operations console backend."""

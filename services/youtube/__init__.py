@@ -1,0 +1,1 @@
+"""YouTube: account connection, uploads and playlists."""
