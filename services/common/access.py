@@ -9,8 +9,6 @@ from filmstudio.v1 import options_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import ServiceDescriptor
 
-FILMSTUDIO_PACKAGE = "filmstudio.v1"
-
 
 class MissingPolicyError(RuntimeError):
     """A hosted RPC declares no access policy; the server refuses to start."""
