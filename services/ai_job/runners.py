@@ -2,7 +2,8 @@
 
 A stage that finished leaves a marker under the job chain's prefix, so a retried job (same
 chain) skips it and reuses its artifacts. Stages run in a worker thread; they report progress
-and check for cancellation through the RunContext.
+and check for cancellation through the RunContext. The pipeline knows no runtime: stages get the
+studio's Storage as their artifact store, and their StageInputError becomes InvalidArgument here.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.ai_job.pipeline.ports import StageInputError
 from services.common import errors
-from services.common.storage import Storage
+from services.common.storage import Storage, guess_content_type
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,23 @@ class Stage:
     weight: float
     run: StageFunction
 
+    def execute(self, ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
+        """Run the stage, its bad input raised as InvalidArgument."""
+        with stage_input_errors():
+            return self.run(ctx, progress)
+
+
+@contextmanager
+def stage_input_errors() -> Iterator[None]:
+    """Raise a pipeline StageInputError as the InvalidArgument with the same violations."""
+    try:
+        yield
+    except StageInputError as error:
+        violations = [
+            errors.FieldViolation(v.field, v.description, v.reason) for v in error.violations
+        ]
+        raise errors.InvalidArgument(violations) from error
+
 
 def _script_analysis(ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
     from services.ai_job.pipeline.script_analysis import AnalysisOptions, run_script_analysis
@@ -78,8 +98,6 @@ def _script_analysis(ctx: RunContext, progress: Callable[[float, str], None]) ->
 
 def _artifact(storage: Storage, kind: str, key: str) -> dict[str, Any]:
     """Describe a stored artifact for the job record."""
-    from services.common.storage import guess_content_type
-
     return {"kind": kind, "key": key, "content_type": guess_content_type(key)}
 
 

@@ -19,7 +19,7 @@ import grpc
 from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, common_pb2, project_pb2, project_pb2_grpc
 from google.protobuf import json_format, struct_pb2
 
-from services.ai_job.jobs import artifact_prefix
+from services.ai_job.records import artifact_prefix
 from services.ai_job.runners import (
     RunContext,
     RunnerRegistry,
@@ -210,7 +210,7 @@ class Worker:
             if context.cancelled():
                 raise StageCancelled(stage.name)
             try:
-                return stage.run(context, progress)
+                return stage.execute(context, progress)
             except StageCancelled:
                 raise
             except (StageFailed, OSError, TimeoutError) as error:

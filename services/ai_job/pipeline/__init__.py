@@ -6,7 +6,9 @@
     subtitles.run_subtitles              timings   -> <prefix>/subtitles/subtitles.srt, .vtt,
                                                       events.json
 
-Every stage takes `storage`, `key_prefix`, a `progress(fraction, message)` callback and a
-`cancelled()` check, raises `stage.StageCancelled` at its checkpoints, and writes its artifacts
-only after its last checkpoint. They block (espeak-ng, ffmpeg): run them in a worker thread.
+Every stage takes `storage` (any `ports.ArtifactStore`), `key_prefix`, a `progress(fraction,
+message)` callback and a `cancelled()` check, raises `stage.StageCancelled` at its checkpoints and
+`ports.StageInputError` for bad input, and writes its artifacts only after its last checkpoint.
+The pipeline knows no runtime: the caller brings the store and turns StageInputError into its own
+error. Stages block (espeak-ng, ffmpeg): run them in a worker thread.
 """

@@ -17,6 +17,7 @@ from services.ai_job.pipeline.breakdown import (
     scenes_from_screenplay,
 )
 from services.ai_job.pipeline.fountain import Kind, Screenplay, parse_fountain
+from services.ai_job.pipeline.ports import ArtifactStore, InputViolation, StageInputError
 from services.ai_job.pipeline.prose import scenes_from_prose
 from services.ai_job.pipeline.shots import STYLE_PRESETS, Shot, describe_characters, scene_shots
 from services.ai_job.pipeline.stage import (
@@ -28,8 +29,6 @@ from services.ai_job.pipeline.stage import (
     put_json,
     stage_key,
 )
-from services.common.errors import FieldViolation, InvalidArgument
-from services.common.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +49,20 @@ class AnalysisOptions:
     words_per_minute: int = 150
 
     def validate(self) -> None:
-        """Raise InvalidArgument naming every bad option."""
-        bad: list[FieldViolation] = []
+        """Raise StageInputError naming every bad option."""
+        bad: list[InputViolation] = []
         if self.mode not in MODES:
-            bad.append(FieldViolation("mode", f"must be one of {', '.join(MODES)}"))
+            bad.append(InputViolation("mode", f"must be one of {', '.join(MODES)}"))
         if not _STYLE.fullmatch(self.style):
             presets = ", ".join(STYLE_PRESETS)
-            bad.append(FieldViolation("style", f"a preset ({presets}) or up to 60 plain words"))
+            bad.append(InputViolation("style", f"a preset ({presets}) or up to 60 plain words"))
         target = self.target_duration_s
         if target is not None and not 1.0 <= target <= MAX_TARGET_S:
-            bad.append(FieldViolation("target_duration", f"must be 1 to {MAX_TARGET_S:g} s"))
+            bad.append(InputViolation("target_duration", f"must be 1 to {MAX_TARGET_S:g} s"))
         if not 80 <= self.words_per_minute <= 300:
-            bad.append(FieldViolation("words_per_minute", "must be 80 to 300"))
+            bad.append(InputViolation("words_per_minute", "must be 80 to 300"))
         if bad:
-            raise InvalidArgument(bad)
+            raise StageInputError(bad)
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,8 @@ class AnalysisResult:
     artifacts: dict[str, str]
 
 
-def _reject(description: str) -> InvalidArgument:
-    return InvalidArgument([FieldViolation("script", description, "INVALID_SCRIPT")])
+def _reject(description: str) -> StageInputError:
+    return StageInputError.field("script", description, "INVALID_SCRIPT")
 
 
 def decode_script(script: str | bytes) -> str:
@@ -249,7 +248,7 @@ def _rounded(value: Any) -> Any:
 def run_script_analysis(
     script: str | bytes,
     *,
-    storage: Storage,
+    storage: ArtifactStore,
     key_prefix: str,
     options: AnalysisOptions = AnalysisOptions(),
     progress: ProgressCallback = no_progress,

@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.common.storage import Storage, StoredObject, join_key, validate_key
+from services.ai_job.pipeline.ports import ArtifactStore, StoredArtifact, join_key, validate_key
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Progress:
         self.checkpoint()
 
 
-def put_json(storage: Storage, key: str, document: Any) -> StoredObject:
+def put_json(storage: ArtifactStore, key: str, document: Any) -> StoredArtifact:
     """Store `document` as pretty UTF-8 JSON."""
     data = json.dumps(document, ensure_ascii=False, indent=1).encode()
     return storage.put_bytes(key, data, content_type="application/json")

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from services.ai_job.pipeline.breakdown import NARRATOR
+from services.ai_job.pipeline.ports import ArtifactStore, InputViolation, StageInputError
 from services.ai_job.pipeline.stage import (
     CancelCheck,
     Progress,
@@ -31,8 +32,6 @@ from services.ai_job.pipeline.subtitle_rules import (
     retime,
     split_text,
 )
-from services.common.errors import FieldViolation, InvalidArgument
-from services.common.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +47,14 @@ class SubtitleOptions:
     max_cps: float = MAX_CPS
 
     def validate(self) -> None:
-        """Raise InvalidArgument for values outside what players and viewers handle."""
+        """Raise StageInputError for values outside what players and viewers handle."""
         bad = []
         if not 10.0 <= self.frame_rate <= 120.0:
-            bad.append(FieldViolation("frame_rate", "must be 10 to 120 frames per second"))
+            bad.append(InputViolation("frame_rate", "must be 10 to 120 frames per second"))
         if not 10.0 <= self.max_cps <= 30.0:
-            bad.append(FieldViolation("max_cps", "must be 10 to 30 characters per second"))
+            bad.append(InputViolation("max_cps", "must be 10 to 30 characters per second"))
         if bad:
-            raise InvalidArgument(bad)
+            raise StageInputError(bad)
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ def to_webvtt(events: list[Event]) -> str:
 def run_subtitles(
     timings: Mapping[str, Any],
     *,
-    storage: Storage,
+    storage: ArtifactStore,
     key_prefix: str,
     options: SubtitleOptions = SubtitleOptions(),
     progress: ProgressCallback = no_progress,
@@ -181,11 +180,11 @@ def run_subtitles(
     tracker.checkpoint()
     options.validate()
     if not isinstance(timings, Mapping) or timings.get("schema") != "filmstudio.voice_timings.v1":
-        raise InvalidArgument.field("timings", "expected a filmstudio.voice_timings.v1 document")
+        raise StageInputError.field("timings", "expected a filmstudio.voice_timings.v1 document")
     try:
         events = build_events(timings, options, tracker)
     except (KeyError, TypeError, ValueError, OverflowError) as error:
-        raise InvalidArgument.field("timings", f"malformed timings: {error!r}") from None
+        raise StageInputError.field("timings", f"malformed timings: {error!r}") from None
     tracker.checkpoint()
     keys = {
         "srt": stage_key(key_prefix, "subtitles", "subtitles.srt"),

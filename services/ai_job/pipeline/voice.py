@@ -31,6 +31,7 @@ from services.ai_job.pipeline.audio import (
     write_wav,
 )
 from services.ai_job.pipeline.breakdown import NARRATOR
+from services.ai_job.pipeline.ports import ArtifactStore
 from services.ai_job.pipeline.stage import (
     CancelCheck,
     Progress,
@@ -48,7 +49,6 @@ from services.ai_job.pipeline.voice_engines import (
     cast_voices,
 )
 from services.ai_job.pipeline.voice_timeline import Line, invalid, layout, plan_lines
-from services.common.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def _slug(name: str) -> str:
 def run_voice_synthesis(
     breakdown: Mapping[str, Any],
     *,
-    storage: Storage,
+    storage: ArtifactStore,
     key_prefix: str,
     options: VoiceOptions = VoiceOptions(),
     engine: VoiceEngine | None = None,
@@ -240,7 +240,7 @@ def _store(
     normalised: Path,
     engine: VoiceEngine,
     options: VoiceOptions,
-    storage: Storage,
+    storage: ArtifactStore,
     key_prefix: str,
     tracker: Progress,
 ) -> VoiceResult:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Protocol
 
 from services.ai_job.pipeline.audio import Pcm, read_wav, scratch_dir
+from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.stage import ToolFailed, run_tool
-from services.common.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class VoiceEngine(Protocol):
         ...
 
     def voice(self, spec: str) -> Voice:
-        """Parse a voice chosen by a user (`en-gb+f3:p60:r1.1`); InvalidArgument if unknown."""
+        """Parse a voice chosen by a user (`en-gb+f3:p60:r1.1`); StageInputError if unknown."""
         ...
 
     def synthesize(self, text: str, voice: Voice, words_per_minute: int) -> Pcm:
@@ -76,10 +76,10 @@ def speakable(text: str) -> str:
 def _parse_spec(engine: str, spec: str, known: frozenset[str]) -> Voice:
     match = _SPEC.fullmatch(spec.strip())
     if match is None or match.group("name") not in known:
-        raise InvalidArgument.field("voices", f"unknown {engine} voice {spec[:64]!r}")
+        raise StageInputError.field("voices", f"unknown {engine} voice {spec[:64]!r}")
     rate = float(match.group("rate") or 1.0)
     if not 0.5 <= rate <= 2.0:
-        raise InvalidArgument.field("voices", "a voice's rate must be 0.5 to 2.0")
+        raise StageInputError.field("voices", "a voice's rate must be 0.5 to 2.0")
     return Voice(engine, match.group("name"), int(match.group("pitch") or 50), rate)
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from services.ai_job.pipeline.audio import Pcm
 from services.ai_job.pipeline.breakdown import NARRATOR
+from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import SCHEMA as BREAKDOWN_SCHEMA
 from services.ai_job.pipeline.text import one_line
 from services.ai_job.pipeline.voice_engines import Voice
-from services.common.errors import FieldViolation, InvalidArgument
 
 LINE_GAP_S = 0.25  # the least silence between two lines
 SCENE_TAIL_S = 0.4  # silence after a scene's last line before the next scene may start
@@ -34,9 +34,9 @@ class Line:
     start: int = 0
 
 
-def invalid(field_name: str, description: str) -> InvalidArgument:
-    """Build the InvalidArgument for one bad field."""
-    return InvalidArgument([FieldViolation(field_name, description)])
+def invalid(field_name: str, description: str) -> StageInputError:
+    """Build the StageInputError for one bad field."""
+    return StageInputError.field(field_name, description)
 
 
 def plan_lines(breakdown: Mapping[str, Any], narrate_action: bool) -> list[Line]:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from services.ai_job.pipeline.audio import measure_loudness, probe_duration
+from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import analyse_script
 from services.ai_job.pipeline.stage import StageCancelled
 from services.ai_job.pipeline.voice import VoiceOptions, VoiceResult, run_voice_synthesis
 from services.ai_job.pipeline.voice_engines import CommandEngine
-from services.common.errors import InvalidArgument
 from services.common.storage import LocalStorage
 
 SCENE = """INT. LAB - NIGHT
@@ -182,7 +182,7 @@ def test_a_command_line_engine_is_added_by_configuration(
 def test_unknown_narrator_voice_or_loudness_is_invalid_argument(
     local_storage: LocalStorage, breakdown: dict[str, Any], options: VoiceOptions
 ) -> None:
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(StageInputError):
         _run(local_storage, breakdown, options=options)
     assert local_storage.list() == []
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import (
     MAX_SCRIPT_BYTES,
     AnalysisOptions,
@@ -17,7 +18,6 @@ from services.ai_job.pipeline.script_analysis import (
     run_script_analysis,
 )
 from services.ai_job.pipeline.stage import StageCancelled
-from services.common.errors import InvalidArgument
 
 
 def test_corpus_breaks_down_into_eight_scenes_with_int_ext_location_and_time(
@@ -194,7 +194,7 @@ def _random_bytes(size: int) -> bytes:
 def test_garbage_binary_or_oversized_script_is_invalid_argument(
     memory_storage, script: str | bytes, expected: str
 ) -> None:
-    with pytest.raises(InvalidArgument) as raised:
+    with pytest.raises(StageInputError) as raised:
         run_script_analysis(script, storage=memory_storage, key_prefix="jobs/j1")
     assert raised.value.violations[0].field == "script"
     assert re.search(expected, raised.value.violations[0].description)
@@ -211,7 +211,7 @@ def test_garbage_binary_or_oversized_script_is_invalid_argument(
     ],
 )
 def test_bad_options_name_the_field(memory_storage, options: AnalysisOptions, field: str) -> None:
-    with pytest.raises(InvalidArgument) as raised:
+    with pytest.raises(StageInputError) as raised:
         run_script_analysis(
             "Hello there.", storage=memory_storage, key_prefix="jobs/j1", options=options
         )
@@ -257,7 +257,7 @@ def test_cancellation_stops_at_a_checkpoint_and_stores_nothing(
 
 
 def test_key_prefix_cannot_escape_the_job(memory_storage) -> None:
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(StageInputError):
         run_script_analysis("Hello.", storage=memory_storage, key_prefix="../jobs")
 
 

@@ -8,10 +8,10 @@ import pysrt
 import pytest
 import webvtt
 
+from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.stage import StageCancelled
 from services.ai_job.pipeline.subtitle_rules import Event, break_lines, retime, split_text
 from services.ai_job.pipeline.subtitles import SubtitleOptions, run_subtitles, timestamp
-from services.common.errors import InvalidArgument
 from tests.support.netflix_subtitles import Cue, violations
 
 
@@ -180,7 +180,7 @@ def test_text_with_markup_characters_is_escaped(memory_storage) -> None:
     ids=["empty", "other-schema", "no-fields", "backwards", "infinite"],
 )
 def test_malformed_timings_are_invalid_argument(memory_storage, timings: dict) -> None:
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(StageInputError):
         run_subtitles(timings, storage=memory_storage, key_prefix="jobs/j1")
     assert memory_storage.objects == {}
 

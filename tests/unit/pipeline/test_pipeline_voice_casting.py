@@ -7,6 +7,7 @@ from array import array
 import pytest
 
 from services.ai_job.pipeline.audio import Pcm
+from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import analyse_script
 from services.ai_job.pipeline.voice import run_voice_synthesis
 from services.ai_job.pipeline.voice_engines import (
@@ -18,7 +19,6 @@ from services.ai_job.pipeline.voice_engines import (
     speakable,
 )
 from services.ai_job.pipeline.voice_timeline import LINE_GAP_S, layout, plan_lines
-from services.common.errors import InvalidArgument
 
 CAST = ["STEEL", "BRICK", "JACK", "DAN", "COGNITO", "MINION", "HANDSOME MAN"]
 PALETTE = EspeakEngine().palette()
@@ -70,7 +70,7 @@ def test_command_engine_reserves_narrator_voices_and_validates_choices() -> None
     assert [v.name for v in engine.palette()] == ["2", "3"]
     assert engine.narrators()["female_narrator"].name == "1"
     assert engine.voice("3:p40") == Voice("command", "3", 40)
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(StageInputError):
         engine.voice("9")
     with pytest.raises(ValueError, match="output"):
         CommandEngine(["piper"], ["0"])
@@ -93,9 +93,9 @@ def test_plan_lists_spoken_lines_and_optionally_the_action() -> None:
 
 
 def test_plan_rejects_a_document_that_is_not_a_breakdown() -> None:
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(StageInputError):
         plan_lines({"schema": "filmstudio.breakdown.v1", "scenes": [{"beats": 3}]}, False)
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(StageInputError):
         plan_lines({"scenes": []}, False)
 
 
@@ -121,6 +121,6 @@ def test_a_breakdown_too_long_for_one_voice_job_is_invalid_argument(memory_stora
     long_film["timing"]["duration_s"] = 3 * 3600
     many_words = analyse_script("Words and more words. " * 4_000)
     for breakdown in (long_film, many_words):
-        with pytest.raises(InvalidArgument, match="too long for one voice job"):
+        with pytest.raises(StageInputError, match="too long for one voice job"):
             run_voice_synthesis(breakdown, storage=memory_storage, key_prefix="jobs/j1")
     assert memory_storage.objects == {}
