@@ -85,16 +85,8 @@ def describe_characters(scenes: list[Scene], names: list[str]) -> dict[str, str]
     return found
 
 
-def plan_shots(scenes: list[Scene], style: str, people: dict[str, str]) -> list[Shot]:
-    """Cut every scene into shots of MIN_SHOT_S to MAX_SHOT_S and prompt each one."""
-    shots: list[Shot] = []
-    for scene in scenes:
-        shots.extend(scene_shots(scene, style, people))
-    return shots
-
-
 def scene_shots(scene: Scene, style: str, people: dict[str, str]) -> list[Shot]:
-    """Cut one scene into shots."""
+    """Cut one scene into shots of MIN_SHOT_S to MAX_SHOT_S and prompt each one."""
     present = _present(scene, list(people))
     pov = "POV" in (scene.heading or "").upper().split()
     drafts: list[Shot] = []
