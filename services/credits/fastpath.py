@@ -29,7 +29,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from services.common.db import Database
-from services.credits.ledger import Meta, Wallet
+from services.credits.ledger import Meta, Wallet, covers_sql
+from services.credits.members import USERS
 from services.credits.records import DEDUCTION, Transaction
 
 log = logging.getLogger(__name__)
@@ -42,17 +43,20 @@ _CONNECTION_LOST = (
     asyncpg.exceptions.OperatorInterventionError,
 )
 
-_DEDUCT = """
+# The general path's common case: a wallet that exists, no expiring grants to draw in order, no
+# lapsed monthly credits, and the no-overdraft rule itself, written by `ledger.covers_sql` from
+# the same accounts and comparison as `Wallet.covers`. `users` is the ledger's view of members.
+_DEDUCT = f"""
 WITH w AS (
     UPDATE credit_wallets AS w
     SET monthly = w.monthly - LEAST(w.monthly, $2::bigint),
         purchased = w.purchased - ($2::bigint - LEAST(w.monthly, $2::bigint)),
         last_monthly_debit = LEAST(w.monthly, $2::bigint),
         version = w.version + 1
-    FROM users AS u
+    FROM {USERS.name} AS u
     WHERE w.user_id = $1::bigint AND u.id = w.user_id AND w.bonus = 0
       AND (w.monthly = 0 OR w.monthly_expires_at > $3::timestamptz)
-      AND w.monthly + w.purchased >= $2::bigint
+      AND {covers_sql("w", "$2::bigint")}
     RETURNING w.user_id, w.monthly, w.bonus, w.purchased, w.held_monthly, w.held_bonus,
               w.held_purchased, w.monthly_period, w.monthly_expires_at, w.version,
               w.last_monthly_debit, u.tier
@@ -72,7 +76,7 @@ WITH w AS (
     WHERE leg.amount > 0
 )
 SELECT w.*, t.id AS transaction_id FROM w, t
-"""
+"""  # noqa: S608 (made once from constants, never from input)
 
 
 _SHARED: weakref.WeakKeyDictionary[Engine, FastPath] = weakref.WeakKeyDictionary()

@@ -3,34 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from services.common import errors
-from services.common.pagination import query_key
-from services.credits.ledger import peek, transaction_of
+from services.common.db import Database
+from services.common.pagination import PageTokens, page_size, query_key
+from services.credits.ledger import peek
 from services.credits.models import TransactionRow
-from services.credits.records import KINDS, Transaction
+from services.credits.records import KINDS, Transaction, from_row
 
-if TYPE_CHECKING:
-    from services.credits.credits_service import CreditsService
+DEFAULT_PAGE_SIZE = 50
 
 
 async def page(
-    service: CreditsService,
+    db: Database,
+    tokens: PageTokens,
+    *,
     user_id: int,
     kind: str | None,
     start_time: datetime | None,
     end_time: datetime | None,
-    limit: int,
+    size: int,
     page_token: str,
 ) -> tuple[list[Transaction], str]:
     """Return one page of a user's transactions and the token of the next ("" on the last)."""
+    limit = page_size(size, default=DEFAULT_PAGE_SIZE)
     if kind is not None and kind not in KINDS:
         raise errors.InvalidArgument.field("kind", f"must be one of {', '.join(KINDS)}")
     key = query_key(list="credits", user=user_id, kind=kind, start=start_time, end=end_time)
-    position = service.page_tokens.decode(page_token, key)
+    position = tokens.decode(page_token, key)
     query = select(TransactionRow).where(TransactionRow.user_id == user_id)
     if kind is not None:
         query = query.where(TransactionRow.kind == kind)
@@ -45,13 +47,13 @@ async def page(
             | ((TransactionRow.created_at == after) & (TransactionRow.id < int(position["id"])))
         )
     query = query.order_by(TransactionRow.created_at.desc(), TransactionRow.id.desc())
-    async with service.db.reader() as db:
-        await peek(db, user_id)  # NOT_FOUND for an unknown user
-        rows = list((await db.scalars(query.limit(limit + 1))).all())
+    async with db.reader() as session:
+        await peek(session, user_id)  # NOT_FOUND for an unknown user
+        rows = list((await session.scalars(query.limit(limit + 1))).all())
     found, more = rows[:limit], len(rows) > limit
     token = (
-        service.page_tokens.encode({"t": found[-1].created_at.isoformat(), "id": found[-1].id}, key)
+        tokens.encode({"t": found[-1].created_at.isoformat(), "id": found[-1].id}, key)
         if more
         else ""
     )
-    return [transaction_of(row) for row in found], token
+    return [from_row(Transaction, row) for row in found], token

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,6 @@ from services.credits.ledger import (
     book,
 )
 from services.credits.models import LotRow, ReservationRow
-from services.credits.records import Reservation
 
 SYSTEM_ACTOR = "services/credits"
 
@@ -188,19 +186,3 @@ async def has_due(db: AsyncSession, wallet: Wallet, now: datetime) -> bool:
 def needs_settling(wallet: Wallet, now: datetime) -> bool:
     """Tell cheaply whether the monthly credits lapsed (lots and holds need a query)."""
     return bool(wallet.monthly and wallet.monthly_expires_at and wallet.monthly_expires_at <= now)
-
-
-def reservation_of(row: Any) -> Reservation:
-    """Return the domain record of a hold row."""
-    return Reservation(
-        id=row.id,
-        user_id=row.user_id,
-        amount=row.amount,
-        captured_amount=row.captured_amount,
-        state=row.state,
-        job=row.job,
-        reason=row.reason,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        resolved_at=row.resolved_at,
-    )

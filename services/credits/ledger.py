@@ -16,18 +16,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
 from services.common.db import insert_ignore
+from services.credits.members import USERS
 from services.credits.models import EntryRow, TransactionRow, WalletRow
-from services.credits.records import Credits, Transaction
-from services.user.models import UserRow
+from services.credits.records import Credits
 
 MONTHLY, BONUS, PURCHASED = "monthly", "bonus", "purchased"
+# The accounts a user can spend from, in the order a debit draws on them.
+SPENDABLE = (MONTHLY, BONUS, PURCHASED)
 HELD = {MONTHLY: "held_monthly", BONUS: "held_bonus", PURCHASED: "held_purchased"}
-USER_ACCOUNTS = (MONTHLY, BONUS, PURCHASED, *HELD.values())
+USER_ACCOUNTS = (*SPENDABLE, *HELD.values())
 # System accounts: where credits come from, and where spent or lapsed credits go.
 ISSUED, CONSUMED, LAPSED = "issued", "consumed", "expired"
 SYSTEM_ACCOUNTS = (ISSUED, CONSUMED, LAPSED)
 
 _WALLET_COLUMNS = (*USER_ACCOUNTS, "monthly_period", "monthly_expires_at", "version")
+
+
+def covers(available: int, amount: int) -> bool:
+    """Tell whether an available balance pays a debit of `amount`: the no-overdraft rule."""
+    return available >= amount
+
+
+def covers_sql(wallet: str, amount: str) -> str:
+    """Return `covers` as a SQL condition on the wallet row `wallet` and the `amount` parameter.
+
+    The one-statement debit of `fastpath` enforces the rule in SQL; it is written from the same
+    accounts and the same comparison as `covers`, and a test holds the two equal at the edges.
+    """
+    available = " + ".join(f"{wallet}.{account}" for account in SPENDABLE)
+    return f"{available} >= {amount}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +77,11 @@ class Wallet:
     @property
     def available(self) -> int:
         """Return the credits that can be spent now."""
-        return self.monthly + self.bonus + self.purchased
+        return sum(getattr(self, account) for account in SPENDABLE)
+
+    def covers(self, amount: int) -> bool:
+        """Tell whether the available credits pay a debit of `amount`."""
+        return covers(self.available, amount)
 
     @property
     def reserved(self) -> int:
@@ -120,7 +141,7 @@ async def lock(db: AsyncSession, user_id: int) -> Wallet:
     The lock is a write (a version bump) rather than SELECT FOR UPDATE: PostgreSQL takes the
     row lock, and SQLite takes its single-writer lock at once instead of upgrading later.
     """
-    tier = select(UserRow.tier).where(UserRow.id == WalletRow.user_id).scalar_subquery()
+    tier = select(USERS.c.tier).where(USERS.c.id == WalletRow.user_id).scalar_subquery()
     statement = (
         update(WalletRow)
         .where(WalletRow.user_id == user_id)
@@ -129,7 +150,7 @@ async def lock(db: AsyncSession, user_id: int) -> Wallet:
     )
     row = (await db.execute(statement)).one_or_none()
     if row is None:
-        if await db.scalar(select(UserRow.id).where(UserRow.id == user_id)) is None:
+        if await db.scalar(select(USERS.c.id).where(USERS.c.id == user_id)) is None:
             raise errors.NotFound(f"users/{user_id} not found")
         await insert_ignore(db, WalletRow.__table__, {"user_id": user_id})
         row = (await db.execute(statement)).one()
@@ -139,10 +160,10 @@ async def lock(db: AsyncSession, user_id: int) -> Wallet:
 async def peek(db: AsyncSession, user_id: int) -> Wallet:
     """Read a wallet without locking it (zeros for a user who never had credits)."""
     statement = (
-        select(*_wallet_columns(), UserRow.tier)
-        .select_from(UserRow)
-        .outerjoin(WalletRow, WalletRow.user_id == UserRow.id)
-        .where(UserRow.id == user_id)
+        select(*_wallet_columns(), USERS.c.tier)
+        .select_from(USERS)
+        .outerjoin(WalletRow, WalletRow.user_id == USERS.c.id)
+        .where(USERS.c.id == user_id)
     )
     row = (await db.execute(statement)).one_or_none()
     if row is None:
@@ -216,23 +237,6 @@ async def book(
     wallet.legs.clear()
     wallet.booked_available = wallet.available
     return row
-
-
-def transaction_of(row: Any) -> Transaction:
-    """Return the domain record of a transaction row."""
-    return Transaction(
-        id=row.id,
-        user_id=row.user_id,
-        kind=row.kind,
-        amount=row.amount,
-        balance_after=row.balance_after,
-        reason=row.reason,
-        actor=row.actor,
-        request_id=row.request_id,
-        job=row.job,
-        reservation_id=row.reservation_id,
-        created_at=row.created_at,
-    )
 
 
 async def by_key(db: AsyncSession, idem_key: str) -> TransactionRow | None:

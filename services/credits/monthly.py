@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,12 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common import errors
 from services.credits import holds, records
 from services.credits.ledger import ISSUED, MONTHLY, Meta, book, lock, save
+from services.credits.members import ACTIVE, USERS
 from services.credits.models import LotRow, ReservationRow, WalletRow
 from services.credits.records import ResetResult
-from services.user.models import UserRow
-
-if TYPE_CHECKING:
-    from services.credits.credits_service import CreditsService
+from services.credits.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,9 @@ def period_end(period: str) -> datetime:
     return datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
 
 
-async def grant(service: CreditsService, user_id: int, period: str) -> bool:
+async def grant(
+    uow: UnitOfWork, allowances: Mapping[str, int], *, user_id: int, period: str
+) -> bool:
     """Grant one user the period's allowance of their tier; False if they already had it."""
 
     async def work(db: AsyncSession, now: datetime) -> bool:
@@ -51,7 +51,7 @@ async def grant(service: CreditsService, user_id: int, period: str) -> bool:
         if wallet.monthly_period >= period:
             return False
         await holds.settle(db, wallet, now)  # the last period's credits lapse first
-        allowance = service.settings.credits_monthly_allowances.get(wallet.tier, 0)
+        allowance = allowances.get(wallet.tier, 0)
         wallet.move(ISSUED, MONTHLY, allowance)
         wallet.monthly_period, wallet.monthly_expires_at = period, period_end(period)
         if allowance:
@@ -66,48 +66,54 @@ async def grant(service: CreditsService, user_id: int, period: str) -> bool:
         await save(db, wallet)
         return True
 
-    return await service.write(work)
+    return await uow.write(work)
 
 
-async def reset(service: CreditsService, period: str | None, user_id: int | None) -> ResetResult:
+async def reset(
+    uow: UnitOfWork,
+    allowances: Mapping[str, int],
+    *,
+    period: str | None,
+    user_id: int | None,
+) -> ResetResult:
     """Grant the current month's allowances to every active user (or one user)."""
-    current = period_of(service.clock())
+    current = period_of(uow.clock())
     period = period or current
     if not _PERIOD.match(period) or period != current:
         raise errors.InvalidArgument.field(
             "period", f"must be the current month, {current} (YYYY-MM, UTC), or empty"
         )
     if user_id is not None:
-        done = await grant(service, user_id, period)
+        done = await grant(uow, allowances, user_id=user_id, period=period)
         return ResetResult(period, int(done), int(not done))
     granted = skipped = 0
-    async with service.db.reader() as db:
+    async with uow.reader() as db:
         skipped = (
             await db.scalar(
                 select(func.count())
                 .select_from(WalletRow)
-                .join(UserRow, UserRow.id == WalletRow.user_id)
-                .where(UserRow.state == "active", WalletRow.monthly_period == period)
+                .join(USERS, USERS.c.id == WalletRow.user_id)
+                .where(USERS.c.state == ACTIVE, WalletRow.monthly_period == period)
             )
             or 0
         )
     after = 0
     while True:
-        async with service.db.reader() as db:
-            ids = list(
+        async with uow.reader() as db:
+            ids: list[int] = list(
                 await db.scalars(
-                    select(UserRow.id)
-                    .outerjoin(WalletRow, WalletRow.user_id == UserRow.id)
-                    .where(UserRow.state == "active", UserRow.id > after)
+                    select(USERS.c.id)
+                    .outerjoin(WalletRow, WalletRow.user_id == USERS.c.id)
+                    .where(USERS.c.state == ACTIVE, USERS.c.id > after)
                     .where(or_(WalletRow.user_id.is_(None), WalletRow.monthly_period != period))
-                    .order_by(UserRow.id)
+                    .order_by(USERS.c.id)
                     .limit(BATCH)
                 )
             )
         if not ids:
             break
         for uid in ids:
-            if await grant(service, uid, period):
+            if await grant(uow, allowances, user_id=uid, period=period):
                 granted += 1
             else:
                 skipped += 1
@@ -117,9 +123,11 @@ async def reset(service: CreditsService, period: str | None, user_id: int | None
     return ResetResult(period, granted, skipped)
 
 
-async def expire_due(service: CreditsService, now: datetime) -> int:
-    """Settle every wallet with due holds, lapsed monthly credits or lapsed grants."""
-    async with service.db.reader() as db:
+async def expire_due(
+    uow: UnitOfWork, allowances: Mapping[str, int], *, now: datetime, auto_monthly: bool
+) -> int:
+    """Settle wallets with due holds or lapsed credits; grant allowances too if `auto_monthly`."""
+    async with uow.reader() as db:
         due = set(
             await db.scalars(
                 select(ReservationRow.user_id)
@@ -148,12 +156,12 @@ async def expire_due(service: CreditsService, now: datetime) -> int:
             await holds.settle(db, wallet, now)
             await save(db, wallet)
 
-        await service.write(work)
+        await uow.write(work)
 
     for user_id in sorted(due):
         await settle(user_id)
     if due:
         log.info("credits settled", extra={"users": len(due)})
-    if service.settings.credits_auto_monthly:
-        await reset(service, None, None)
+    if auto_monthly:
+        await reset(uow, allowances, period=None, user_id=None)
     return len(due)

@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,9 +28,7 @@ from services.credits import holds, records
 from services.credits.ledger import ISSUED, PURCHASED, Meta, Wallet, book, lock, save
 from services.credits.models import PaymentEventRow, PaymentRow
 from services.credits.records import PaymentOutcome
-
-if TYPE_CHECKING:
-    from services.credits.credits_service import CreditsService
+from services.credits.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ def _user_id(session: dict[str, Any]) -> int:
     return int(raw)
 
 
-def _purchase(session: dict[str, Any], packages: dict[str, int]) -> Purchase | None:
+def _purchase(session: dict[str, Any], packages: Mapping[str, int]) -> Purchase | None:
     """Read a paid checkout session; None while it awaits payment."""
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return None
@@ -126,10 +125,18 @@ def _purchase(session: dict[str, Any], packages: dict[str, int]) -> Purchase | N
     return Purchase(ref, _user_id(session), price_id, packages[price_id] * quantity)
 
 
-async def handle(service: CreditsService, payload: bytes, signature: str) -> PaymentOutcome:
+@dataclass(frozen=True)
+class Terms:
+    """How the studio takes payments: the webhook's secret and tolerance, price id -> credits."""
+
+    secret: str | None
+    tolerance: int
+    packages: Mapping[str, int]
+
+
+async def handle(uow: UnitOfWork, terms: Terms, payload: bytes, signature: str) -> PaymentOutcome:
     """Verify, deduplicate and apply one provider event."""
-    secret = service.settings.payment_webhook_secret
-    if secret is None:
+    if terms.secret is None:
         raise errors.FailedPrecondition(
             "payments are not configured", reason="PAYMENTS_NOT_CONFIGURED"
         )
@@ -138,16 +145,16 @@ async def handle(service: CreditsService, payload: bytes, signature: str) -> Pay
     verify_signature(
         payload,
         signature,
-        secret.get_secret_value(),
-        now=service.clock().timestamp(),
-        tolerance=service.settings.payment_webhook_tolerance_seconds,
+        terms.secret,
+        now=uow.clock().timestamp(),
+        tolerance=terms.tolerance,
     )
     event = _parse(payload)
     event_id, kind = str(event["id"])[:255], str(event["type"])[:100]
     obj = (event.get("data") or {}).get("object") or {}
     action: Purchase | Refund | None = None
     if kind in PAID:
-        action = _purchase(obj, service.settings.credit_packages)
+        action = _purchase(obj, terms.packages)
     elif kind == REFUNDED and obj.get("payment_intent"):
         charged = int(obj.get("amount") or 0)
         action = Refund(str(obj["payment_intent"]), int(obj.get("amount_refunded") or 0), charged)
@@ -173,7 +180,7 @@ async def handle(service: CreditsService, payload: bytes, signature: str) -> Pay
         )
         return outcome
 
-    outcome = await service.write(work)
+    outcome = await uow.write(work)
     log.info(
         "payment event handled",
         extra={"event_id": event_id, "type": kind, "outcome": outcome.outcome},

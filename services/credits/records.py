@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from services.common.records import Record
+
+R = TypeVar("R", bound=Record)
 
 # Transaction kinds, as stored and as the history filter takes them.
 PURCHASE = "purchase"
@@ -125,3 +129,9 @@ class PaymentOutcome(Record):
     event_id: str
     applied: bool
     outcome: str
+
+
+def from_row(record: type[R], row: Any) -> R:
+    """Return a record of the values a row (or a result row) holds under its field names."""
+    fields = dataclasses.fields(record)  # type: ignore[arg-type]
+    return record(**{field.name: getattr(row, field.name) for field in fields})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,16 +19,16 @@ from services.credits import checks, holds, records
 from services.credits.checks import Outcome
 from services.credits.ledger import Meta, book, by_key, lock, save
 from services.credits.models import ReservationRow
-from services.credits.records import Reservation
-
-if TYPE_CHECKING:
-    from services.credits.credits_service import CreditsService
+from services.credits.records import Reservation, from_row
+from services.credits.uow import UnitOfWork
 
 MAX_TTL_SECONDS = 7 * 86400
 
 
 async def reserve(
-    service: CreditsService,
+    uow: UnitOfWork,
+    *,
+    default_ttl: int,
     user_id: int,
     amount: int,
     idempotency_key: str,
@@ -40,7 +39,7 @@ async def reserve(
     """Place a pending hold; a repeated key returns the first hold in its current state."""
     checks.amount(amount)
     request_id = checks.key(idempotency_key)
-    ttl = ttl_seconds or service.settings.credits_hold_ttl_seconds
+    ttl = ttl_seconds or default_ttl  # 0: the studio's setting
     if not 0 < ttl <= MAX_TTL_SECONDS:
         raise errors.InvalidArgument.field("ttl_seconds", f"must be 1 to {MAX_TTL_SECONDS}")
     meta = Meta(
@@ -62,9 +61,9 @@ async def reserve(
                 raise checks.reused_key(request_id)
             hold = await db.get(ReservationRow, first.reservation_id)
             assert hold is not None
-            return holds.reservation_of(hold)
+            return from_row(Reservation, hold)
         await holds.settle(db, wallet, now)
-        if wallet.available < amount:
+        if not wallet.covers(amount):
             await save(db, wallet)
             return errors.InsufficientCredits(
                 user=f"users/{user_id}", required=amount, available=wallet.available
@@ -90,13 +89,13 @@ async def reserve(
         with_hold = dataclasses.replace(meta, reservation_id=hold.id)
         await book(db, wallet, records.RESERVATION, now, with_hold)
         await save(db, wallet)
-        return holds.reservation_of(hold)
+        return from_row(Reservation, hold)
 
-    return await service.write(work)
+    return await uow.write(work)
 
 
-async def _owner(service: CreditsService, reservation_id: int) -> int:
-    async with service.db.reader() as db:
+async def _owner(uow: UnitOfWork, reservation_id: int) -> int:
+    async with uow.reader() as db:
         user_id = await db.scalar(
             select(ReservationRow.user_id).where(ReservationRow.id == reservation_id)
         )
@@ -115,13 +114,11 @@ def _resolved(hold: ReservationRow) -> errors.FailedPrecondition:
     )
 
 
-async def capture(
-    service: CreditsService, reservation_id: int, amount: int, actor: str
-) -> Reservation:
+async def capture(uow: UnitOfWork, *, reservation_id: int, amount: int, actor: str) -> Reservation:
     """Take `amount` (0: all) of a pending hold and return the rest."""
     if amount < 0:
         raise errors.InvalidArgument.field("amount", "must not be negative")
-    user_id = await _owner(service, reservation_id)
+    user_id = await _owner(uow, reservation_id)
 
     async def work(db: AsyncSession, now: datetime) -> Outcome[Reservation]:
         wallet = await lock(db, user_id)
@@ -131,7 +128,7 @@ async def capture(
         wanted = amount or hold.amount
         outcome: Outcome[Reservation]
         if hold.state == records.CAPTURED and wanted == hold.captured_amount:
-            outcome = holds.reservation_of(hold)  # the same capture again
+            outcome = from_row(Reservation, hold)  # the same capture again
         elif hold.state != records.PENDING:
             outcome = _resolved(hold)
         elif wanted > hold.amount:
@@ -139,19 +136,17 @@ async def capture(
         else:
             meta = Meta(reason=f"captured {wanted} of {hold.amount}", actor=actor)
             await holds.resolve(db, wallet, hold, records.CAPTURED, wanted, now, meta)
-            outcome = holds.reservation_of(hold)
+            outcome = from_row(Reservation, hold)
         await save(db, wallet)
         return outcome
 
-    return await service.write(work)
+    return await uow.write(work)
 
 
-async def release(
-    service: CreditsService, reservation_id: int, reason: str, actor: str
-) -> Reservation:
+async def release(uow: UnitOfWork, *, reservation_id: int, reason: str, actor: str) -> Reservation:
     """Return a pending hold; a released or expired one is returned as it is."""
     checks.reason(reason)
-    user_id = await _owner(service, reservation_id)
+    user_id = await _owner(uow, reservation_id)
 
     async def work(db: AsyncSession, now: datetime) -> Outcome[Reservation]:
         wallet = await lock(db, user_id)
@@ -160,14 +155,14 @@ async def release(
         await holds.settle(db, wallet, now)
         outcome: Outcome[Reservation]
         if hold.state in (records.RELEASED, records.EXPIRED):
-            outcome = holds.reservation_of(hold)
+            outcome = from_row(Reservation, hold)
         elif hold.state != records.PENDING:
             outcome = _resolved(hold)
         else:
             meta = Meta(reason=reason or "released", actor=actor)
             await holds.resolve(db, wallet, hold, records.RELEASED, 0, now, meta)
-            outcome = holds.reservation_of(hold)
+            outcome = from_row(Reservation, hold)
         await save(db, wallet)
         return outcome
 
-    return await service.write(work)
+    return await uow.write(work)

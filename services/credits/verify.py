@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import Database
 from services.common.records import Record
-from services.credits.ledger import BONUS, HELD, MONTHLY, PURCHASED, SYSTEM_ACCOUNTS, USER_ACCOUNTS
+from services.credits.ledger import (
+    BONUS,
+    HELD,
+    MONTHLY,
+    PURCHASED,
+    SPENDABLE,
+    SYSTEM_ACCOUNTS,
+    USER_ACCOUNTS,
+)
 from services.credits.models import EntryRow, LotRow, ReservationRow, TransactionRow, WalletRow
 from services.credits.records import PENDING
 
@@ -118,7 +126,7 @@ async def verify(database: Database) -> Report:
         seen.add(uid)
         for account in USER_ACCOUNTS:
             check(uid, account, getattr(wallet, account), balances.get((uid, account), 0))
-        available = wallet.monthly + wallet.bonus + wallet.purchased
+        available = sum(getattr(wallet, account) for account in SPENDABLE)
         check(uid, "transactions", transactions.get(uid, (0, 0))[0], available)
         check(uid, "balance_after", lasts.get(uid, 0), available)
         check(uid, "lots", lots.get(uid, (0,))[0], wallet.bonus)
