@@ -20,6 +20,14 @@ async def owned(
     return row
 
 
+async def live(db: AsyncSession, project_id: int, caller: Caller) -> ProjectRow:
+    """Lock and return a project the caller may use that is not deleted (else NOT_FOUND)."""
+    row = await owned(db, project_id, caller, lock=True)
+    if row.deleted_at is not None:
+        raise errors.NotFound(f"projects/{project_id} not found")
+    return row
+
+
 def check_etag(row: ProjectRow, etag: str) -> None:
     """Refuse a write made against an older version of the project (no etag: any version)."""
     if etag and etag != etag_of(row):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from filmstudio.v1 import common_pb2, project_pb2
@@ -18,10 +18,10 @@ from services.common.enums import (
     STYLE_VALUE,
     enum_name,
 )
-from services.project.project_service import Project, StatusChange
+from services.project.records import Project, StatusChange
 
 
-def fields_of(project: project_pb2.Project, paths: list[str]) -> dict[str, Any]:
+def fields_of(project: project_pb2.Project, paths: Iterable[str]) -> dict[str, Any]:
     """Read the named fields of a Project message as domain values."""
     readers: dict[str, Callable[[], Any]] = {
         "title": lambda: project.title,

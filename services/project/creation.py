@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from services.common import errors
-from services.common.db import utcnow
+from services.common.db import Database, utcnow
 from services.common.idempotency import fingerprint, reused_key
 from services.project import rules
 from services.project.models import ProjectRow
 from services.project.records import Project, to_project
 
-if TYPE_CHECKING:
-    from services.project.project_service import ProjectService
-
 log = logging.getLogger(__name__)
 
 
 async def create(
-    service: ProjectService,
-    user_id: int,
+    database: Database,
+    user_id: int | None,
     title: str,
     script: str,
     given: dict[str, Any],
     request_id: str,
 ) -> Project:
     """Create a DRAFT project; `given` options left empty take their defaults."""
+    # A service acts for no user, and every project has an owner.
+    if user_id is None:
+        raise errors.InvalidArgument.field("project.owner", "a user must create projects")
     fields = rules.normalise(
         {"title": title, "script": script} | {k: v or rules.DEFAULTS[k] for k, v in given.items()}
     )
@@ -38,7 +38,7 @@ async def create(
     if found:
         raise errors.InvalidArgument(found)
     digest = fingerprint("create_project", **fields)
-    async with service.db.session() as db, db.begin():
+    async with database.session() as db, db.begin():
         if request_id:
             existing = await db.scalar(
                 select(ProjectRow).where(

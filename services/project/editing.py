@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.common import errors
 from services.common.caller import Caller
-from services.common.db import utcnow
+from services.common.db import Database, utcnow
 from services.project import rules
 from services.project.access import check_etag, owned
 from services.project.records import UNDELETE_WINDOW, Project, to_project
 
-if TYPE_CHECKING:
-    from services.project.project_service import ProjectService
-
 
 async def update(
-    service: ProjectService, project_id: int, caller: Caller, changes: dict[str, Any], etag: str
+    database: Database, project_id: int, caller: Caller, changes: dict[str, Any], etag: str
 ) -> Project:
     """Change the given fields of a live, editable project; a stale etag is ABORTED."""
     if not changes:
@@ -29,7 +26,7 @@ async def update(
     changes = rules.normalise(changes)
     if found := rules.violations(changes):
         raise errors.InvalidArgument(found)
-    async with service.db.session() as db, db.begin():
+    async with database.session() as db, db.begin():
         row = await owned(db, project_id, caller, lock=True)
         check_etag(row, etag)
         if row.deleted_at is not None:
@@ -45,9 +42,9 @@ async def update(
         return to_project(row)
 
 
-async def delete(service: ProjectService, project_id: int, caller: Caller, etag: str) -> Project:
+async def delete(database: Database, project_id: int, caller: Caller, etag: str) -> Project:
     """Soft-delete a project whose job is not running; it can be undeleted for 30 days."""
-    async with service.db.session() as db, db.begin():
+    async with database.session() as db, db.begin():
         row = await owned(db, project_id, caller, lock=True)
         check_etag(row, etag)
         if row.deleted_at is not None:
@@ -61,9 +58,9 @@ async def delete(service: ProjectService, project_id: int, caller: Caller, etag:
         return to_project(row)
 
 
-async def undelete(service: ProjectService, project_id: int, caller: Caller) -> Project:
+async def undelete(database: Database, project_id: int, caller: Caller) -> Project:
     """Restore a soft-deleted project within 30 days of its deletion."""
-    async with service.db.session() as db, db.begin():
+    async with database.session() as db, db.begin():
         row = await owned(db, project_id, caller, lock=True)
         if row.deleted_at is None:
             raise errors.AlreadyExists(f"projects/{project_id} is not deleted")

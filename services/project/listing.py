@@ -1,30 +1,40 @@
-"""A user's projects, newest first, filtered by status, a page at a time."""
+"""Reading projects: one by id, or a user's newest first, by status, a page at a time."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from services.common import errors
-from services.common.pagination import page_size, query_key
+from services.common.caller import Caller
+from services.common.db import Database
+from services.common.pagination import PageTokens, page_size, query_key
 from services.project import rules
+from services.project.access import owned
 from services.project.models import ProjectRow
-from services.project.records import ProjectPage, to_project
+from services.project.records import Project, ProjectPage, to_project
 
-if TYPE_CHECKING:
-    from services.project.project_service import ProjectService
+
+async def one(database: Database, project_id: int, caller: Caller) -> Project:
+    """Return a project the caller may see (deleted ones too, until they are purged)."""
+    async with database.reader() as db:
+        return to_project(await owned(db, project_id, caller))
 
 
 async def page(
-    service: ProjectService, user_id: int, status: str, limit: int, page_token: str, deleted: bool
+    database: Database,
+    tokens: PageTokens,
+    user_id: int,
+    status: str,
+    limit: int,
+    page_token: str,
+    deleted: bool,
 ) -> ProjectPage:
     """Return one page of a user's projects (keyset on id) and the token of the next."""
     if status and status not in rules.STATUSES:
         raise errors.InvalidArgument.field("status", "is not a project status")
     size = page_size(limit)
     key = query_key(list="projects", owner=user_id, status=status, deleted=deleted)
-    position = service.page_tokens.decode(page_token, key)
+    position = tokens.decode(page_token, key)
     query = select(ProjectRow).where(ProjectRow.owner_id == user_id)
     if status:
         query = query.where(ProjectRow.status == status)
@@ -33,8 +43,8 @@ async def page(
     if position is not None:
         query = query.where(ProjectRow.id < int(position["id"]))
     query = query.order_by(ProjectRow.id.desc()).limit(size + 1)
-    async with service.db.reader() as db:
+    async with database.reader() as db:
         rows = list((await db.scalars(query)).all())
     found = rows[:size]
-    token = service.page_tokens.encode({"id": found[-1].id}, key) if len(rows) > size else ""
+    token = tokens.encode({"id": found[-1].id}, key) if len(rows) > size else ""
     return ProjectPage([to_project(r) for r in found], token)

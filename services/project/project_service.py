@@ -1,49 +1,31 @@
 """ProjectService: film projects with ownership, pagination, soft delete and a status machine.
 
-The records it hands out live in `records.py`, the ownership check in `access.py`, creation in
-`creation.py`, updates and (un)deletion in `editing.py` and listings in `listing.py`; this class
-is the one entry point for all of them, and applies the status machine of `rules.py` itself.
+This class is the one entry point of the domain; it holds the database and the page-token key
+and hands each use case only what it uses: creation in `creation.py`, reads and listings in
+`listing.py`, updates and (un)deletion in `editing.py`, the status machine in `transitions.py`, job
+outputs in `outputs.py` and purging in `purge.py`. The records it hands out are in `records.py`.
+
+The job service changes projects inside its own transactions (a job and its project move
+together): `load`, `transition`, `restore_status` and `record_outputs(..., session=db)` take
+that open session and never commit it.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import errors
 from services.common.caller import Caller
-from services.common.db import Database, utcnow
+from services.common.db import Database
 from services.common.pagination import PageTokens
-from services.project import creation, editing, listing, rules
-from services.project.access import owned
-from services.project.models import ProjectRow, ProjectStatusChangeRow
-from services.project.records import (
-    UNDELETE_WINDOW,
-    Project,
-    ProjectPage,
-    StatusChange,
-    etag_of,
-    to_change,
-    to_project,
-)
+from services.project import access, creation, editing, listing, outputs, purge, transitions
+from services.project.models import ProjectRow
+from services.project.records import Project, ProjectPage, StatusChange
 
 # The records stay importable from here, where callers have always found them.
-__all__ = [
-    "UNDELETE_WINDOW",
-    "Caller",
-    "Project",
-    "ProjectPage",
-    "ProjectService",
-    "StatusChange",
-    "etag_of",
-    "to_project",
-]
-
-log = logging.getLogger(__name__)
+__all__ = ["Project", "ProjectPage", "ProjectService", "StatusChange"]
 
 
 class ProjectService:
@@ -53,11 +35,11 @@ class ProjectService:
         self.db = db
         self.page_tokens = PageTokens(page_secret)
 
-    # --- Creation, reads and listings (see creation.py and listing.py) --------------------------
+    # --- Creation, reads and listings -----------------------------------------------------------
 
     async def create_project(
         self,
-        user_id: int,
+        user_id: int | None,
         title: str,
         script: str = "",
         style: str = "",
@@ -67,7 +49,10 @@ class ProjectService:
         voice: str = "",
         request_id: str = "",
     ) -> Project:
-        """Create a DRAFT project; a repeated request_id returns the first project."""
+        """Create a DRAFT project; a repeated request_id returns the first project.
+
+        Options left empty take their defaults; a caller with no user (None) is refused.
+        """
         given = {
             "style": style,
             "target_duration_seconds": target_duration,
@@ -75,12 +60,11 @@ class ProjectService:
             "resolution": resolution,
             "voice": voice,
         }
-        return await creation.create(self, user_id, title, script, given, request_id)
+        return await creation.create(self.db, user_id, title, script, given, request_id)
 
     async def get_project(self, project_id: int, caller: Caller) -> Project:
         """Return a project the caller owns (or any, for an admin)."""
-        async with self.db.reader() as db:
-            return to_project(await owned(db, project_id, caller))
+        return await listing.one(self.db, project_id, caller)
 
     async def get_user_projects(
         self,
@@ -91,25 +75,27 @@ class ProjectService:
         show_deleted: bool = False,
     ) -> ProjectPage:
         """List a user's projects newest first, a page at a time (keyset on id)."""
-        return await listing.page(self, user_id, status, limit, page_token, show_deleted)
+        return await listing.page(
+            self.db, self.page_tokens, user_id, status, limit, page_token, show_deleted
+        )
 
-    # --- Updates and (un)deletion (see editing.py) ----------------------------------------------
+    # --- Updates and (un)deletion ---------------------------------------------------------------
 
     async def update_project(
         self, project_id: int, caller: Caller, changes: dict[str, Any], etag: str = ""
     ) -> Project:
         """Change the given fields; a stale etag is ABORTED."""
-        return await editing.update(self, project_id, caller, changes, etag)
+        return await editing.update(self.db, project_id, caller, changes, etag)
 
     async def delete_project(self, project_id: int, caller: Caller, etag: str = "") -> Project:
         """Soft-delete a project; it can be undeleted for 30 days."""
-        return await editing.delete(self, project_id, caller, etag)
+        return await editing.delete(self.db, project_id, caller, etag)
 
     async def undelete_project(self, project_id: int, caller: Caller) -> Project:
         """Restore a soft-deleted project within 30 days of its deletion."""
-        return await editing.undelete(self, project_id, caller)
+        return await editing.undelete(self.db, project_id, caller)
 
-    # --- The status machine (its rules are in rules.py) -----------------------------------------
+    # --- The status machine ---------------------------------------------------------------------
 
     async def update_project_status(
         self,
@@ -120,17 +106,17 @@ class ProjectService:
         job_id: int | None = None,
     ) -> tuple[Project, StatusChange]:
         """Move a project through the status machine and record the change."""
-        async with self.db.session() as db, db.begin():
-            row = await owned(db, project_id, caller, lock=True)
-            change = await self.transition(db, row, status, caller.name, reason, job_id)
-            return to_project(row), change
+        return await transitions.change(self.db, project_id, status, caller, reason, job_id)
+
+    async def status_history(self, project_id: int, caller: Caller) -> list[StatusChange]:
+        """Return a project's transitions, oldest first."""
+        return await transitions.history(self.db, project_id, caller)
+
+    # --- Inside the job service's transaction ---------------------------------------------------
 
     async def load(self, db: AsyncSession, project_id: int, caller: Caller) -> ProjectRow:
         """Lock and return a live project the caller may use, inside the caller's transaction."""
-        row = await owned(db, project_id, caller, lock=True)
-        if row.deleted_at is not None:
-            raise errors.NotFound(f"projects/{project_id} not found")
-        return row
+        return await access.live(db, project_id, caller)
 
     async def transition(
         self,
@@ -142,66 +128,38 @@ class ProjectService:
         job_id: int | None = None,
     ) -> StatusChange:
         """Apply one status transition inside the caller's transaction (the job service's)."""
-        if row.deleted_at is not None:
-            raise errors.FailedPrecondition("the project is deleted", reason="PROJECT_DELETED")
-        rules.check_transition(row.status, status)
-        change = ProjectStatusChangeRow(
-            project_id=row.id,
-            from_status=row.status,
-            to_status=status,
-            reason=reason[:500],
-            actor=actor[:100],
-            job_id=job_id,
-            changed_at=utcnow(),
-        )
-        db.add(change)
-        row.status, row.updated_at = status, change.changed_at
-        if job_id is not None:
-            row.latest_job_id = job_id
-        row.version += 1
-        return to_change(change)
+        return await transitions.transition(db, row, status, actor, reason, job_id)
 
-    async def status_history(self, project_id: int, caller: Caller) -> list[StatusChange]:
-        """Return a project's transitions, oldest first."""
-        async with self.db.reader() as db:
-            await owned(db, project_id, caller)
-            rows = await db.scalars(
-                select(ProjectStatusChangeRow)
-                .where(ProjectStatusChangeRow.project_id == project_id)
-                .order_by(ProjectStatusChangeRow.id)
-            )
-            return [to_change(r) for r in rows]
-
-    # --- Job outputs and purging ----------------------------------------------------------------
+    async def restore_status(self, db: AsyncSession, project_id: int, status: str) -> None:
+        """Put a project back in the status it had before a job that never got queued."""
+        await transitions.restore(db, project_id, status)
 
     async def record_outputs(
-        self, project_id: int, job_id: int, artifacts: list[dict[str, Any]]
+        self,
+        project_id: int,
+        job_id: int,
+        artifacts: list[dict[str, Any]],
+        *,
+        session: AsyncSession | None = None,
     ) -> Project:
-        """Store the outputs of a project's latest successful job."""
+        """Store the outputs of a project's latest successful job, as a new version.
+
+        The project's etag and update time move, so an edit made against the version read
+        before the outputs arrived is ABORTED. With `session`, the change joins that open
+        transaction (the job service completes a job and records its outputs at once) and
+        is committed with it; without, it commits in a transaction of its own. A deleted or
+        missing project is NOT_FOUND.
+        """
+        if session is not None:
+            return await outputs.record(session, project_id, job_id, artifacts)
         async with self.db.session() as db, db.begin():
-            row = await owned(db, project_id, Caller(None, is_admin=True), lock=True)
-            row.latest_job_id, row.artifacts = job_id, list(artifacts)
-            row.version += 1
-            row.updated_at = utcnow()
-            return to_project(row)
+            return await outputs.record(db, project_id, job_id, artifacts)
+
+    # --- Purging --------------------------------------------------------------------------------
 
     async def purge_deleted(self, now: datetime | None = None) -> list[Project]:
         """Delete for good the projects deleted more than 30 days ago; return them.
 
-        The caller removes their artifacts from storage (see `purge.py`).
+        The caller removes their artifacts from storage (see `purge.purge_projects`).
         """
-        cutoff = (now or utcnow()) - UNDELETE_WINDOW
-        async with self.db.session() as db, db.begin():
-            rows = list(
-                (
-                    await db.scalars(
-                        select(ProjectRow).where(ProjectRow.deleted_at <= cutoff).with_for_update()
-                    )
-                ).all()
-            )
-            purged = [to_project(r) for r in rows]
-            if rows:
-                await db.execute(delete(ProjectRow).where(ProjectRow.id.in_([r.id for r in rows])))
-        if purged:
-            log.info("projects purged", extra={"count": len(purged)})
-        return purged
+        return await purge.delete_expired(self.db, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from services.common import errors
@@ -25,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "voice": "male_narrator",
 }
 EDITABLE = ("title", "script", *DEFAULTS)
+# A new project is described by the same fields an update may change.
+CREATE_FIELDS = EDITABLE
 
 # The status machine, in one place. Cancelling a queued job fails its generation (QUEUED ->
 # FAILED), so that the project can be queued again like any failed one.
@@ -55,6 +58,12 @@ def check_transition(current: str, target: str) -> None:
             reason="INVALID_STATUS_TRANSITION",
             metadata={"from": current.upper(), "to": target.upper()},
         )
+
+
+def update_paths(mask: Iterable[str]) -> list[str]:
+    """Return the fields an update mask names; `*` alone names every editable field."""
+    paths = list(mask)
+    return list(EDITABLE) if paths == ["*"] else paths
 
 
 def _text_violations(

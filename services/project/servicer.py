@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import grpc
+from filmstudio.v1 import project_pb2 as pb
+from filmstudio.v1 import project_pb2_grpc
 
-from filmstudio.v1 import project_pb2, project_pb2_grpc
-
-from services.common import errors
-from services.common.app import App
 from services.common.caller import caller_of
 from services.common.context import require_principal
 from services.common.convert import resource_id, user_ref
@@ -16,8 +14,8 @@ from services.project import rules
 from services.project.convert import change_message, fields_of, project_message
 from services.project.project_service import ProjectService
 
-Context = Any
-CREATE_FIELDS = ["title", "script", *rules.DEFAULTS]
+# Each RPC's context is typed with its own request and response: Context[Request, Response].
+Context = grpc.aio.ServicerContext
 
 
 class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
@@ -26,13 +24,14 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
     def __init__(self, service: ProjectService) -> None:
         self.service = service
 
-    async def CreateProject(self, request: Any, context: Context) -> Any:
-        caller = caller_of(require_principal())
-        if caller.user_id is None:
-            raise errors.InvalidArgument.field("project.owner", "a user must create projects")
-        fields = fields_of(request.project, CREATE_FIELDS)
+    async def CreateProject(
+        self,
+        request: pb.CreateProjectRequest,
+        context: Context[pb.CreateProjectRequest, pb.CreateProjectResponse],
+    ) -> pb.CreateProjectResponse:
+        fields = fields_of(request.project, rules.CREATE_FIELDS)
         project = await self.service.create_project(
-            caller.user_id,
+            caller_of(require_principal()).user_id,
             fields["title"],
             fields["script"],
             style=fields["style"],
@@ -42,15 +41,23 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             voice=fields["voice"],
             request_id=request.request_id,
         )
-        return project_pb2.CreateProjectResponse(project=project_message(project))
+        return pb.CreateProjectResponse(project=project_message(project))
 
-    async def GetProject(self, request: Any, context: Context) -> Any:
+    async def GetProject(
+        self,
+        request: pb.GetProjectRequest,
+        context: Context[pb.GetProjectRequest, pb.GetProjectResponse],
+    ) -> pb.GetProjectResponse:
         project = await self.service.get_project(
             resource_id(request.name, "projects"), caller_of(require_principal())
         )
-        return project_pb2.GetProjectResponse(project=project_message(project))
+        return pb.GetProjectResponse(project=project_message(project))
 
-    async def ListProjects(self, request: Any, context: Context) -> Any:
+    async def ListProjects(
+        self,
+        request: pb.ListProjectsRequest,
+        context: Context[pb.ListProjectsRequest, pb.ListProjectsResponse],
+    ) -> pb.ListProjectsResponse:
         principal = require_principal()
         owner = user_ref(request.owner or "users/me", principal, "owner")
         page = await self.service.get_user_projects(
@@ -60,36 +67,50 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             page_token=request.page_token,
             show_deleted=request.show_deleted,
         )
-        return project_pb2.ListProjectsResponse(
+        return pb.ListProjectsResponse(
             projects=[project_message(p) for p in page.projects],
             next_page_token=page.next_page_token,
         )
 
-    async def UpdateProject(self, request: Any, context: Context) -> Any:
-        paths = list(request.update_mask.paths)
-        if paths == ["*"]:
-            paths = list(rules.EDITABLE)
+    async def UpdateProject(
+        self,
+        request: pb.UpdateProjectRequest,
+        context: Context[pb.UpdateProjectRequest, pb.UpdateProjectResponse],
+    ) -> pb.UpdateProjectResponse:
+        paths = rules.update_paths(request.update_mask.paths)
         project = await self.service.update_project(
             resource_id(request.project.name, "projects", "project.name"),
             caller_of(require_principal()),
             fields_of(request.project, paths),
             etag=request.project.etag,
         )
-        return project_pb2.UpdateProjectResponse(project=project_message(project))
+        return pb.UpdateProjectResponse(project=project_message(project))
 
-    async def DeleteProject(self, request: Any, context: Context) -> Any:
+    async def DeleteProject(
+        self,
+        request: pb.DeleteProjectRequest,
+        context: Context[pb.DeleteProjectRequest, pb.DeleteProjectResponse],
+    ) -> pb.DeleteProjectResponse:
         project = await self.service.delete_project(
             resource_id(request.name, "projects"), caller_of(require_principal()), request.etag
         )
-        return project_pb2.DeleteProjectResponse(project=project_message(project))
+        return pb.DeleteProjectResponse(project=project_message(project))
 
-    async def UndeleteProject(self, request: Any, context: Context) -> Any:
+    async def UndeleteProject(
+        self,
+        request: pb.UndeleteProjectRequest,
+        context: Context[pb.UndeleteProjectRequest, pb.UndeleteProjectResponse],
+    ) -> pb.UndeleteProjectResponse:
         project = await self.service.undelete_project(
             resource_id(request.name, "projects"), caller_of(require_principal())
         )
-        return project_pb2.UndeleteProjectResponse(project=project_message(project))
+        return pb.UndeleteProjectResponse(project=project_message(project))
 
-    async def UpdateProjectStatus(self, request: Any, context: Context) -> Any:
+    async def UpdateProjectStatus(
+        self,
+        request: pb.UpdateProjectStatusRequest,
+        context: Context[pb.UpdateProjectStatusRequest, pb.UpdateProjectStatusResponse],
+    ) -> pb.UpdateProjectStatusResponse:
         job_id = resource_id(request.job, "jobs", "job") if request.job else None
         project, change = await self.service.update_project_status(
             resource_id(request.name, "projects"),
@@ -98,11 +119,6 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             reason=request.reason,
             job_id=job_id,
         )
-        return project_pb2.UpdateProjectStatusResponse(
+        return pb.UpdateProjectStatusResponse(
             project=project_message(project), change=change_message(change)
         )
-
-
-def build(app: App) -> ProjectServicer:
-    """Build the servicer on the app's database."""
-    return ProjectServicer(app.project_service())
