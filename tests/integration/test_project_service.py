@@ -14,6 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import update
 
+from services.common import errors
 from services.common.caller import Caller
 from services.common.db import utcnow
 from services.common.storage import LocalStorage
@@ -223,6 +224,64 @@ async def test_update_applies_only_the_mask_and_a_stale_etag_is_aborted(live) ->
     assert unknown.code() == grpc.StatusCode.INVALID_ARGUMENT
     empty = await error_of(alice.update(project_pb2.Project(name=project.name)))
     assert empty.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_recorded_job_outputs_are_a_new_version_that_stale_edits_cannot_overwrite(
+    live,
+) -> None:
+    server, _ = live
+    alice = await _owner(live)
+    project = await alice.create()
+    project_id = int(project.name.split("/")[1])
+    service = server.app.get(ProjectService)
+    video = {"kind": "video", "key": f"projects/{project_id}/jobs/7/video.mp4", "size_bytes": 3}
+    recorded = await service.record_outputs(project_id, 7, [video])
+    seen = await alice.get(project.name)
+    assert seen.etag == recorded.etag != project.etag
+    assert seen.latest_job == "jobs/7"
+    assert [a.key for a in seen.artifacts] == [video["key"]]
+    assert seen.update_time.ToDatetime() > project.update_time.ToDatetime()
+    stale = project_pb2.Project(name=project.name, title="Stale", etag=project.etag)
+    aborted = await error_of(alice.update(stale, "title"))
+    assert aborted.code() == grpc.StatusCode.ABORTED
+    assert (await alice.get(project.name)).title == project.title
+
+    # Inside a caller's transaction (the job service's), the change commits with it or not at all.
+    thumbnail = {"kind": "thumbnail", "key": f"projects/{project_id}/jobs/8/thumb.jpg"}
+    async with server.app.database.session() as db, db.begin() as transaction:
+        await service.record_outputs(project_id, 8, [thumbnail], session=db)
+        await transaction.rollback()
+    assert (await alice.get(project.name)).etag == seen.etag
+    async with server.app.database.session() as db, db.begin():
+        inside = await service.record_outputs(project_id, 8, [thumbnail], session=db)
+    after = await alice.get(project.name)
+    assert after.etag == inside.etag != seen.etag
+    assert after.latest_job == "jobs/8"
+    fresh = project_pb2.Project(name=project.name, title="Fresh", etag=after.etag)
+    assert (await alice.update(fresh, "title")).title == "Fresh"
+
+
+async def test_outputs_of_a_deleted_or_missing_project_are_not_found(live) -> None:
+    server, _ = live
+    alice = await _owner(live)
+    project = await alice.create()
+    await alice.stub.DeleteProject(
+        project_pb2.DeleteProjectRequest(name=project.name), metadata=alice.auth
+    )
+    service = server.app.get(ProjectService)
+    with pytest.raises(errors.NotFound):
+        await service.record_outputs(int(project.name.split("/")[1]), 1, [])
+    with pytest.raises(errors.NotFound):
+        await service.record_outputs(2**40, 1, [])
+
+
+async def test_only_a_user_can_own_a_new_project(live) -> None:
+    server, _ = live
+    with pytest.raises(errors.InvalidArgument) as refused:
+        await server.app.get(ProjectService).create_project(None, "Made by a service")
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        ("project.owner", "a user must create projects")
+    ]
 
 
 async def test_soft_delete_show_deleted_undelete_and_purge(live, tmp_path) -> None:
