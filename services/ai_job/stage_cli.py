@@ -4,8 +4,8 @@
     filmstudio stage voice --job-id cli-0123abcd4567     (or: voice breakdown.json / script)
     filmstudio stage subtitles --job-id cli-0123abcd4567 (or: subtitles timings.json)
 
-Artifacts go to the configured storage under `jobs/<job id>/`; the last line printed is a JSON
-summary with their keys and URLs.
+Artifacts go to the configured storage under `jobs/<job id>/`. Standard output carries one JSON
+summary with their keys and URLs; log lines go to standard error, so the output pipes into `jq`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from services.ai_job.pipeline.stage import StageCancelled, ToolFailed, stage_key
 from services.ai_job.pipeline.subtitles import SubtitleOptions, run_subtitles
 from services.ai_job.pipeline.voice import VoiceOptions, run_voice_synthesis
 from services.ai_job.pipeline.voice_engines import NARRATOR_VOICES, engine_from_config
+from services.ai_job.runners import stage_input_errors
 from services.common.config import Settings
 from services.common.errors import DomainError, InvalidArgument
+from services.common.logs import configure_logging
 from services.common.storage import Storage, storage_from_settings, validate_key
 
 log = logging.getLogger(__name__)
@@ -75,14 +77,16 @@ def _common(parser: argparse.ArgumentParser, run: Callable[..., dict[str, Any]])
 def _handle(
     run: Callable[..., dict[str, Any]], args: argparse.Namespace, settings: Settings
 ) -> int:
+    # The summary is the command's output: logs go to stderr so stdout stays one JSON document.
+    configure_logging(settings.log_level, settings.effective_log_format, stream=sys.stderr)
     storage = storage_from_settings(settings)
     try:
-        summary = run(args, storage)
+        with stage_input_errors():
+            summary = run(args, storage)
     except (DomainError, ToolFailed, StageCancelled, OSError) as error:
         log.error("%s", getattr(error, "message", None) or error)
         return 2
     urls = {name: storage.url(key) for name, key in summary["artifacts"].items()}
-    # One line, after every log line, so `| tail -1 | jq` works in either log format.
     sys.stdout.write(json.dumps({**summary, "urls": urls}) + "\n")
     return 0
 

@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from services.common.context import current_principal, current_request_id
 
@@ -77,9 +77,12 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Send every log record to stdout in the chosen format."""
-    handler = logging.StreamHandler(sys.stdout)
+def configure_logging(
+    level: str = "INFO", fmt: str = "text", stream: IO[str] | None = None
+) -> None:
+    """Send every log record to `stream` (stdout by default) in the chosen format."""
+    # Resolved at call time, not as a default value, so a replaced sys.stdout is honoured.
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()

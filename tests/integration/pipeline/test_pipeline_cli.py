@@ -20,12 +20,7 @@ Run = Callable[..., tuple[int, dict[str, Any] | None]]
 @pytest.fixture
 def filmstudio(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> Iterator[Run]:
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level  # main() points logging at captured stdout
-    modules = services.cli.COMMAND_MODULES
-    if "services.ai_job.pipeline.cli" not in modules:
-        monkeypatch.setattr(
-            services.cli, "COMMAND_MODULES", (*modules, "services.ai_job.pipeline.cli")
-        )
+    handlers, level = root.handlers[:], root.level  # main() points logging at captured streams
     monkeypatch.setenv("FILMSTUDIO_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("S3_BUCKET_NAME", raising=False)
 
@@ -92,3 +87,26 @@ def test_bad_input_exits_with_status_2_and_writes_nothing(
     assert (code, summary) == (2, None)
     artifacts = tmp_path / "var" / "artifacts"
     assert not artifacts.exists() or not any(p.is_file() for p in artifacts.rglob("*"))
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_stdout_is_one_json_document_and_the_logs_go_to_stderr(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys, log_format: str
+) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    monkeypatch.setenv("FILMSTUDIO_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    monkeypatch.setenv("LOG_LEVEL", "INFO")
+    monkeypatch.delenv("S3_BUCKET_NAME", raising=False)
+    script = tmp_path / "lab.fountain"
+    script.write_text(SCRIPT)
+    try:
+        code = services.cli.main(["stage", "script-analysis", str(script)])
+        captured = capsys.readouterr()
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert code == 0
+    summary = json.loads(captured.out)  # the whole of stdout, as `| jq` reads it
+    assert summary["artifacts"]["breakdown"].endswith("/script/breakdown.json")
+    assert "script-analysis 100% breakdown stored" in captured.err
