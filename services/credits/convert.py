@@ -8,7 +8,8 @@ from filmstudio.v1 import credits_pb2
 from google.protobuf import timestamp_pb2
 
 from services.common import errors
-from services.common.convert import timestamp
+from services.common.context import Principal
+from services.common.convert import timestamp, user_ref
 from services.credits import records
 from services.credits.records import Credits, Reservation, Transaction
 
@@ -42,6 +43,11 @@ def kind_name(value: int, field: str = "kind") -> str | None:
     return KIND_NAME[value]
 
 
+def added_kind(value: int) -> str:
+    """Return the kind of credits an AddCredits request gives ("" for UNSPECIFIED: refused)."""
+    return kind_name(value) or ""
+
+
 def moment(stamp: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
     """Return an aware datetime for a set Timestamp field, None when unset."""
     return stamp.ToDatetime(tzinfo=UTC) if present else None
@@ -53,6 +59,16 @@ def credits_name(name: str, field: str = "name") -> str:
     if not slash or rest != "credits" or not parent:
         raise errors.InvalidArgument.field(field, "must look like users/{id}/credits")
     return parent
+
+
+def credits_owner(name: str, principal: Principal) -> int:
+    """Resolve a credits name ("users/{id}/credits"; empty: the caller's) to a user id."""
+    return user_ref(credits_name(name or "users/me/credits"), principal)
+
+
+def history_owner(parent: str, principal: Principal) -> int:
+    """Resolve the parent of a transaction listing ("users/{id}"; empty: the caller) to an id."""
+    return user_ref(parent or "users/me", principal, "parent")
 
 
 def credits_message(credits: Credits) -> credits_pb2.Credits:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import grpc
+from filmstudio.v1 import credits_pb2 as pb
+from filmstudio.v1 import credits_pb2_grpc
 
-from filmstudio.v1 import credits_pb2, credits_pb2_grpc
-
-from services.common.app import App
 from services.common.context import require_principal
 from services.common.convert import resource_id, user_ref
 from services.credits.convert import (
+    added_kind,
     credits_message,
-    credits_name,
+    credits_owner,
+    history_owner,
     kind_name,
     moment,
     reservation_message,
@@ -19,7 +20,8 @@ from services.credits.convert import (
 )
 from services.credits.credits_service import CreditsService
 
-Context = Any
+# Each RPC's context is typed with its own request and response: Context[Request, Response].
+Context = grpc.aio.ServicerContext
 
 
 def _actor() -> str:
@@ -32,12 +34,20 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
     def __init__(self, service: CreditsService) -> None:
         self.service = service
 
-    async def GetCredits(self, request: Any, context: Context) -> Any:
-        user_id = user_ref(credits_name(request.name or "users/me/credits"), require_principal())
+    async def GetCredits(
+        self,
+        request: pb.GetCreditsRequest,
+        context: Context[pb.GetCreditsRequest, pb.GetCreditsResponse],
+    ) -> pb.GetCreditsResponse:
+        user_id = credits_owner(request.name, require_principal())
         credits = await self.service.get_user_credits(user_id)
-        return credits_pb2.GetCreditsResponse(credits=credits_message(credits))
+        return pb.GetCreditsResponse(credits=credits_message(credits))
 
-    async def DeductCredits(self, request: Any, context: Context) -> Any:
+    async def DeductCredits(
+        self,
+        request: pb.DeductCreditsRequest,
+        context: Context[pb.DeductCreditsRequest, pb.DeductCreditsResponse],
+    ) -> pb.DeductCreditsResponse:
         result = await self.service.deduct_credits(
             user_ref(request.user, require_principal(), "user"),
             request.amount,
@@ -46,59 +56,78 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
             job=request.job,
             actor=_actor(),
         )
-        return credits_pb2.DeductCreditsResponse(
+        return pb.DeductCreditsResponse(
             transaction=transaction_message(result.transaction),
             credits=credits_message(result.credits),
         )
 
-    async def AddCredits(self, request: Any, context: Context) -> Any:
+    async def AddCredits(
+        self,
+        request: pb.AddCreditsRequest,
+        context: Context[pb.AddCreditsRequest, pb.AddCreditsResponse],
+    ) -> pb.AddCreditsResponse:
         result = await self.service.add_credits(
             user_ref(request.user, require_principal(), "user"),
             request.amount,
-            kind_name(request.kind) or "",
+            added_kind(request.kind),
             request.reason,
             idempotency_key=request.request_id,
             expires_at=moment(request.expire_time, request.HasField("expire_time")),
             actor=_actor(),
         )
-        return credits_pb2.AddCreditsResponse(
+        return pb.AddCreditsResponse(
             transaction=transaction_message(result.transaction),
             credits=credits_message(result.credits),
         )
 
-    async def ListTransactions(self, request: Any, context: Context) -> Any:
-        user_id = user_ref(request.parent or "users/me", require_principal(), "parent")
+    async def ListTransactions(
+        self,
+        request: pb.ListTransactionsRequest,
+        context: Context[pb.ListTransactionsRequest, pb.ListTransactionsResponse],
+    ) -> pb.ListTransactionsResponse:
         transactions, next_token = await self.service.get_transaction_history(
-            user_id,
+            history_owner(request.parent, require_principal()),
             kind=kind_name(request.kind),
             start_time=moment(request.start_time, request.HasField("start_time")),
             end_time=moment(request.end_time, request.HasField("end_time")),
             page_size=request.page_size,
             page_token=request.page_token,
         )
-        return credits_pb2.ListTransactionsResponse(
+        return pb.ListTransactionsResponse(
             transactions=[transaction_message(t) for t in transactions],
             next_page_token=next_token,
         )
 
-    async def CheckSufficientCredits(self, request: Any, context: Context) -> Any:
-        user_id = user_ref(credits_name(request.name or "users/me/credits"), require_principal())
+    async def CheckSufficientCredits(
+        self,
+        request: pb.CheckSufficientCreditsRequest,
+        context: Context[pb.CheckSufficientCreditsRequest, pb.CheckSufficientCreditsResponse],
+    ) -> pb.CheckSufficientCreditsResponse:
+        user_id = credits_owner(request.name, require_principal())
         check = await self.service.check_sufficient_credits(user_id, request.amount)
-        return credits_pb2.CheckSufficientCreditsResponse(
+        return pb.CheckSufficientCreditsResponse(
             sufficient=check.sufficient, available=check.available, shortfall=check.shortfall
         )
 
-    async def ResetMonthlyCredits(self, request: Any, context: Context) -> Any:
+    async def ResetMonthlyCredits(
+        self,
+        request: pb.ResetMonthlyCreditsRequest,
+        context: Context[pb.ResetMonthlyCreditsRequest, pb.ResetMonthlyCreditsResponse],
+    ) -> pb.ResetMonthlyCreditsResponse:
         principal = require_principal()
         user_id = user_ref(request.user, principal, "user") if request.user else None
         result = await self.service.reset_monthly_credits(request.period or None, user_id)
-        return credits_pb2.ResetMonthlyCreditsResponse(
+        return pb.ResetMonthlyCreditsResponse(
             period=result.period,
             granted_users=result.granted_users,
             skipped_users=result.skipped_users,
         )
 
-    async def ReserveCredits(self, request: Any, context: Context) -> Any:
+    async def ReserveCredits(
+        self,
+        request: pb.ReserveCreditsRequest,
+        context: Context[pb.ReserveCreditsRequest, pb.ReserveCreditsResponse],
+    ) -> pb.ReserveCreditsResponse:
         reservation = await self.service.reserve_credits(
             user_ref(request.user, require_principal(), "user"),
             request.amount,
@@ -107,27 +136,34 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
             ttl_seconds=request.ttl_seconds,
             actor=_actor(),
         )
-        return credits_pb2.ReserveCreditsResponse(reservation=reservation_message(reservation))
+        return pb.ReserveCreditsResponse(reservation=reservation_message(reservation))
 
-    async def CaptureReservation(self, request: Any, context: Context) -> Any:
+    async def CaptureReservation(
+        self,
+        request: pb.CaptureReservationRequest,
+        context: Context[pb.CaptureReservationRequest, pb.CaptureReservationResponse],
+    ) -> pb.CaptureReservationResponse:
         reservation = await self.service.capture_reservation(
             resource_id(request.name, "reservations"), request.amount, actor=_actor()
         )
-        return credits_pb2.CaptureReservationResponse(reservation=reservation_message(reservation))
+        return pb.CaptureReservationResponse(reservation=reservation_message(reservation))
 
-    async def ReleaseReservation(self, request: Any, context: Context) -> Any:
+    async def ReleaseReservation(
+        self,
+        request: pb.ReleaseReservationRequest,
+        context: Context[pb.ReleaseReservationRequest, pb.ReleaseReservationResponse],
+    ) -> pb.ReleaseReservationResponse:
         reservation = await self.service.release_reservation(
             resource_id(request.name, "reservations"), request.reason, actor=_actor()
         )
-        return credits_pb2.ReleaseReservationResponse(reservation=reservation_message(reservation))
+        return pb.ReleaseReservationResponse(reservation=reservation_message(reservation))
 
-    async def HandlePaymentEvent(self, request: Any, context: Context) -> Any:
+    async def HandlePaymentEvent(
+        self,
+        request: pb.HandlePaymentEventRequest,
+        context: Context[pb.HandlePaymentEventRequest, pb.HandlePaymentEventResponse],
+    ) -> pb.HandlePaymentEventResponse:
         outcome = await self.service.handle_payment_event(request.payload, request.signature)
-        return credits_pb2.HandlePaymentEventResponse(
+        return pb.HandlePaymentEventResponse(
             event_id=outcome.event_id, applied=outcome.applied, outcome=outcome.outcome
         )
-
-
-def build(app: App) -> CreditsServicer:
-    """Build the servicer on the app's CreditsService."""
-    return CreditsServicer(app.credits_service())
