@@ -8,7 +8,7 @@ from filmstudio.v1 import ai_job_pb2, common_pb2
 from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
 from services.ai_job.events import JobEvent
-from services.ai_job.jobs import Job
+from services.ai_job.records import Job
 from services.ai_job.stats import QueueStats
 from services.common.convert import timestamp
 from services.common.enums import (

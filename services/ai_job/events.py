@@ -221,8 +221,3 @@ def event_bus_from_settings(redis_url: str | None, prefix: str, maxlen: int) -> 
     if redis_url:
         return RedisEventBus(redis_url, prefix, maxlen)
     return InMemoryEventBus(maxlen)
-
-
-def as_dict(event: JobEvent) -> dict[str, Any]:
-    """Return the event as a plain dict."""
-    return asdict(event)

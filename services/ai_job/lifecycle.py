@@ -1,39 +1,29 @@
-"""The running side of jobs: claims, progress, results, cancellation, settlement, recovery.
+"""The running side of jobs: claims, progress, results and cancellation.
 
 Every terminal transition happens once, in a transaction that checks the job is still RUNNING
-(or QUEUED) at the reporting attempt; it records whether the credit hold must be captured or
-released, and `settle` performs that afterwards (see `settlement.py`). The periodic sweep of
-jobs that lost their worker, their queue entry or their settlement is in `recovery.py`.
+(or QUEUED) at the reporting attempt, and goes through `Ending` (see `ending.py`), which
+records the hold's fate there and settles it after the commit.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ai_job import jobs, recovery, settlement
-from services.ai_job.credits_client import CreditsClient
+from services.ai_job.announce import announce
+from services.ai_job.ending import SYSTEM, Ending
 from services.ai_job.events import EventBus, JobEvent
-from services.ai_job.jobs import Job, to_job
 from services.ai_job.models import JobRow
 from services.ai_job.queue import JobQueue
-from services.ai_job.runners import RunnerRegistry
+from services.ai_job.records import GENERATING_TYPES, TERMINAL, Job, to_job
+from services.ai_job.throttle import ProgressWrites
 from services.common import errors
 from services.common.caller import Caller
-from services.common.config import Settings
 from services.common.db import Database, utcnow
 from services.project.project_service import ProjectService
-
-log = logging.getLogger(__name__)
-
-SYSTEM = Caller(None, is_admin=True, actor="services/jobs")
-# Progress is published to watchers at once, but written to the database at most this often.
-PROGRESS_WRITE_INTERVAL = 0.5
 
 
 @dataclass
@@ -45,64 +35,29 @@ class Claim:
 
 
 class Lifecycle:
-    """State changes of running jobs, shared by the service and its progress streams."""
+    """State changes of running jobs, reported by workers and their progress streams."""
 
     def __init__(
         self,
-        db: Database,
+        database: Database,
         queue: JobQueue,
-        *,
-        settings: Settings,
-        projects: ProjectService,
-        credits: CreditsClient,
         events: EventBus,
+        projects: ProjectService,
+        ending: Ending,
+        progress_writes: ProgressWrites,
     ) -> None:
-        self.db = db
+        self.database = database
         self.queue = queue
-        self.settings = settings
-        self.projects = projects
-        self.credits = credits
         self.events = events
-        self.runners = RunnerRegistry(diagnostics=settings.job_diagnostics)
-        self._last_write: dict[int, float] = {}
-
-    async def publish(
-        self, row: JobRow, message: str = "", *, cancel_requested: bool = False
-    ) -> str:
-        """Tell watchers where a job stands."""
-        return await self.events.publish(
-            JobEvent(
-                id="",
-                job_id=row.id,
-                time=time.time(),
-                status=row.status,
-                stage=row.stage,
-                progress=row.progress,
-                message=message or row.message,
-                eta_seconds=row.eta_seconds,
-                terminal=row.status in jobs.TERMINAL,
-                cancel_requested=cancel_requested,
-            )
-        )
-
-    async def _project_to(self, db: AsyncSession, row: JobRow, status: str, reason: str) -> None:
-        """Move the job's project along, when this job type owns the project's status."""
-        if row.job_type not in jobs.GENERATING_TYPES:
-            return
-        project = await self.projects.load(db, row.project_id, SYSTEM)
-        try:
-            await self.projects.transition(db, project, status, SYSTEM.name, reason, row.id)
-        except errors.FailedPrecondition:
-            log.warning(
-                "project status left as is",
-                extra={"project_id": row.project_id, "from": project.status, "to": status},
-            )
+        self.projects = projects
+        self.ending = ending
+        self.progress_writes = progress_writes
 
     # --- Worker side ------------------------------------------------------------------------
 
     async def claim(self, job_id: int, attempt: int, worker: str) -> Claim:
         """Start an attempt for a worker, or refuse if it is not (or no longer) its to run."""
-        async with self.db.session() as db, db.begin():
+        async with self.database.session() as db, db.begin():
             row = await db.get(JobRow, job_id, with_for_update=True)
             if row is None or row.attempt != attempt or row.cancel_requested:
                 return Claim(False)
@@ -115,10 +70,10 @@ class Lifecycle:
             row.status, row.worker_id, row.heartbeat_at = "running", worker, now
             row.started_at = row.started_at or now
             row.stage, row.message = "starting", f"started by {worker}"
-            if row.job_type in jobs.GENERATING_TYPES:
-                await self._project_to(db, row, "generating", f"job {row.id} started")
+            if row.job_type in GENERATING_TYPES:
+                await self.ending.move_project(db, row, "generating", f"job {row.id} started")
             job = to_job(row)
-        await self.publish(row)
+        await announce(self.events, row)
         return Claim(True, job)
 
     async def progress(
@@ -133,8 +88,8 @@ class Lifecycle:
     ) -> bool:
         """Record progress or a heartbeat; return True when the worker must stop."""
         now = time.monotonic()
-        write = now - self._last_write.get(job_id, 0.0) >= PROGRESS_WRITE_INTERVAL
-        async with self.db.session() as db, db.begin():
+        write = self.progress_writes.due(job_id, now)
+        async with self.database.session() as db, db.begin():
             row = await db.get(JobRow, job_id, with_for_update=write)
             if row is None or row.attempt != attempt or row.status != "running":
                 return True
@@ -156,7 +111,7 @@ class Lifecycle:
                 if progress is not None:
                     row.stage, row.progress = event.stage, event.progress
                     row.message, row.eta_seconds = event.message, event.eta_seconds
-                self._last_write[job_id] = now
+                self.progress_writes.written(job_id, now)
         if progress is not None:
             await self.events.publish(event)
         return False
@@ -165,60 +120,30 @@ class Lifecycle:
         self, job_id: int, attempt: int, artifacts: list[dict[str, Any]], result: dict[str, Any]
     ) -> Job:
         """Store a job's results and mark it SUCCEEDED (its hold is then captured)."""
-        async with self.db.session() as db, db.begin():
-            row = await self._running(db, job_id, attempt)
+        async with self.database.session() as db, db.begin():
+            row = await _running(db, job_id, attempt)
             row.artifacts, row.result = list(artifacts), dict(result)
             row.progress, row.stage = 100.0, "done"
-            await self._finish(db, row, "succeeded", "finished", "succeeded")
-            if row.job_type in jobs.GENERATING_TYPES:
-                project = await self.projects.load(db, row.project_id, SYSTEM)
-                project.artifacts, project.latest_job_id = list(artifacts), row.id
+            await self.ending.finish(db, row, "succeeded", "finished", "succeeded")
+            if row.job_type in GENERATING_TYPES:
+                # In this transaction: the job succeeds and its project shows the outputs at once.
+                await self.projects.record_outputs(row.project_id, row.id, artifacts, session=db)
             job = to_job(row)
-        await self._after_finish(row)
+        await self.ending.announce_end(row)
         return job
 
     async def fail(self, job_id: int, attempt: int, error: str) -> Job:
         """Mark a running job FAILED after its retries (its hold is then released)."""
-        async with self.db.session() as db, db.begin():
-            row = await self._running(db, job_id, attempt)
+        async with self.database.session() as db, db.begin():
+            row = await _running(db, job_id, attempt)
             row.error = error[:4000]
-            await self._finish(db, row, "failed", "failed", "failed")
+            await self.ending.finish(db, row, "failed", "failed", "failed")
             job = to_job(row)
-        await self._after_finish(row)
+        await self.ending.announce_end(row)
         return job
 
-    async def _running(self, db: AsyncSession, job_id: int, attempt: int) -> JobRow:
-        row = await db.get(JobRow, job_id, with_for_update=True)
-        if row is None:
-            raise errors.NotFound(f"jobs/{job_id} not found")
-        if row.status != "running" or row.attempt != attempt:
-            raise errors.FailedPrecondition(
-                f"job {job_id} attempt {attempt} is not running", reason="STALE_ATTEMPT"
-            )
-        return row
-
-    async def _finish(
-        self, db: AsyncSession, row: JobRow, status: str, message: str, reason: str
-    ) -> None:
-        """End a job: its status, the hold's fate, and its project's status, in one place."""
-        row.status, row.ended_at, row.message = status, utcnow(), message
-        row.settlement = "capture" if status == "succeeded" else "release"
-        self._last_write.pop(row.id, None)
-        project_status = "completed" if status == "succeeded" else "failed"
-        await self._project_to(db, row, project_status, f"job {row.id} {reason}")
-
-    async def _after_finish(self, row: JobRow) -> None:
-        await self.publish(row)
-        await self.settle(row.id)
-
     async def update_job_status(
-        self,
-        job_id: int,
-        status: str,
-        attempt: int,
-        *,
-        worker: str = "",
-        error: str = "",
+        self, job_id: int, status: str, attempt: int, *, worker: str = "", error: str = ""
     ) -> Job:
         """Apply a status a worker reports: RUNNING claims an attempt, FAILED ends it."""
         if status == "running":
@@ -236,53 +161,51 @@ class Lifecycle:
             "status", "workers report RUNNING, FAILED or CANCELLED; results go to UpdateJobResult"
         )
 
-    async def update_job_result(
-        self, job_id: int, attempt: int, artifacts: list[dict[str, Any]], result: dict[str, Any]
-    ) -> Job:
-        """Store a finished attempt's results; the job SUCCEEDS."""
-        return await self.complete(job_id, attempt, artifacts, result)
-
     # --- Cancellation -------------------------------------------------------------------------
 
     async def cancel_job(self, job_id: int, caller: Caller) -> Job:
         """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
-        async with self.db.session() as db, db.begin():
+        async with self.database.session() as db, db.begin():
             row = await db.get(JobRow, job_id, with_for_update=True)
-            if row is None or not (caller.is_admin or row.owner_id == caller.user_id):
+            if row is None or not caller.may_act_for(row.owner_id):
                 raise errors.NotFound(f"jobs/{job_id} not found")
-            if row.status in jobs.TERMINAL:
+            if row.status in TERMINAL:
                 raise errors.FailedPrecondition(
                     f"the job already ended ({row.status.upper()})", reason="JOB_ENDED"
                 )
             row.cancel_requested = True
             queued = row.status == "queued"
             if queued:
-                await self._finish(db, row, "cancelled", f"cancelled by {caller.name}", "cancelled")
+                await self.ending.finish(
+                    db, row, "cancelled", f"cancelled by {caller.name}", "cancelled"
+                )
         if queued:
             await self.queue.remove(row.id, row.attempt)
-            await self._after_finish(row)
+            await self.ending.announce_end(row)
         else:
             # The worker's progress stream sees this and ends; `stop_cancelled` finishes it.
-            await self.publish(row, "cancel requested", cancel_requested=True)
+            await announce(self.events, row, "cancel requested", cancel_requested=True)
         return to_job(row)
 
     async def stop_cancelled(self, job_id: int, attempt: int) -> None:
         """Mark a running job CANCELLED once its worker has been told to stop."""
-        async with self.db.session() as db, db.begin():
+        async with self.database.session() as db, db.begin():
             row = await db.get(JobRow, job_id, with_for_update=True)
             if row is None or row.status != "running" or row.attempt != attempt:
                 return
             if not row.cancel_requested:
                 return
-            await self._finish(db, row, "cancelled", "cancelled", "cancelled")
-        await self._after_finish(row)
+            await self.ending.finish(db, row, "cancelled", "cancelled", "cancelled")
+        await self.ending.announce_end(row)
 
-    # --- Settlement and recovery --------------------------------------------------------------
 
-    async def settle(self, job_id: int) -> bool:
-        """Capture or release an ended job's hold; return whether it is settled now."""
-        return await settlement.settle(self.db, self.credits, job_id)
-
-    async def recover(self, now: datetime | None = None) -> dict[str, int]:
-        """Requeue or fail jobs whose worker went silent, requeue lost entries, settle holds."""
-        return await recovery.recover(self, now)
+async def _running(db: AsyncSession, job_id: int, attempt: int) -> JobRow:
+    """Lock a job that must be RUNNING at this attempt (a stale worker's report is refused)."""
+    row = await db.get(JobRow, job_id, with_for_update=True)
+    if row is None:
+        raise errors.NotFound(f"jobs/{job_id} not found")
+    if row.status != "running" or row.attempt != attempt:
+        raise errors.FailedPrecondition(
+            f"job {job_id} attempt {attempt} is not running", reason="STALE_ATTEMPT"
+        )
+    return row

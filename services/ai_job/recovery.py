@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from services.ai_job.announce import announce
+from services.ai_job.ending import Ending
 from services.ai_job.models import JobRow
-from services.common.db import utcnow
-
-if TYPE_CHECKING:
-    from services.ai_job.lifecycle import Lifecycle
+from services.ai_job.queue import JobQueue
+from services.common.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 
 
-async def recover(lifecycle: Lifecycle, now: datetime | None) -> dict[str, int]:
+async def recover(
+    *,
+    database: Database,
+    queue: JobQueue,
+    ending: Ending,
+    heartbeat_timeout_seconds: float,
+    now: datetime | None = None,
+) -> dict[str, int]:
     """Requeue or fail jobs whose worker went silent, requeue lost entries, settle holds."""
     now = now or utcnow()
-    silent_since = now - timedelta(seconds=lifecycle.settings.heartbeat_timeout_seconds)
+    silent_since = now - timedelta(seconds=heartbeat_timeout_seconds)
     counts = {
         "requeued": 0,
         "failed": 0,
@@ -34,7 +40,7 @@ async def recover(lifecycle: Lifecycle, now: datetime | None) -> dict[str, int]:
         "reenqueued": 0,
         "settled": 0,
     }
-    async with lifecycle.db.reader() as db:
+    async with database.reader() as db:
         stale = list(
             await db.scalars(
                 select(JobRow.id).where(
@@ -55,21 +61,23 @@ async def recover(lifecycle: Lifecycle, now: datetime | None) -> dict[str, int]:
             )
         )
     for job_id in stale:
-        counts[await _recover_silent(lifecycle, job_id, silent_since)] += 1
+        counts[await _recover_silent(database, queue, ending, job_id, silent_since)] += 1
     for job_id, attempt, priority in waiting:
-        if not await lifecycle.queue.contains(job_id, attempt):
-            await lifecycle.queue.enqueue(job_id, attempt, priority)
+        if not await queue.contains(job_id, attempt):
+            await queue.enqueue(job_id, attempt, priority)
             counts["reenqueued"] += 1
     for job_id in unsettled:
-        counts["settled"] += await lifecycle.settle(job_id)
+        counts["settled"] += await ending.settle(job_id)
     if any(v for k, v in counts.items() if k != "skipped"):
         log.info("job recovery", extra=counts)
     return counts
 
 
-async def _recover_silent(lifecycle: Lifecycle, job_id: int, silent_since: datetime) -> str:
+async def _recover_silent(
+    database: Database, queue: JobQueue, ending: Ending, job_id: int, silent_since: datetime
+) -> str:
     """Decide the fate of one job whose worker stopped heartbeating."""
-    async with lifecycle.db.session() as db, db.begin():
+    async with database.session() as db, db.begin():
         row = await db.get(JobRow, job_id, with_for_update=True)
         if (
             row is None
@@ -78,7 +86,7 @@ async def _recover_silent(lifecycle: Lifecycle, job_id: int, silent_since: datet
         ):
             return "skipped"  # another process dealt with it meanwhile
         if row.cancel_requested:
-            await lifecycle._finish(db, row, "cancelled", "cancelled (worker lost)", "cancelled")
+            await ending.finish(db, row, "cancelled", "cancelled (worker lost)", "cancelled")
             outcome = "cancelled"
         elif row.attempt < row.max_attempts:
             row.attempt += 1
@@ -88,12 +96,12 @@ async def _recover_silent(lifecycle: Lifecycle, job_id: int, silent_since: datet
             outcome = "requeued"
         else:
             row.error = "the worker stopped responding on every attempt"
-            await lifecycle._finish(db, row, "failed", "failed (worker lost)", "lost its worker")
+            await ending.finish(db, row, "failed", "failed (worker lost)", "lost its worker")
             outcome = "failed"
     if outcome == "requeued":
-        await lifecycle.queue.enqueue(row.id, row.attempt, row.priority)
-        await lifecycle.publish(row)
+        await queue.enqueue(row.id, row.attempt, row.priority)
+        await announce(ending.events, row)
     else:
-        await lifecycle._after_finish(row)
+        await ending.announce_end(row)
     log.warning("job worker lost", extra={"job_id": job_id, "outcome": outcome})
     return outcome

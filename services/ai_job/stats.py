@@ -10,8 +10,12 @@ from sqlalchemy import select
 
 from services.ai_job.models import JobRow
 from services.ai_job.queue import QUEUES
+from services.common import errors
 from services.common.db import Database, utcnow
 from services.common.records import Record
+
+# Without a window, statistics cover the last hour.
+DEFAULT_WINDOW_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,12 @@ class QueueStats(Record):
     run_p95: float
 
 
-async def queue_stats(database: Database, window_seconds: float) -> list[QueueStats]:
+async def queue_stats(database: Database, window_seconds: float | None) -> list[QueueStats]:
     """Return per-queue depth, counts, throughput and wait/run percentiles over a window."""
+    if window_seconds is None:
+        window_seconds = DEFAULT_WINDOW_SECONDS
+    if window_seconds <= 0:
+        raise errors.InvalidArgument.field("window", "must be positive")
     since = utcnow() - timedelta(seconds=window_seconds)
     async with database.reader() as db:
         live = (

@@ -1,4 +1,4 @@
-"""The job record, its validation, and the rules of which job types touch the project status."""
+"""The job records, their validation, and the rules of which job types touch the project status."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 # These render the project: creating one queues the project, finishing completes or fails it.
 GENERATING_TYPES = frozenset(JOB_TYPES) - {"youtube_upload"}
 PROJECT_READY_FOR_GENERATION = frozenset({"draft", "failed"})
+# A job that names no priority runs on the normal queue.
+DEFAULT_PRIORITY = 2
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ class Job(Record):
     ended_at: datetime | None
     retry_of: int | None
     cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class JobPage(Record):
+    """One page of jobs."""
+
+    jobs: list[Job]
+    next_page_token: str
 
 
 def to_job(row: JobRow) -> Job:
