@@ -356,3 +356,20 @@ async def test_unknown_users_are_not_found(credits) -> None:
         await credits.get_user_credits(10**9)
     with pytest.raises(errors.NotFound):
         await credits.deduct_credits(10**9, 1, idempotency_key=key())
+
+
+async def test_a_service_built_without_settings_takes_the_defaults_not_the_environment(
+    database, monkeypatch
+) -> None:
+    monkeypatch.setenv("CREDITS_HOLD_TTL", "5")
+    monkeypatch.setenv("PAYMENT_WEBHOOK_SECRET", "whsec_from_the_environment")
+    credits = CreditsService(database)
+    user = await new_user(database)
+    await buy(credits, user, 10)
+
+    hold = await credits.reserve_credits(user, 1, idempotency_key=key())
+
+    assert hold.expires_at - hold.created_at == timedelta(seconds=3600)
+    with pytest.raises(errors.FailedPrecondition) as caught:
+        await credits.handle_payment_event(b"{}", "t=1,v1=00")
+    assert caught.value.reason == "PAYMENTS_NOT_CONFIGURED"
