@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from gateway.config import GatewayConfig
 from gateway.filmstudio import filmstudio_config
 from gateway.server import GatewayServer, serve_until_signalled
-from services.common.config import Settings
+from services.common.config import Settings, load_settings
 from services.common.logs import configure_logging
 from services.common.loop import run_on_uvloop
 from services.common.processes import check_copies, supervise
@@ -53,6 +54,16 @@ def register(subparsers: Any) -> None:
         "--processes", type=int, default=1, help="copies on the same port, about one per core"
     )
     parser.set_defaults(handler=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `gateway` arguments and serve: `python -m gateway` without the rest of the CLI."""
+    parser = argparse.ArgumentParser(prog="python -m gateway")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["gateway", *(sys.argv[1:] if argv is None else argv)])
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.effective_log_format)
+    return int(args.handler(args, settings))
 
 
 def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayConfig:

@@ -20,7 +20,7 @@ class ResumeRule:
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    """Everything a Gateway needs; the CLI and `serve_gateway` build one from Settings."""
+    """Everything a Gateway needs; gateway/filmstudio.py builds FilmStudio's from Settings."""
 
     backend: str
     # Full service names to expose; empty means every service with HTTP rules in the descriptors.

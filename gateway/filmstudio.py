@@ -1,17 +1,26 @@
-"""The FilmStudio gateway: our services, their access option, WatchJob resume, our protos."""
+"""The FilmStudio gateway: our services, their access option, WatchJob resume, our protos.
+
+The binding of the generic gateway to FilmStudio; with gateway/cli.py, the only gateway module
+that may import `services`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import importlib
+import pkgutil
 from pathlib import Path
 from typing import Any
 
+import filmstudio.v1
 from filmstudio.v1 import options_pb2
 
 from gateway.config import GatewayConfig, ResumeRule
+from gateway.server import GatewayServer, serve_until_signalled
 from services.common.config import Settings
-from services.common.registry import SERVICES
 
+PACKAGE = "filmstudio.v1"
 # The .proto sources, for the comments in /openapi.json (present in a source checkout).
 PROTOS = Path(__file__).resolve().parent.parent / "protos"
 RESUME = {
@@ -23,14 +32,25 @@ DESCRIPTION = (
 )
 
 
+def filmstudio_services() -> tuple[str, ...]:
+    """Return the full name of every service in the generated filmstudio.v1 protos."""
+    # Read from the contracts, not the studio's service table: a new .proto needs no edit here.
+    names: list[str] = []
+    for found in pkgutil.iter_modules(filmstudio.v1.__path__, f"{PACKAGE}."):
+        if not found.name.endswith("_pb2"):
+            continue
+        file = importlib.import_module(found.name).DESCRIPTOR
+        if file.package == PACKAGE:
+            names.extend(service.full_name for service in file.services_by_name.values())
+    return tuple(names)
+
+
 def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> GatewayConfig:
     """Return the gateway configuration for FilmStudio's services behind `backend`."""
     config = GatewayConfig(
         backend=backend,
-        services=tuple(spec.full_name for spec in SERVICES.values()),
+        services=filmstudio_services(),
         proto_paths=(PROTOS,) if PROTOS.is_dir() else (),
-        # Read when Settings grows these knobs; the defaults serve until then.
-        cors_origins=tuple(getattr(settings, "gateway_cors_origins", ()) or ()),
         max_message_bytes=settings.grpc_max_message_bytes,
         upstream_client=settings.gateway_upstream_client,
         resume=RESUME,
@@ -48,3 +68,22 @@ def add_filmstudio_routes(gateway: Any, backend: str) -> None:
     from gateway.webhooks import PAYMENT_WEBHOOK, PaymentWebhook
 
     gateway.raw_routes[PAYMENT_WEBHOOK] = PaymentWebhook(backend)
+
+
+async def serve_gateway(
+    settings: Settings,
+    backend: str,
+    stop: asyncio.Event | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    **overrides: Any,
+) -> None:
+    """Serve the FilmStudio gateway until `stop` is set (or SIGTERM/SIGINT when it is None)."""
+    server = GatewayServer(
+        filmstudio_config(settings, backend, **overrides),
+        host=host or settings.gateway_host,
+        port=settings.gateway_port if port is None else port,
+        grace_seconds=settings.shutdown_grace_seconds,
+    )
+    await serve_until_signalled(server, stop)

@@ -8,14 +8,11 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import uvicorn
 
 from gateway.app import Gateway, build_app
 from gateway.config import GatewayConfig
-from gateway.filmstudio import filmstudio_config
-from services.common.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -90,25 +87,6 @@ class GatewayServer:
         if self._task is not None:
             await self._task
         log.info("gateway stopped")
-
-
-async def serve_gateway(
-    settings: Settings,
-    backend: str,
-    stop: asyncio.Event | None = None,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    **overrides: Any,
-) -> None:
-    """Serve the FilmStudio gateway until `stop` is set (or SIGTERM/SIGINT when it is None)."""
-    server = GatewayServer(
-        filmstudio_config(settings, backend, **overrides),
-        host=host or settings.gateway_host,
-        port=settings.gateway_port if port is None else port,
-        grace_seconds=settings.shutdown_grace_seconds,
-    )
-    await serve_until_signalled(server, stop)
 
 
 async def serve_until_signalled(server: GatewayServer, stop: asyncio.Event | None = None) -> None:

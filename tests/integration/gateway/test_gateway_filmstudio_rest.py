@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.filmstudio import filmstudio_config
-from gateway.server import GatewayServer, serve_gateway
+from gateway.filmstudio import filmstudio_config, serve_gateway
+from gateway.server import GatewayServer
 from tests.support.faulty import SECRET_DETAIL, faulty_specs
 from tests.support.studio import free_port, running_studio, signed_in, studio_settings
 
