@@ -9,7 +9,8 @@ from typing import Any
 
 from services.common.config import Settings
 from services.common.db import Database
-from services.credits.verify import Report, verify
+from services.credits.records import Report
+from services.credits.verify import verify
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from services.credits.records import (
     Credits,
     LedgerResult,
     PaymentOutcome,
+    Report,
     Reservation,
     ResetResult,
     Sufficiency,
@@ -211,6 +212,6 @@ class CreditsService:
             auto_monthly=self.settings.credits_auto_monthly,
         )
 
-    async def verify_ledger(self) -> verify.Report:
+    async def verify_ledger(self) -> Report:
         """Recompute every balance from the entries and report any difference."""
         return await verify.verify(self.db)

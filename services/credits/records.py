@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -129,6 +129,31 @@ class PaymentOutcome(Record):
     event_id: str
     applied: bool
     outcome: str
+
+
+@dataclass(frozen=True)
+class Difference(Record):
+    """One stored figure that disagrees with what the ledger says."""
+
+    user_id: int
+    account: str
+    stored: int
+    expected: int
+
+
+@dataclass(frozen=True)
+class Report(Record):
+    """The outcome of a verification."""
+
+    wallets: int
+    entries: int
+    system: dict[str, int]
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """Tell whether every balance matches the ledger."""
+        return not self.differences
 
 
 def from_row(record: type[R], row: Any) -> R:

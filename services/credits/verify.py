@@ -9,13 +9,11 @@ the users' accounts add up to zero, as double entry requires.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from sqlalchemy import Executable, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import Database
-from services.common.records import Record
 from services.credits.ledger import (
     BONUS,
     HELD,
@@ -26,32 +24,7 @@ from services.credits.ledger import (
     USER_ACCOUNTS,
 )
 from services.credits.models import EntryRow, LotRow, ReservationRow, TransactionRow, WalletRow
-from services.credits.records import PENDING
-
-
-@dataclass(frozen=True)
-class Difference(Record):
-    """One stored figure that disagrees with what the ledger says."""
-
-    user_id: int
-    account: str
-    stored: int
-    expected: int
-
-
-@dataclass(frozen=True)
-class Report(Record):
-    """The outcome of a verification."""
-
-    wallets: int
-    entries: int
-    system: dict[str, int]
-    differences: list[Difference] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        """Tell whether every balance matches the ledger."""
-        return not self.differences
+from services.credits.records import PENDING, Difference, Report
 
 
 async def _sums(db: AsyncSession) -> tuple[dict[tuple[int, str], int], int]:
