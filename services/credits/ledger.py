@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -30,6 +31,7 @@ ISSUED, CONSUMED, LAPSED = "issued", "consumed", "expired"
 SYSTEM_ACCOUNTS = (ISSUED, CONSUMED, LAPSED)
 
 _WALLET_COLUMNS = (*USER_ACCOUNTS, "monthly_period", "monthly_expires_at", "version")
+_spendable = attrgetter(*SPENDABLE)
 
 
 def covers(available: int, amount: int) -> bool:
@@ -77,7 +79,7 @@ class Wallet:
     @property
     def available(self) -> int:
         """Return the credits that can be spent now."""
-        return sum(getattr(self, account) for account in SPENDABLE)
+        return sum(_spendable(self))
 
     def covers(self, amount: int) -> bool:
         """Tell whether the available credits pay a debit of `amount`."""
