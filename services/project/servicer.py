@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from filmstudio.v1 import project_pb2 as pb
-from filmstudio.v1 import project_pb2_grpc
+from filmstudio.v1 import project_pb2, project_pb2_grpc
 
 from services.common.caller import caller_of
 from services.common.context import require_principal
@@ -26,9 +25,9 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
 
     async def CreateProject(
         self,
-        request: pb.CreateProjectRequest,
-        context: Context[pb.CreateProjectRequest, pb.CreateProjectResponse],
-    ) -> pb.CreateProjectResponse:
+        request: project_pb2.CreateProjectRequest,
+        context: Context[project_pb2.CreateProjectRequest, project_pb2.CreateProjectResponse],
+    ) -> project_pb2.CreateProjectResponse:
         fields = fields_of(request.project, rules.CREATE_FIELDS)
         project = await self.service.create_project(
             caller_of(require_principal()).user_id,
@@ -41,23 +40,23 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             voice=fields["voice"],
             request_id=request.request_id,
         )
-        return pb.CreateProjectResponse(project=project_message(project))
+        return project_pb2.CreateProjectResponse(project=project_message(project))
 
     async def GetProject(
         self,
-        request: pb.GetProjectRequest,
-        context: Context[pb.GetProjectRequest, pb.GetProjectResponse],
-    ) -> pb.GetProjectResponse:
+        request: project_pb2.GetProjectRequest,
+        context: Context[project_pb2.GetProjectRequest, project_pb2.GetProjectResponse],
+    ) -> project_pb2.GetProjectResponse:
         project = await self.service.get_project(
             resource_id(request.name, "projects"), caller_of(require_principal())
         )
-        return pb.GetProjectResponse(project=project_message(project))
+        return project_pb2.GetProjectResponse(project=project_message(project))
 
     async def ListProjects(
         self,
-        request: pb.ListProjectsRequest,
-        context: Context[pb.ListProjectsRequest, pb.ListProjectsResponse],
-    ) -> pb.ListProjectsResponse:
+        request: project_pb2.ListProjectsRequest,
+        context: Context[project_pb2.ListProjectsRequest, project_pb2.ListProjectsResponse],
+    ) -> project_pb2.ListProjectsResponse:
         principal = require_principal()
         owner = user_ref(request.owner or "users/me", principal, "owner")
         page = await self.service.get_user_projects(
@@ -67,16 +66,16 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             page_token=request.page_token,
             show_deleted=request.show_deleted,
         )
-        return pb.ListProjectsResponse(
+        return project_pb2.ListProjectsResponse(
             projects=[project_message(p) for p in page.projects],
             next_page_token=page.next_page_token,
         )
 
     async def UpdateProject(
         self,
-        request: pb.UpdateProjectRequest,
-        context: Context[pb.UpdateProjectRequest, pb.UpdateProjectResponse],
-    ) -> pb.UpdateProjectResponse:
+        request: project_pb2.UpdateProjectRequest,
+        context: Context[project_pb2.UpdateProjectRequest, project_pb2.UpdateProjectResponse],
+    ) -> project_pb2.UpdateProjectResponse:
         paths = rules.update_paths(request.update_mask.paths)
         project = await self.service.update_project(
             resource_id(request.project.name, "projects", "project.name"),
@@ -84,33 +83,35 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             fields_of(request.project, paths),
             etag=request.project.etag,
         )
-        return pb.UpdateProjectResponse(project=project_message(project))
+        return project_pb2.UpdateProjectResponse(project=project_message(project))
 
     async def DeleteProject(
         self,
-        request: pb.DeleteProjectRequest,
-        context: Context[pb.DeleteProjectRequest, pb.DeleteProjectResponse],
-    ) -> pb.DeleteProjectResponse:
+        request: project_pb2.DeleteProjectRequest,
+        context: Context[project_pb2.DeleteProjectRequest, project_pb2.DeleteProjectResponse],
+    ) -> project_pb2.DeleteProjectResponse:
         project = await self.service.delete_project(
             resource_id(request.name, "projects"), caller_of(require_principal()), request.etag
         )
-        return pb.DeleteProjectResponse(project=project_message(project))
+        return project_pb2.DeleteProjectResponse(project=project_message(project))
 
     async def UndeleteProject(
         self,
-        request: pb.UndeleteProjectRequest,
-        context: Context[pb.UndeleteProjectRequest, pb.UndeleteProjectResponse],
-    ) -> pb.UndeleteProjectResponse:
+        request: project_pb2.UndeleteProjectRequest,
+        context: Context[project_pb2.UndeleteProjectRequest, project_pb2.UndeleteProjectResponse],
+    ) -> project_pb2.UndeleteProjectResponse:
         project = await self.service.undelete_project(
             resource_id(request.name, "projects"), caller_of(require_principal())
         )
-        return pb.UndeleteProjectResponse(project=project_message(project))
+        return project_pb2.UndeleteProjectResponse(project=project_message(project))
 
     async def UpdateProjectStatus(
         self,
-        request: pb.UpdateProjectStatusRequest,
-        context: Context[pb.UpdateProjectStatusRequest, pb.UpdateProjectStatusResponse],
-    ) -> pb.UpdateProjectStatusResponse:
+        request: project_pb2.UpdateProjectStatusRequest,
+        context: Context[
+            project_pb2.UpdateProjectStatusRequest, project_pb2.UpdateProjectStatusResponse
+        ],
+    ) -> project_pb2.UpdateProjectStatusResponse:
         job_id = resource_id(request.job, "jobs", "job") if request.job else None
         project, change = await self.service.update_project_status(
             resource_id(request.name, "projects"),
@@ -119,6 +120,6 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             reason=request.reason,
             job_id=job_id,
         )
-        return pb.UpdateProjectStatusResponse(
+        return project_pb2.UpdateProjectStatusResponse(
             project=project_message(project), change=change_message(change)
         )
