@@ -76,6 +76,6 @@ def faulty_specs() -> list[ServiceSpec]:
     """Return specs that host the faulty servicers in place of the real ones."""
     project, jobs = SERVICES["project"], SERVICES["jobs"]
     return [
-        ServiceSpec(**{**project.__dict__, "builder": "tests.support.faulty:build_projects"}),
-        ServiceSpec(**{**jobs.__dict__, "builder": "tests.support.faulty:build_jobs"}),
+        ServiceSpec(**{**project.__dict__, "builder": build_projects}),
+        ServiceSpec(**{**jobs.__dict__, "builder": build_jobs}),
     ]
