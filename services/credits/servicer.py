@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from filmstudio.v1 import credits_pb2 as pb
-from filmstudio.v1 import credits_pb2_grpc
+from filmstudio.v1 import credits_pb2, credits_pb2_grpc
 
 from services.common.context import require_principal
 from services.common.convert import resource_id, user_ref
@@ -36,18 +35,18 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
 
     async def GetCredits(
         self,
-        request: pb.GetCreditsRequest,
-        context: Context[pb.GetCreditsRequest, pb.GetCreditsResponse],
-    ) -> pb.GetCreditsResponse:
+        request: credits_pb2.GetCreditsRequest,
+        context: Context[credits_pb2.GetCreditsRequest, credits_pb2.GetCreditsResponse],
+    ) -> credits_pb2.GetCreditsResponse:
         user_id = credits_owner(request.name, require_principal())
         credits = await self.service.get_user_credits(user_id)
-        return pb.GetCreditsResponse(credits=credits_message(credits))
+        return credits_pb2.GetCreditsResponse(credits=credits_message(credits))
 
     async def DeductCredits(
         self,
-        request: pb.DeductCreditsRequest,
-        context: Context[pb.DeductCreditsRequest, pb.DeductCreditsResponse],
-    ) -> pb.DeductCreditsResponse:
+        request: credits_pb2.DeductCreditsRequest,
+        context: Context[credits_pb2.DeductCreditsRequest, credits_pb2.DeductCreditsResponse],
+    ) -> credits_pb2.DeductCreditsResponse:
         result = await self.service.deduct_credits(
             user_ref(request.user, require_principal(), "user"),
             request.amount,
@@ -56,16 +55,16 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
             job=request.job,
             actor=_actor(),
         )
-        return pb.DeductCreditsResponse(
+        return credits_pb2.DeductCreditsResponse(
             transaction=transaction_message(result.transaction),
             credits=credits_message(result.credits),
         )
 
     async def AddCredits(
         self,
-        request: pb.AddCreditsRequest,
-        context: Context[pb.AddCreditsRequest, pb.AddCreditsResponse],
-    ) -> pb.AddCreditsResponse:
+        request: credits_pb2.AddCreditsRequest,
+        context: Context[credits_pb2.AddCreditsRequest, credits_pb2.AddCreditsResponse],
+    ) -> credits_pb2.AddCreditsResponse:
         result = await self.service.add_credits(
             user_ref(request.user, require_principal(), "user"),
             request.amount,
@@ -75,16 +74,16 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
             expires_at=moment(request.expire_time, request.HasField("expire_time")),
             actor=_actor(),
         )
-        return pb.AddCreditsResponse(
+        return credits_pb2.AddCreditsResponse(
             transaction=transaction_message(result.transaction),
             credits=credits_message(result.credits),
         )
 
     async def ListTransactions(
         self,
-        request: pb.ListTransactionsRequest,
-        context: Context[pb.ListTransactionsRequest, pb.ListTransactionsResponse],
-    ) -> pb.ListTransactionsResponse:
+        request: credits_pb2.ListTransactionsRequest,
+        context: Context[credits_pb2.ListTransactionsRequest, credits_pb2.ListTransactionsResponse],
+    ) -> credits_pb2.ListTransactionsResponse:
         transactions, next_token = await self.service.get_transaction_history(
             history_owner(request.parent, require_principal()),
             kind=kind_name(request.kind),
@@ -93,31 +92,35 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
             page_size=request.page_size,
             page_token=request.page_token,
         )
-        return pb.ListTransactionsResponse(
+        return credits_pb2.ListTransactionsResponse(
             transactions=[transaction_message(t) for t in transactions],
             next_page_token=next_token,
         )
 
     async def CheckSufficientCredits(
         self,
-        request: pb.CheckSufficientCreditsRequest,
-        context: Context[pb.CheckSufficientCreditsRequest, pb.CheckSufficientCreditsResponse],
-    ) -> pb.CheckSufficientCreditsResponse:
+        request: credits_pb2.CheckSufficientCreditsRequest,
+        context: Context[
+            credits_pb2.CheckSufficientCreditsRequest, credits_pb2.CheckSufficientCreditsResponse
+        ],
+    ) -> credits_pb2.CheckSufficientCreditsResponse:
         user_id = credits_owner(request.name, require_principal())
         check = await self.service.check_sufficient_credits(user_id, request.amount)
-        return pb.CheckSufficientCreditsResponse(
+        return credits_pb2.CheckSufficientCreditsResponse(
             sufficient=check.sufficient, available=check.available, shortfall=check.shortfall
         )
 
     async def ResetMonthlyCredits(
         self,
-        request: pb.ResetMonthlyCreditsRequest,
-        context: Context[pb.ResetMonthlyCreditsRequest, pb.ResetMonthlyCreditsResponse],
-    ) -> pb.ResetMonthlyCreditsResponse:
+        request: credits_pb2.ResetMonthlyCreditsRequest,
+        context: Context[
+            credits_pb2.ResetMonthlyCreditsRequest, credits_pb2.ResetMonthlyCreditsResponse
+        ],
+    ) -> credits_pb2.ResetMonthlyCreditsResponse:
         principal = require_principal()
         user_id = user_ref(request.user, principal, "user") if request.user else None
         result = await self.service.reset_monthly_credits(request.period or None, user_id)
-        return pb.ResetMonthlyCreditsResponse(
+        return credits_pb2.ResetMonthlyCreditsResponse(
             period=result.period,
             granted_users=result.granted_users,
             skipped_users=result.skipped_users,
@@ -125,9 +128,9 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
 
     async def ReserveCredits(
         self,
-        request: pb.ReserveCreditsRequest,
-        context: Context[pb.ReserveCreditsRequest, pb.ReserveCreditsResponse],
-    ) -> pb.ReserveCreditsResponse:
+        request: credits_pb2.ReserveCreditsRequest,
+        context: Context[credits_pb2.ReserveCreditsRequest, credits_pb2.ReserveCreditsResponse],
+    ) -> credits_pb2.ReserveCreditsResponse:
         reservation = await self.service.reserve_credits(
             user_ref(request.user, require_principal(), "user"),
             request.amount,
@@ -136,34 +139,40 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
             ttl_seconds=request.ttl_seconds,
             actor=_actor(),
         )
-        return pb.ReserveCreditsResponse(reservation=reservation_message(reservation))
+        return credits_pb2.ReserveCreditsResponse(reservation=reservation_message(reservation))
 
     async def CaptureReservation(
         self,
-        request: pb.CaptureReservationRequest,
-        context: Context[pb.CaptureReservationRequest, pb.CaptureReservationResponse],
-    ) -> pb.CaptureReservationResponse:
+        request: credits_pb2.CaptureReservationRequest,
+        context: Context[
+            credits_pb2.CaptureReservationRequest, credits_pb2.CaptureReservationResponse
+        ],
+    ) -> credits_pb2.CaptureReservationResponse:
         reservation = await self.service.capture_reservation(
             resource_id(request.name, "reservations"), request.amount, actor=_actor()
         )
-        return pb.CaptureReservationResponse(reservation=reservation_message(reservation))
+        return credits_pb2.CaptureReservationResponse(reservation=reservation_message(reservation))
 
     async def ReleaseReservation(
         self,
-        request: pb.ReleaseReservationRequest,
-        context: Context[pb.ReleaseReservationRequest, pb.ReleaseReservationResponse],
-    ) -> pb.ReleaseReservationResponse:
+        request: credits_pb2.ReleaseReservationRequest,
+        context: Context[
+            credits_pb2.ReleaseReservationRequest, credits_pb2.ReleaseReservationResponse
+        ],
+    ) -> credits_pb2.ReleaseReservationResponse:
         reservation = await self.service.release_reservation(
             resource_id(request.name, "reservations"), request.reason, actor=_actor()
         )
-        return pb.ReleaseReservationResponse(reservation=reservation_message(reservation))
+        return credits_pb2.ReleaseReservationResponse(reservation=reservation_message(reservation))
 
     async def HandlePaymentEvent(
         self,
-        request: pb.HandlePaymentEventRequest,
-        context: Context[pb.HandlePaymentEventRequest, pb.HandlePaymentEventResponse],
-    ) -> pb.HandlePaymentEventResponse:
+        request: credits_pb2.HandlePaymentEventRequest,
+        context: Context[
+            credits_pb2.HandlePaymentEventRequest, credits_pb2.HandlePaymentEventResponse
+        ],
+    ) -> credits_pb2.HandlePaymentEventResponse:
         outcome = await self.service.handle_payment_event(request.payload, request.signature)
-        return pb.HandlePaymentEventResponse(
+        return credits_pb2.HandlePaymentEventResponse(
             event_id=outcome.event_id, applied=outcome.applied, outcome=outcome.outcome
         )
