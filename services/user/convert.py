@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from filmstudio.v1 import common_pb2, user_pb2
 
-from services.common.convert import timestamp
-from services.user.live_sessions import SessionInfo
-from services.user.sessions import TokenPair
-from services.user.signin import AuthResult
-from services.user.users import User
+from services.common import errors
+from services.common.context import Principal
+from services.common.convert import timestamp, user_ref
+from services.user.records import AuthResult, SessionInfo, TokenInfo, TokenPair, User
+from services.user.rules import PROFILE_FIELDS
 
 ROLE = {"user": common_pb2.ROLE_USER, "admin": common_pb2.ROLE_ADMIN}
 STATE = {"active": user_pb2.USER_STATE_ACTIVE, "suspended": user_pb2.USER_STATE_SUSPENDED}
@@ -59,3 +62,36 @@ def session_message(session: SessionInfo) -> user_pb2.Session:
         expire_time=timestamp(session.expires_at),
         current=session.current,
     )
+
+
+def token_info_message(info: TokenInfo) -> user_pb2.VerifyTokenResponse:
+    """Return the proto of what a verified access token says."""
+    return user_pb2.VerifyTokenResponse(
+        user=f"users/{info.user_id}",
+        role=ROLE.get(info.role, common_pb2.ROLE_UNSPECIFIED),
+        session=f"users/{info.user_id}/sessions/{info.session_id}",
+        expire_time=timestamp(info.expires_at),
+    )
+
+
+def signed_in(principal: Principal) -> tuple[int, str]:
+    """Return the signed-in caller's user id and session id ("" without a session)."""
+    return int(principal.subject), principal.session_id or ""
+
+
+def own_user(name: str, principal: Principal, field: str = "name") -> int:
+    """Resolve a user's name ("users/{id}"; empty: the caller's) to an id the caller may act on."""
+    return user_ref(name or "users/me", principal, field)
+
+
+def session_ref(name: str, principal: Principal) -> tuple[int, str]:
+    """Resolve "users/{id}/sessions/{id}" to a user id the caller may act on and a session id."""
+    parent, _, session_id = name.rpartition("/sessions/")
+    if not session_id:
+        raise errors.InvalidArgument.field("name", "must look like users/{id}/sessions/{id}")
+    return user_ref(parent, principal), session_id
+
+
+def profile_of(user: user_pb2.User, paths: Iterable[str]) -> dict[str, Any]:
+    """Read the profile fields an update mask names (others are named, for the domain to refuse)."""
+    return {path: getattr(user, path) if path in PROFILE_FIELDS else None for path in paths}

@@ -89,3 +89,20 @@ class DummyHash:
                 base64.b64encode(hashlib.sha256().digest()).decode(), self.rounds
             )
         return self._value
+
+
+class PasswordHasher:
+    """Hash and check passwords at one bcrypt cost, with the dummy hash for unknown accounts."""
+
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+        self.dummy = DummyHash(rounds)
+
+    async def hash(self, password: str) -> str:
+        """Hash a new password off the event loop."""
+        return await hash_password(password, self.rounds)
+
+    async def check(self, password: str, stored: str | None) -> bool:
+        """Check a password; without a stored hash, check the dummy one so timing does not tell."""
+        matched = await verify_password(password, stored or await self.dummy.value())
+        return stored is not None and matched

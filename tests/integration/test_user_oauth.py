@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from services.user.models import OAuthStateRow
 from services.user.oauth import new_pkce_pair
-from services.user.oauth_login import _hash
+from services.user.oauth_login import state_hash
 from tests.support.oauth_fixtures import fresh_oauth_provider, oauth_provider  # noqa: F401
 from tests.support.oauth_provider import GitHubEmail, GitHubUser, GoogleUser, authorize
 from tests.support.studio import running_studio, studio_settings
@@ -118,7 +118,7 @@ async def test_a_wrong_pkce_verifier_fails_the_exchange(oauth_live, fake) -> Non
     async with server.app.database.session() as db, db.begin():
         await db.execute(
             update(OAuthStateRow)
-            .where(OAuthStateRow.state_hash == _hash(state))
+            .where(OAuthStateRow.state_hash == state_hash(state))
             .values(code_verifier=new_pkce_pair()[0])
         )
     error = await error_of(

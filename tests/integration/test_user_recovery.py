@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from services.common.db import utcnow
 from services.user.models import OneTimeTokenRow
-from services.user.recovery import token_hash
+from services.user.one_time_tokens import token_hash
 from tests.support.studio import running_studio, studio_settings
 from tests.support.users import Client, error_of, mails_to, token_in
 

@@ -1,16 +1,15 @@
-"""The user record the domain hands out, and the validation of what users may set."""
+"""The rules of accounts: roles and states, and the validation of what users may set."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
+from services.common import errors
 from services.common.errors import FieldViolation
-from services.common.records import Record
-from services.user.models import UserRow
 
 ROLES = ("user", "admin")
 STATES = ("active", "suspended")
@@ -24,49 +23,6 @@ _EMAIL = re.compile(
 _LOCALE = re.compile(
     r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\d{3}))?(?:-[A-Za-z0-9]{5,8})*$"
 )
-
-
-@dataclass(frozen=True)
-class User(Record):
-    """An account as callers see it (never with its password hash)."""
-
-    id: int
-    email: str
-    first_name: str
-    last_name: str
-    avatar_url: str
-    locale: str
-    role: str
-    state: str
-    email_verified: bool
-    tier: str
-    created_at: datetime | None
-    updated_at: datetime | None
-    last_login_at: datetime | None
-
-    @property
-    def name(self) -> str:
-        """Return the resource name, "users/{id}" ("" for an undisclosed account)."""
-        return f"users/{self.id}" if self.id else ""
-
-
-def to_user(row: UserRow) -> User:
-    """Copy a row into a record."""
-    return User(
-        id=row.id,
-        email=row.email,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        avatar_url=row.avatar_url,
-        locale=row.locale,
-        role=row.role,
-        state=row.state,
-        email_verified=row.email_verified,
-        tier=row.tier,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_login_at=row.last_login_at,
-    )
 
 
 def normalize_email(email: str) -> str:
@@ -107,3 +63,29 @@ def locale_violations(value: str, field: str = "locale") -> list[FieldViolation]
     if not _LOCALE.match(value) or len(value) > 35:
         return [FieldViolation(field, "must be a BCP 47 language tag like en-US", "INVALID_LOCALE")]
     return []
+
+
+# What a profile update may change, and how each value is checked.
+PROFILE_CHECKS: dict[str, Callable[[str], list[FieldViolation]]] = {
+    "first_name": lambda v: name_violations(v, "user.first_name"),
+    "last_name": lambda v: name_violations(v, "user.last_name"),
+    "avatar_url": lambda v: avatar_violations(v, "user.avatar_url"),
+    "locale": lambda v: locale_violations(v, "user.locale"),
+}
+PROFILE_FIELDS = tuple(PROFILE_CHECKS)
+
+
+def profile_changes(changes: Mapping[str, Any]) -> dict[str, str]:
+    """Return the trimmed profile changes, or raise InvalidArgument naming what is wrong."""
+    if not changes:
+        raise errors.InvalidArgument.field("update_mask", "must name the fields to change")
+    unknown = [field for field in changes if field not in PROFILE_CHECKS]
+    if unknown:
+        raise errors.InvalidArgument(
+            [FieldViolation("update_mask", f"{field} cannot be updated") for field in unknown]
+        )
+    cleaned = {field: str(value).strip() for field, value in changes.items()}
+    violations = [v for field, value in cleaned.items() for v in PROFILE_CHECKS[field](value)]
+    if violations:
+        raise errors.InvalidArgument(violations)
+    return cleaned
