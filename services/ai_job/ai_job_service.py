@@ -27,7 +27,7 @@ from services.ai_job.queue import JobQueue
 from services.ai_job.records import Job, JobPage
 from services.ai_job.runners import RunnerRegistry
 from services.ai_job.stats import QueueStats, queue_stats
-from services.ai_job.throttle import ProgressWrites
+from services.ai_job.progress_writes import ProgressWrites
 from services.common.caller import Caller
 from services.common.config import Settings, explicit_settings
 from services.common.db import Database

@@ -9,7 +9,7 @@ from services.common.auth import SessionCheck
 from services.common.registry import Domain, ServiceSpec
 from services.user import cli, models
 from services.user.servicer import UserServicer
-from services.user.sessions import DatabaseSessionCheck
+from services.user.session_check import DatabaseSessionCheck
 from services.user.user_service import UserService
 
 

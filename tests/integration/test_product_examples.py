@@ -12,8 +12,9 @@ from services.user.user_service import UserService
 
 
 async def test_user_service_example(database_url, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("FILMSTUDIO_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
+    # Built without settings, the services take the defaults (never the environment): a var/
+    # directory under the working directory, which the test keeps in its own folder.
+    monkeypatch.chdir(tmp_path)
     db = Database(database_url)
     try:
         email = f"user-{uuid.uuid4().hex[:6]}@example.com"
@@ -36,8 +37,9 @@ async def test_user_service_example(database_url, tmp_path, monkeypatch) -> None
 
 
 async def test_project_service_example(database_url, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("FILMSTUDIO_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
+    # Built without settings, the services take the defaults (never the environment): a var/
+    # directory under the working directory, which the test keeps in its own folder.
+    monkeypatch.chdir(tmp_path)
     db = Database(database_url)
     try:
         users = UserService(db, jwt_secret="secret_key")
@@ -78,8 +80,9 @@ async def test_ai_job_service_example(database_url, tmp_path, monkeypatch) -> No
     from services.common.errors import Unimplemented
     from services.credits.credits_service import CreditsService
 
-    monkeypatch.setenv("FILMSTUDIO_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
+    # Built without settings, the services take the defaults (never the environment): a var/
+    # directory under the working directory, which the test keeps in its own folder.
+    monkeypatch.chdir(tmp_path)
     db = Database(database_url)
     try:
         users = UserService(db, jwt_secret="secret_key")
