@@ -23,11 +23,11 @@ from services.ai_job.events import EventBus, InMemoryEventBus, JobEvent
 from services.ai_job.lifecycle import Claim, Lifecycle
 from services.ai_job.models import JobRow
 from services.ai_job.progress_stream import Report, StreamOutcome, serve_stream
+from services.ai_job.progress_writes import ProgressWrites
 from services.ai_job.queue import JobQueue
 from services.ai_job.records import Job, JobPage
 from services.ai_job.runners import RunnerRegistry
 from services.ai_job.stats import QueueStats, queue_stats
-from services.ai_job.progress_writes import ProgressWrites
 from services.common.caller import Caller
 from services.common.config import Settings, explicit_settings
 from services.common.db import Database

@@ -16,8 +16,8 @@ from services.ai_job.announce import announce
 from services.ai_job.credits_client import CreditsClient
 from services.ai_job.events import EventBus
 from services.ai_job.models import JobRow
-from services.ai_job.records import GENERATING_TYPES
 from services.ai_job.progress_writes import ProgressWrites
+from services.ai_job.records import GENERATING_TYPES
 from services.common import errors
 from services.common.caller import Caller
 from services.common.db import Database, utcnow

@@ -17,9 +17,9 @@ from services.ai_job.announce import announce
 from services.ai_job.ending import SYSTEM, Ending
 from services.ai_job.events import EventBus, JobEvent
 from services.ai_job.models import JobRow
+from services.ai_job.progress_writes import ProgressWrites
 from services.ai_job.queue import JobQueue
 from services.ai_job.records import GENERATING_TYPES, TERMINAL, Job, to_job
-from services.ai_job.progress_writes import ProgressWrites
 from services.common import errors
 from services.common.caller import Caller
 from services.common.db import Database, utcnow
