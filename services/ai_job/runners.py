@@ -1,153 +1,72 @@
-"""What each job type runs: a chain of pipeline stages, with progress weighted across them.
+"""What each job type runs: the film's stages, what each needs and reads, and their weights.
 
-A stage that finished leaves a marker under the job chain's prefix, so a retried job (same
-chain) skips it and reuses its artifacts. Stages run in a worker thread; they report progress
-and check for cancellation through the RunContext. The pipeline knows no runtime: stages get the
-studio's Storage as their artifact store, and their StageInputError becomes InvalidArgument here.
+The stages form a graph (script analysis, then voice beside images, then subtitles, the video
+and the thumbnail); a job type names the stages it wants and gets everything they need, run by
+stage_graph.GraphRunner. The pipeline knows no runtime: the stages get the studio's Storage as
+their artifact store, and their StageInputError becomes InvalidArgument in stage_graph.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from services.ai_job.pipeline.ports import StageInputError
+from services.ai_job import stage_adapters as adapt
+from services.ai_job.stage_graph import Progress, RunContext, Stage, StageFailed, order
 from services.common import errors
-from services.common.storage import Storage, guess_content_type
-
-log = logging.getLogger(__name__)
 
 
-class StageFailed(RuntimeError):
-    """A stage failed in a way that retrying it might fix."""
-
-
-@dataclass
-class RunContext:
-    """What a running stage may use: the job, its project, storage, progress and cancellation."""
-
-    job: dict[str, Any]
-    project: dict[str, Any]
-    storage: Storage
-    key_prefix: str
-    report: Callable[[float, str, str], None]
-    cancelled: Callable[[], bool]
-    outputs: dict[str, Any] = field(default_factory=dict)
-    artifacts: list[dict[str, Any]] = field(default_factory=list)
-    # Storage keys earlier stages hand to later ones ("breakdown", "timings", ...).
-    keys: dict[str, str] = field(default_factory=dict)
-
-
-StageFunction = Callable[[RunContext, Callable[[float, str], None]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One step of a job type and its share of the job's progress."""
-
-    name: str
-    weight: float
-    run: StageFunction
-
-    def execute(self, ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
-        """Run the stage, its bad input raised as InvalidArgument."""
-        with stage_input_errors():
-            return self.run(ctx, progress)
-
-
-@contextmanager
-def stage_input_errors() -> Iterator[None]:
-    """Raise a pipeline StageInputError as the InvalidArgument with the same violations."""
-    try:
-        yield
-    except StageInputError as error:
-        violations = [
-            errors.FieldViolation(v.field, v.description, v.reason) for v in error.violations
-        ]
-        raise errors.InvalidArgument(violations) from error
-
-
-def _script_analysis(ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
-    from services.ai_job.pipeline.script_analysis import AnalysisOptions, run_script_analysis
-
-    parameters = ctx.job.get("parameters", {})
-    options = AnalysisOptions(
-        target_duration_s=float(parameters.get("duration_seconds") or 90),
-        style=str(parameters.get("style") or "cinematic"),
-    )
-    result = run_script_analysis(
-        ctx.project.get("script", ""),
-        storage=ctx.storage,
-        key_prefix=ctx.key_prefix,
-        options=options,
-        progress=progress,
-        cancelled=ctx.cancelled,
-    )
-    stats = result.breakdown.get("stats", {})
+def _analysis_inputs(ctx: RunContext) -> Mapping[str, Any]:
     return {
-        "artifacts": [_artifact(ctx.storage, "script_breakdown", result.artifacts["breakdown"])],
-        "result": {"script_analysis": stats},
-        "keys": {"breakdown": result.artifacts["breakdown"]},
+        "script": ctx.project.get("script", ""),
+        "duration_seconds": ctx.parameter("duration_seconds", 90),
+        "style": ctx.parameter("style", "cinematic"),
     }
 
 
-def _artifact(storage: Storage, kind: str, key: str) -> dict[str, Any]:
-    """Describe a stored artifact for the job record."""
-    return {"kind": kind, "key": key, "content_type": guess_content_type(key)}
-
-
-def _voice(ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
-    from services.ai_job.pipeline.voice import VoiceOptions, run_voice_synthesis
-
-    breakdown = json.loads(ctx.storage.get_bytes(ctx.keys["breakdown"]))
-    narrator = str(ctx.job.get("parameters", {}).get("voice") or "male_narrator")
-    result = run_voice_synthesis(
-        breakdown,
-        storage=ctx.storage,
-        key_prefix=ctx.key_prefix,
-        options=VoiceOptions(narrator=narrator),
-        progress=progress,
-        cancelled=ctx.cancelled,
-    )
+def _voice_inputs(ctx: RunContext) -> Mapping[str, Any]:
     return {
-        "artifacts": [
-            _artifact(ctx.storage, "dialogue_audio", result.artifacts["dialogue"]),
-            _artifact(ctx.storage, "voice_timings", result.artifacts["timings"]),
-        ],
-        "result": {"voice_synthesis": {"cues": len(result.timings.get("cues", []))}},
-        "keys": dict(result.artifacts),
+        "voice": ctx.parameter("voice", "male_narrator"),
+        "engine": ctx.extra_parameter("voice_engine", ""),
     }
 
 
-def _subtitles(ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
-    from services.ai_job.pipeline.subtitles import run_subtitles
-
-    timings = json.loads(ctx.storage.get_bytes(ctx.keys["timings"]))
-    result = run_subtitles(
-        timings,
-        storage=ctx.storage,
-        key_prefix=ctx.key_prefix,
-        progress=progress,
-        cancelled=ctx.cancelled,
-    )
+def _image_inputs(ctx: RunContext) -> Mapping[str, Any]:
     return {
-        "artifacts": [
-            _artifact(ctx.storage, "subtitles_srt", result.artifacts["srt"]),
-            _artifact(ctx.storage, "subtitles_vtt", result.artifacts["vtt"]),
-        ],
-        "result": {"subtitle_generation": {"events": len(result.events)}},
-        "keys": dict(result.artifacts),
+        "size": adapt.frame_size(ctx),
+        "style": ctx.parameter("style", "cinematic"),
+        "engine": adapt.image_engine(ctx),
+        "model_dir": ctx.options.get("model_dir") or "",
+        "seed": ctx.extra_parameter("seed", 0),
     }
 
 
-def _diagnostic(ctx: RunContext, progress: Callable[[float, str], None]) -> dict[str, Any]:
+def _video_inputs(ctx: RunContext) -> Mapping[str, Any]:
+    return {
+        "size": adapt.frame_size(ctx),
+        "burn_subtitles": bool(ctx.extra_parameter("burn_subtitles")),
+    }
+
+
+def _thumbnail_inputs(ctx: RunContext) -> Mapping[str, Any]:
+    return {"title": ctx.project.get("title", "")}
+
+
+def _diagnostic_inputs(ctx: RunContext) -> Mapping[str, Any]:
+    # Diagnostics test the machinery of one job chain: never reused across chains.
+    return {
+        "chain": ctx.extra_parameter("chain_root", ctx.job.get("id")),
+        "spec": ctx.extra_parameter("diagnostic"),
+    }
+
+
+def _diagnostic(ctx: RunContext, progress: Progress) -> dict[str, Any]:
     """Sleep in small steps (checking for cancellation) and fail when told: for tests only."""
-    spec = ctx.job.get("parameters", {}).get("extra", {}).get("diagnostic", {})
+    from services.ai_job.pipeline.stage import StageCancelled
+
+    spec = ctx.extra_parameter("diagnostic", {})
     attempt = int(ctx.job.get("attempt", 1))
     if attempt <= int(spec.get("fail_attempts", 0)):
         raise RuntimeError(f"diagnostic failure on attempt {attempt}")
@@ -160,8 +79,6 @@ def _diagnostic(ctx: RunContext, progress: Callable[[float, str], None]) -> dict
     steps = max(1, int(seconds / 0.05))
     for step in range(steps):
         if ctx.cancelled():
-            from services.ai_job.pipeline.stage import StageCancelled
-
             raise StageCancelled("diagnostic")
         time.sleep(seconds / steps)
         progress((step + 1) / steps, f"diagnostic step {step + 1}/{steps}")
@@ -173,61 +90,66 @@ def _diagnostic(ctx: RunContext, progress: Callable[[float, str], None]) -> dict
     return {"artifacts": [], "result": {"diagnostic": {"slept": seconds, "tries": tries}}}
 
 
-ANALYSIS = Stage("script_analysis", 1.0, _script_analysis)
-# Weights follow measured time on the corpus sample: speech dominates.
-VOICE = Stage("voice_synthesis", 6.0, _voice)
-SUBTITLES = Stage("subtitle_generation", 1.0, _subtitles)
-DIAGNOSTIC = Stage("diagnostic", 1.0, _diagnostic)
+# Weights follow measured time on the corpus sample at 720p: speech and pictures dominate.
+STAGES: dict[str, Stage] = {
+    stage.name: stage
+    for stage in (
+        Stage("script_analysis", 1.0, adapt.script_analysis, (), _analysis_inputs),
+        Stage("voice_synthesis", 6.0, adapt.voice, ("script_analysis",), _voice_inputs),
+        Stage("subtitle_generation", 1.0, adapt.subtitles, ("voice_synthesis",)),
+        Stage("image_generation", 6.0, adapt.images, ("script_analysis",), _image_inputs),
+        Stage(
+            "video_composition",
+            8.0,
+            adapt.video,
+            ("image_generation", "voice_synthesis", "subtitle_generation"),
+            _video_inputs,
+        ),
+        Stage(
+            "thumbnail_generation", 1.0, adapt.thumbnail, ("video_composition",), _thumbnail_inputs
+        ),
+    )
+}
+DIAGNOSTIC = Stage("diagnostic", 1.0, _diagnostic, (), _diagnostic_inputs)
 
-# Job types whose stages exist; the others (images, video, thumbnail, full generation, upload)
-# answer UNIMPLEMENTED until their issues land. Later stages need the earlier ones' outputs.
-CHAINS: dict[str, list[Stage]] = {
-    "script_analysis": [ANALYSIS],
-    "voice_synthesis": [ANALYSIS, VOICE],
-    "subtitle_generation": [ANALYSIS, VOICE, SUBTITLES],
+# What each job type asks for; the stages they need come with them.
+TARGETS: dict[str, tuple[str, ...]] = {
+    "script_analysis": ("script_analysis",),
+    "voice_synthesis": ("voice_synthesis",),
+    "subtitle_generation": ("subtitle_generation",),
+    "image_generation": ("image_generation",),
+    "video_composition": ("video_composition",),
+    "thumbnail_generation": ("thumbnail_generation",),
+    "full_generation": ("thumbnail_generation",),
 }
 
 
 class RunnerRegistry:
-    """Maps job types to their stage chains."""
+    """Maps job types to their stage graphs."""
 
     def __init__(self, diagnostics: bool = False) -> None:
         self.diagnostics = diagnostics
 
     def require(self, job_type: str) -> None:
         """Raise Unimplemented for a job type that cannot run yet."""
-        if job_type not in CHAINS:
+        if job_type not in TARGETS:
             raise errors.Unimplemented(
                 f"{job_type} jobs are not available yet", reason="JOB_TYPE_NOT_AVAILABLE"
             )
 
     def stages(self, job: dict[str, Any]) -> list[Stage]:
-        """Return the stages a job runs (a diagnostic stage first when asked and enabled)."""
+        """Return the stages a job runs, each after what it needs (a diagnostic when asked)."""
         self.require(job["job_type"])
-        chain = list(CHAINS[job["job_type"]])
+        graph = order(STAGES, TARGETS[job["job_type"]])
         extra = job.get("parameters", {}).get("extra") or {}
         if self.diagnostics and "diagnostic" in extra:
-            last = bool(extra["diagnostic"].get("after_stages"))
-            chain.insert(len(chain) if last else 0, DIAGNOSTIC)
-        return chain
+            if extra["diagnostic"].get("after_stages"):
+                last = graph[-1].name
+                return [*graph, Stage("diagnostic", 1.0, _diagnostic, (last,), _diagnostic_inputs)]
+            return [DIAGNOSTIC, *(_after(stage, "diagnostic") for stage in graph)]
+        return graph
 
 
-def marker_key(prefix: str, stage: str) -> str:
-    """Return the key of a finished stage's marker."""
-    return f"{prefix}/stages/{stage}.json"
-
-
-def finished_stage(storage: Storage, prefix: str, stage: str) -> dict[str, Any] | None:
-    """Return a finished stage's recorded output, or None."""
-    key = marker_key(prefix, stage)
-    if not storage.exists(key):
-        return None
-    document: dict[str, Any] = json.loads(storage.get_bytes(key))
-    return document
-
-
-def mark_finished(storage: Storage, prefix: str, stage: str, output: dict[str, Any]) -> None:
-    """Record a stage's output so a retry of the chain can skip it."""
-    storage.put_bytes(
-        marker_key(prefix, stage), json.dumps(output).encode(), content_type="application/json"
-    )
+def _after(stage: Stage, first: str) -> Stage:
+    """Return a stage that needs nothing made to wait for `first`."""
+    return replace(stage, needs=(*stage.needs, first)) if not stage.needs else stage

@@ -28,7 +28,7 @@ from services.ai_job.pipeline.stage import StageCancelled, ToolFailed, stage_key
 from services.ai_job.pipeline.subtitles import SubtitleOptions, run_subtitles
 from services.ai_job.pipeline.voice import VoiceOptions, run_voice_synthesis
 from services.ai_job.pipeline.voice_engines import NARRATOR_VOICES, engine_from_config
-from services.ai_job.runners import stage_input_errors
+from services.ai_job.stage_graph import stage_input_errors
 from services.common.config import Settings
 from services.common.errors import DomainError, InvalidArgument
 from services.common.logs import configure_logging

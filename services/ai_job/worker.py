@@ -11,7 +11,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,15 +18,10 @@ import grpc
 from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, common_pb2, project_pb2, project_pb2_grpc
 from google.protobuf import json_format, struct_pb2
 
-from services.ai_job.records import artifact_prefix
-from services.ai_job.runners import (
-    RunContext,
-    RunnerRegistry,
-    Stage,
-    StageFailed,
-    finished_stage,
-    mark_finished,
-)
+from services.ai_job.convert import parameters_from
+from services.ai_job.pipeline.stage import StageCancelled
+from services.ai_job.runners import RunnerRegistry
+from services.ai_job.stage_graph import GraphRunner, RunContext
 from services.common.config import Settings, load_settings
 from services.common.storage import Storage, storage_from_settings
 from services.common.tokens import ServiceToken, TokenCodec
@@ -61,6 +55,13 @@ class Worker:
         self.target = target or settings.jobs_service_address or settings.grpc_target
         self.codec = TokenCodec.from_settings(settings)
         self.registry = RunnerRegistry(diagnostics=settings.job_diagnostics)
+        self.graph = GraphRunner(
+            storage,
+            retries=settings.stage_retries,
+            retry_base_seconds=settings.stage_retry_base_seconds,
+            parallelism=settings.stage_parallelism,
+        )
+        self.options = {"image_engine": settings.image_engine, "model_dir": settings.model_dir}
         self._channel: grpc.aio.Channel | None = None
         self._token = ServiceToken(self.codec, f"worker:{self.worker_id}")
 
@@ -100,6 +101,10 @@ class Worker:
             return
         job = json_format.MessageToDict(claimed.job, preserving_proto_field_name=True)
         job["attempt"], job["id"] = attempt, job_id
+        # The stages read domain values ("cinematic", "16:9"), not the proto's enum names.
+        job["parameters"] = parameters_from(claimed.job.parameters)
+        root = claimed.job.parameters.extra.fields.get("chain_root")
+        job["parameters"]["extra"]["chain_root"] = root.string_value if root else str(job_id)
         job["job_type"] = (
             common_pb2.JobType.Name(claimed.job.job_type).removeprefix("JOB_TYPE_").lower()
         )
@@ -147,10 +152,10 @@ class Worker:
 
         answer_task = loop.create_task(watch_answer())
         beat_task = loop.create_task(heartbeat())
-        extra = job.get("parameters", {}).get("extra", {})
-        root = int(extra.get("chain_root") or job["id"])
-        prefix = artifact_prefix(int(project["name"].split("/")[1]), root)
-        context = RunContext(job, project, self.storage, prefix, report, stop.is_set)
+        prefix = f"projects/{int(project['name'].split('/')[1])}"
+        context = RunContext(
+            job, project, self.storage, prefix, report, stop.is_set, options=dict(self.options)
+        )
         failure = ""
         try:
             await asyncio.to_thread(self._run_stages, context)
@@ -172,61 +177,12 @@ class Worker:
         else:
             await self._report_result(jobs, name, attempt, context)
 
-    def _run_stages(self, context: RunContext) -> bool:
-        """Run every stage in order (in a thread), skipping those a previous attempt finished."""
-        from services.ai_job.pipeline.stage import StageCancelled
-
-        stages = self.registry.stages(context.job)
-        total = sum(stage.weight for stage in stages)
-        done = 0.0
-        for stage in stages:
-            low, share = done / total * 100, stage.weight / total * 100
-            finished = finished_stage(self.storage, context.key_prefix, stage.name)
-            if finished is None:
-                try:
-                    finished = self._run_stage(context, stage, low, share)
-                except StageCancelled as cancelled:
-                    raise Cancelled() from cancelled
-                mark_finished(self.storage, context.key_prefix, stage.name, finished)
-            else:
-                context.report(low + share, stage.name, f"{stage.name} reused from a previous run")
-            context.artifacts += finished.get("artifacts", [])
-            context.outputs.update(finished.get("result", {}))
-            context.keys.update(finished.get("keys", {}))
-            done += stage.weight
-        return True
-
-    def _run_stage(
-        self, context: RunContext, stage: Stage, low: float, share: float
-    ) -> dict[str, Any]:
-        """Run one stage, retrying transient failures with exponential backoff."""
-        from services.ai_job.pipeline.stage import StageCancelled
-
-        def progress(fraction: float, message: str) -> None:
-            context.report(low + share * fraction, stage.name, message)
-
-        retries = self.settings.stage_retries
-        for attempt in range(retries + 1):
-            if context.cancelled():
-                raise StageCancelled(stage.name)
-            try:
-                return stage.execute(context, progress)
-            except StageCancelled:
-                raise
-            except (StageFailed, OSError, TimeoutError) as error:
-                if attempt == retries:
-                    raise
-                delay = self.settings.stage_retry_base_seconds * 2**attempt
-                log.warning(
-                    "stage failed; retrying",
-                    extra={"stage": stage.name, "retry_in_s": delay, "error": str(error)},
-                )
-                deadline = time.monotonic() + delay
-                while time.monotonic() < deadline:
-                    if context.cancelled():
-                        raise StageCancelled(stage.name) from error
-                    time.sleep(min(0.05, delay))
-        raise AssertionError("unreachable")
+    def _run_stages(self, context: RunContext) -> None:
+        """Run the job's stage graph (in a thread), reusing what earlier runs finished."""
+        try:
+            self.graph.run(context, self.registry.stages(context.job))
+        except StageCancelled as cancelled:
+            raise Cancelled() from cancelled
 
     async def _report_result(self, jobs: Any, name: str, attempt: int, context: RunContext) -> None:
         result = struct_pb2.Struct()

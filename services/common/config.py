@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1, le=10, alias="JOB_MAX_ATTEMPTS")
     stage_retries: int = Field(default=2, ge=0, le=10, alias="STAGE_RETRIES")
     stage_retry_base_seconds: float = Field(default=1.0, ge=0, le=60, alias="STAGE_RETRY_BASE")
+    # Stages of one job that may run at once when they do not depend on each other (images
+    # beside the voice): about the worker's cores.
+    stage_parallelism: int = Field(default=2, ge=1, le=16, alias="STAGE_PARALLELISM")
+    # Scene images: "storyboard" (torch, no weights) or "diffusers" (a pipeline in MODEL_DIR).
+    image_engine: Literal["storyboard", "diffusers"] = Field(
+        default="storyboard", alias="IMAGE_ENGINE"
+    )
+    model_dir: Path | None = Field(default=None, alias="MODEL_DIR")
     job_hold_ttl_seconds: int = Field(default=6 * 3600, ge=60, alias="JOB_HOLD_TTL")
     # JSON overrides of the price list, e.g. {"full_generation": {"base": 20, "per_minute": 10}}.
     job_costs: dict[str, dict[str, float]] = Field(default_factory=dict, alias="JOB_COSTS")

@@ -93,8 +93,8 @@ async def test_a_project_must_be_ready_for_a_generation_job(studio) -> None:
     assert busy.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
-async def test_unavailable_job_types_are_unimplemented(studio) -> None:
-    error = await error_of(studio.create(common_pb2.JOB_TYPE_VIDEO_COMPOSITION))
+async def test_the_upload_job_type_is_unimplemented_until_youtube_lands(studio) -> None:
+    error = await error_of(studio.create(common_pb2.JOB_TYPE_YOUTUBE_UPLOAD))
     assert error.code() == grpc.StatusCode.UNIMPLEMENTED
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import run_script_analysis
-from services.ai_job.runners import ANALYSIS, RunContext, stage_input_errors
+from services.ai_job.runners import STAGES
+from services.ai_job.stage_graph import RunContext, stage_input_errors
 from services.common.errors import FieldViolation, InvalidArgument
 
 
@@ -33,7 +34,7 @@ def test_a_job_stage_with_an_empty_script_fails_with_invalid_argument(memory_sto
         cancelled=lambda: False,
     )
     with pytest.raises(InvalidArgument, match=r"^invalid argument: script: is empty$"):
-        ANALYSIS.execute(context, lambda fraction, message: None)
+        STAGES["script_analysis"].execute(context, lambda fraction, message: None)
     assert memory_storage.objects == {}
 
 
