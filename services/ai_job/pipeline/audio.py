@@ -13,6 +13,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.ai_job.pipeline.media_tools import probe
 from services.ai_job.pipeline.stage import ToolFailed, run_tool
 
 log = logging.getLogger(__name__)
@@ -245,20 +246,8 @@ def measure_loudness(path: Path, *, true_peak: bool = True) -> dict[str, float]:
 
 
 def probe_duration(path: Path) -> float:
-    """Return a media file's duration in seconds as ffprobe reports it."""
-    result = run_tool(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "default=noprint_wrappers=1:nokey=1",
-            str(path),
-        ]
-    )
-    return float(result.stdout.decode().strip())
+    """Return a media file's duration in seconds as its container states it."""
+    return probe(path).duration_s
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:

@@ -28,7 +28,7 @@ class StageCancelled(Exception):
 
 
 class ToolFailed(RuntimeError):
-    """An external program (ffmpeg, espeak-ng) is missing or failed; carries its stderr tail."""
+    """An external program (ffmpeg) is missing or failed; carries its stderr tail."""
 
 
 def no_progress(fraction: float, message: str) -> None:
@@ -78,13 +78,23 @@ def stage_key(key_prefix: str, *parts: str) -> str:
     return join_key(validate_key(key_prefix, field="key_prefix"), *parts)
 
 
+def find_tool(name: str) -> str:
+    """Return the path of a program: ffmpeg as media_tools finds it, others on the PATH."""
+    if name == "ffmpeg":
+        from services.ai_job.pipeline.media_tools import ffmpeg_exe  # it imports this module
+
+        return ffmpeg_exe()
+    executable = shutil.which(name)
+    if executable is None:
+        raise ToolFailed(f"{name} is not installed or not on the PATH")
+    return executable
+
+
 def run_tool(
     args: Sequence[str], *, stdin: bytes | None = None, timeout: float = TOOL_TIMEOUT_SECONDS
 ) -> subprocess.CompletedProcess[bytes]:
     """Run an external program without a shell; raise ToolFailed if it is missing or fails."""
-    executable = shutil.which(args[0])
-    if executable is None:
-        raise ToolFailed(f"{args[0]} is not installed (apt-get install ffmpeg espeak-ng)")
+    executable = find_tool(args[0])
     try:
         # The arguments are built by our code from validated values, never by a shell.
         result = subprocess.run(  # noqa: S603
