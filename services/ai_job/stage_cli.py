@@ -3,6 +3,7 @@
     filmstudio stage script-analysis script.fountain --target-duration 90
     filmstudio stage voice --job-id cli-0123abcd4567     (or: voice breakdown.json / script)
     filmstudio stage subtitles --job-id cli-0123abcd4567 (or: subtitles timings.json)
+    filmstudio stage film script.fountain --resolution 720p (also: image, video, thumbnail)
 
 Artifacts go to the configured storage under `jobs/<job id>/`. Standard output carries one JSON
 summary with their keys and URLs; log lines go to standard error, so the output pipes into `jq`.
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from services.ai_job import film_cli
 from services.ai_job.pipeline.script_analysis import (
     MAX_SCRIPT_BYTES,
     AnalysisOptions,
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `stage script-analysis|voice|subtitles`."""
+    """Add `stage script-analysis|voice|subtitles|image|video|thumbnail|film`."""
     stage = subparsers.add_parser("stage", help="run one media pipeline stage")
     stages = stage.add_subparsers(dest="stage", required=True)
 
@@ -68,10 +70,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     subtitles.add_argument("--max-cps", type=float, default=20.0, help="17 for children")
     _common(subtitles, _subtitles)
 
+    film_cli.register(stages, _with_settings)
+
 
 def _common(parser: argparse.ArgumentParser, run: Callable[..., dict[str, Any]]) -> None:
     parser.add_argument("--job-id", help="artifacts go under jobs/<job id>/")
     parser.set_defaults(handler=lambda args, settings: _handle(run, args, settings))
+
+
+def _with_settings(parser: argparse.ArgumentParser, run: Callable[..., dict[str, Any]]) -> None:
+    """Wire a command whose run also takes the settings (the film's, which build a graph)."""
+
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        return _handle(lambda a, storage: run(a, storage, settings), args, settings)
+
+    parser.set_defaults(handler=handler)
 
 
 def _handle(
