@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from filmstudio.v1 import ai_job_pb2, common_pb2
+from filmstudio.v1 import ai_job_pb2
 from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
 from services.ai_job.events import JobEvent
 from services.ai_job.records import Job
 from services.ai_job.stats import QueueStats
-from services.common.convert import timestamp
+from services.common.convert import Link, artifact_message, timestamp
 from services.common.enums import (
     ASPECT,
     ASPECT_VALUE,
@@ -67,7 +67,7 @@ def parameters_message(parameters: dict[str, Any]) -> ai_job_pb2.JobParameters:
     )
 
 
-def job_message(job: Job) -> ai_job_pb2.Job:
+def job_message(job: Job, link: Link | None = None) -> ai_job_pb2.Job:
     """Return the proto of a job."""
     return ai_job_pb2.Job(
         name=f"jobs/{job.id}",
@@ -84,7 +84,7 @@ def job_message(job: Job) -> ai_job_pb2.Job:
         attempt=job.attempt,
         cost_credits=job.cost_credits,
         reservation=job.reservation,
-        artifacts=[common_pb2.Artifact(**a) for a in job.artifacts],
+        artifacts=[artifact_message(a, link) for a in job.artifacts],
         result=_struct(job.result),
         error=job.error,
         create_time=timestamp(job.created_at),

@@ -21,7 +21,7 @@ from services.ai_job.progress_stream import Report
 from services.common import errors
 from services.common.caller import caller_of
 from services.common.context import require_principal
-from services.common.convert import resource_id, timestamp
+from services.common.convert import Link, resource_id, timestamp
 from services.common.db import utcnow
 from services.common.enums import JOB_STATUS, JOB_TYPE, enum_name
 
@@ -64,8 +64,10 @@ def _watch_response(event: JobEvent) -> ai_job_pb2.WatchJobResponse:
 class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
     """AIJobService over gRPC."""
 
-    def __init__(self, service: AIJobService) -> None:
+    def __init__(self, service: AIJobService, link: Link | None = None) -> None:
         self.service = service
+        # Artifacts carry download URLs when the process can make them (its storage).
+        self.link = link
 
     async def CreateJob(
         self,
@@ -82,7 +84,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
             request.request_id,
             caller=caller,
         )
-        return ai_job_pb2.CreateJobResponse(job=job_message(job))
+        return ai_job_pb2.CreateJobResponse(job=job_message(job, self.link))
 
     async def GetJob(
         self,
@@ -90,7 +92,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
         context: Context[ai_job_pb2.GetJobRequest, ai_job_pb2.GetJobResponse],
     ) -> ai_job_pb2.GetJobResponse:
         job = await self.service.get_job(_job_id(request.name), caller_of(require_principal()))
-        return ai_job_pb2.GetJobResponse(job=job_message(job))
+        return ai_job_pb2.GetJobResponse(job=job_message(job, self.link))
 
     async def ListJobs(
         self,
@@ -108,7 +110,8 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
             page_token=request.page_token,
         )
         return ai_job_pb2.ListJobsResponse(
-            jobs=[job_message(j) for j in page.jobs], next_page_token=page.next_page_token
+            jobs=[job_message(j, self.link) for j in page.jobs],
+            next_page_token=page.next_page_token,
         )
 
     async def UpdateJobStatus(
@@ -123,7 +126,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
             worker=request.worker,
             error=request.error,
         )
-        return ai_job_pb2.UpdateJobStatusResponse(job=job_message(job))
+        return ai_job_pb2.UpdateJobStatusResponse(job=job_message(job, self.link))
 
     async def UpdateJobResult(
         self,
@@ -139,7 +142,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
             ],
             json_format.MessageToDict(request.result),
         )
-        return ai_job_pb2.UpdateJobResultResponse(job=job_message(job))
+        return ai_job_pb2.UpdateJobResultResponse(job=job_message(job, self.link))
 
     async def CancelJob(
         self,
@@ -147,7 +150,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
         context: Context[ai_job_pb2.CancelJobRequest, ai_job_pb2.CancelJobResponse],
     ) -> ai_job_pb2.CancelJobResponse:
         job = await self.service.cancel_job(_job_id(request.name), caller_of(require_principal()))
-        return ai_job_pb2.CancelJobResponse(job=job_message(job))
+        return ai_job_pb2.CancelJobResponse(job=job_message(job, self.link))
 
     async def RetryJob(
         self,
@@ -157,7 +160,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
         job = await self.service.retry_job(
             _job_id(request.name), caller_of(require_principal()), request.request_id
         )
-        return ai_job_pb2.RetryJobResponse(job=job_message(job))
+        return ai_job_pb2.RetryJobResponse(job=job_message(job, self.link))
 
     async def GetQueueStats(
         self,

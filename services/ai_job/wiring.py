@@ -81,7 +81,9 @@ DOMAIN = Domain(
             "filmstudio.v1.AIJobService",
             ai_job_pb2_grpc.AIJobServiceServicer,
             ai_job_pb2_grpc.add_AIJobServiceServicer_to_server,
-            lambda app: AIJobServicer(app.get(AIJobService)),
+            lambda app: AIJobServicer(
+                app.get(AIJobService), storage_from_settings(app.settings).url
+            ),
         ),
     ),
     models=models,

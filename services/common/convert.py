@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
+from filmstudio.v1 import common_pb2
 from google.protobuf import timestamp_pb2
 
 from services.common import errors
@@ -43,3 +46,15 @@ def user_ref(name: str, principal: Principal, field: str = "name") -> int:
     if caller_of(principal).may_act_for(user_id):
         return user_id
     raise errors.NotFound(f"{name} not found")
+
+
+# Turns an artifact's storage key into a URL its owner can fetch (presigned on S3).
+Link = Callable[[str], str]
+
+
+def artifact_message(artifact: Mapping[str, Any], link: Link | None = None) -> common_pb2.Artifact:
+    """Return the proto of a stored artifact, with a download URL when a link maker is given."""
+    message = common_pb2.Artifact(**artifact)
+    if link is not None and message.key:
+        message.download_url = link(message.key)
+    return message

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from filmstudio.v1 import common_pb2, project_pb2
+from filmstudio.v1 import project_pb2
 
-from services.common.convert import timestamp
+from services.common.convert import Link, artifact_message, timestamp
 from services.common.enums import (
     ASPECT,
     ASPECT_VALUE,
@@ -35,7 +35,7 @@ def fields_of(project: project_pb2.Project, paths: Iterable[str]) -> dict[str, A
     return {path: readers[path]() if path in readers else None for path in paths}
 
 
-def project_message(project: Project) -> project_pb2.Project:
+def project_message(project: Project, link: Link | None = None) -> project_pb2.Project:
     """Return the proto of a project."""
     return project_pb2.Project(
         name=f"projects/{project.id}",
@@ -49,7 +49,7 @@ def project_message(project: Project) -> project_pb2.Project:
         voice=project.voice,
         status=PROJECT_STATUS_VALUE.get(project.status, 0),  # type: ignore[arg-type]
         latest_job=f"jobs/{project.latest_job_id}" if project.latest_job_id else "",
-        artifacts=[common_pb2.Artifact(**a) for a in project.artifacts],
+        artifacts=[artifact_message(a, link) for a in project.artifacts],
         etag=project.etag,
         create_time=timestamp(project.created_at),
         update_time=timestamp(project.updated_at),

@@ -7,7 +7,7 @@ from filmstudio.v1 import project_pb2, project_pb2_grpc
 
 from services.common.caller import caller_of
 from services.common.context import require_principal
-from services.common.convert import resource_id, user_ref
+from services.common.convert import Link, resource_id, user_ref
 from services.common.enums import PROJECT_STATUS, enum_name
 from services.project import rules
 from services.project.convert import change_message, fields_of, project_message
@@ -20,8 +20,10 @@ Context = grpc.aio.ServicerContext
 class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
     """ProjectService over gRPC."""
 
-    def __init__(self, service: ProjectService) -> None:
+    def __init__(self, service: ProjectService, link: Link | None = None) -> None:
         self.service = service
+        # Artifacts carry download URLs when the process can make them (its storage).
+        self.link = link
 
     async def CreateProject(
         self,
@@ -40,7 +42,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             voice=fields["voice"],
             request_id=request.request_id,
         )
-        return project_pb2.CreateProjectResponse(project=project_message(project))
+        return project_pb2.CreateProjectResponse(project=project_message(project, self.link))
 
     async def GetProject(
         self,
@@ -50,7 +52,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         project = await self.service.get_project(
             resource_id(request.name, "projects"), caller_of(require_principal())
         )
-        return project_pb2.GetProjectResponse(project=project_message(project))
+        return project_pb2.GetProjectResponse(project=project_message(project, self.link))
 
     async def ListProjects(
         self,
@@ -67,7 +69,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             show_deleted=request.show_deleted,
         )
         return project_pb2.ListProjectsResponse(
-            projects=[project_message(p) for p in page.projects],
+            projects=[project_message(p, self.link) for p in page.projects],
             next_page_token=page.next_page_token,
         )
 
@@ -83,7 +85,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             fields_of(request.project, paths),
             etag=request.project.etag,
         )
-        return project_pb2.UpdateProjectResponse(project=project_message(project))
+        return project_pb2.UpdateProjectResponse(project=project_message(project, self.link))
 
     async def DeleteProject(
         self,
@@ -93,7 +95,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         project = await self.service.delete_project(
             resource_id(request.name, "projects"), caller_of(require_principal()), request.etag
         )
-        return project_pb2.DeleteProjectResponse(project=project_message(project))
+        return project_pb2.DeleteProjectResponse(project=project_message(project, self.link))
 
     async def UndeleteProject(
         self,
@@ -103,7 +105,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         project = await self.service.undelete_project(
             resource_id(request.name, "projects"), caller_of(require_principal())
         )
-        return project_pb2.UndeleteProjectResponse(project=project_message(project))
+        return project_pb2.UndeleteProjectResponse(project=project_message(project, self.link))
 
     async def UpdateProjectStatus(
         self,
@@ -121,5 +123,5 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             job_id=job_id,
         )
         return project_pb2.UpdateProjectStatusResponse(
-            project=project_message(project), change=change_message(change)
+            project=project_message(project, self.link), change=change_message(change)
         )

@@ -30,7 +30,9 @@ DOMAIN = Domain(
             "filmstudio.v1.ProjectService",
             project_pb2_grpc.ProjectServiceServicer,
             project_pb2_grpc.add_ProjectServiceServicer_to_server,
-            lambda app: ProjectServicer(app.get(ProjectService)),
+            lambda app: ProjectServicer(
+                app.get(ProjectService), storage_from_settings(app.settings).url
+            ),
         ),
     ),
     models=models,

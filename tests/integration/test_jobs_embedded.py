@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
+from pathlib import Path
 
 import grpc
 import pytest
@@ -188,3 +190,8 @@ async def test_a_subtitle_job_chains_analysis_voice_and_subtitles(studio) -> Non
     order = list(dict.fromkeys(s for s in stages if s != "starting"))
     assert order == ["script_analysis", "voice_synthesis", "subtitle_generation"]
     assert done.result["subtitle_generation"]["events"] >= 1
+    # Embedded storage is a local directory: each artifact's download URL is its file.
+    srt = next(a for a in done.artifacts if a.kind == "subtitles_srt")
+    assert srt.download_url.startswith("file://")
+    srt_file = Path(urllib.parse.urlparse(srt.download_url).path)
+    assert (await asyncio.to_thread(srt_file.read_text)).startswith("1\n")
