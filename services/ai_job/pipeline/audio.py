@@ -138,32 +138,21 @@ def trim_silence(pcm: Pcm, pad_s: float = 0.02) -> Pcm:
 
 
 def resample(pcm: Pcm, rate: int) -> Pcm:
-    """Convert `pcm` to `rate` Hz with ffmpeg (only when an engine's rate differs)."""
-    if pcm.rate == rate:
-        return pcm
-    result = run_tool(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-f",
-            "wav",
-            "-i",
-            "pipe:0",
-            "-ar",
-            str(rate),
-            "-ac",
-            "1",
-            "-f",
-            "s16le",
-            "pipe:1",
-        ],
-        stdin=wav_bytes(pcm),
+    """Convert `pcm` to `rate` Hz in-process with libswresample (through PyAV)."""
+    if pcm.rate == rate or not pcm.samples:
+        return Pcm(pcm.samples, rate)
+    import av
+    import numpy as np
+
+    frame = av.AudioFrame.from_ndarray(
+        np.frombuffer(pcm.samples, dtype=np.int16).reshape(1, -1), format="s16", layout="mono"
     )
+    frame.sample_rate = pcm.rate
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+    frames = [*resampler.resample(frame), *resampler.resample(None)]
     samples = array("h")
-    samples.frombytes(result.stdout[: len(result.stdout) - len(result.stdout) % 2])
-    if sys.byteorder == "big":
-        samples.byteswap()
+    for piece in frames:
+        samples.frombytes(piece.to_ndarray().astype(np.int16, copy=False).tobytes())
     return Pcm(samples, rate)
 
 

@@ -43,10 +43,10 @@ from services.ai_job.pipeline.stage import (
 )
 from services.ai_job.pipeline.text import split_phrases, split_sentences, word_count
 from services.ai_job.pipeline.voice_engines import (
-    EspeakEngine,
     Voice,
     VoiceEngine,
     cast_voices,
+    engine_from_config,
 )
 from services.ai_job.pipeline.voice_timeline import Line, invalid, layout, plan_lines
 
@@ -178,7 +178,7 @@ def run_voice_synthesis(
     """Speak every line of `breakdown` and store the tracks, the dialogue track and timings."""
     tracker = Progress("voice_synthesis", progress, cancelled)
     tracker.checkpoint()
-    engine = engine or EspeakEngine()
+    engine = engine or engine_from_config()
     if not -30.0 <= options.target_lufs <= -5.0 or options.sample_rate not in {44100, 48000}:
         raise invalid("options", "target_lufs must be -30 to -5 and sample_rate 44100 or 48000")
     lines = plan_lines(breakdown, options.narrate_action)

@@ -1,14 +1,15 @@
 """Text-to-speech engines behind one interface, and the casting of voices to characters.
 
-espeak-ng is the default. Any command-line engine (piper with a local voice model, for one)
-is added by configuration: an argv template with `{output}`, `{voice}` and `{wpm}` slots that
-reads the text on stdin and writes a WAV file.
+Piper with the joe voice (neural) is the default; espeak-ng (the library espeakng-loader ships)
+is the light one, with many accents. Both come with pip. Any command-line engine is added by
+configuration: an argv template with `{output}`, `{voice}` and `{wpm}` slots that reads the
+text on stdin and writes a WAV file.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import itertools
 import logging
 import re
 import shlex
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from services.ai_job.pipeline import espeak, piper_voice
 from services.ai_job.pipeline.audio import Pcm, read_wav, scratch_dir
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.stage import ToolFailed, run_tool
@@ -24,6 +26,8 @@ from services.ai_job.pipeline.stage import ToolFailed, run_tool
 log = logging.getLogger(__name__)
 
 NARRATOR_VOICES = ("male_narrator", "female_narrator")
+ENGINES = ("piper", "espeak-ng", "command")
+DEFAULT_ENGINE = "piper"
 _SPEC = re.compile(
     r"(?P<name>[A-Za-z0-9_+.-]{1,64})(?::p(?P<pitch>\d{1,2}))?(?::r(?P<rate>[\d.]+))?"
 )
@@ -101,7 +105,7 @@ _ESPEAK_NARRATORS = {
 
 
 class EspeakEngine:
-    """espeak-ng (the Debian package): fast, offline, many accents and variants."""
+    """espeak-ng, as a library: fast, offline, many accents and variants, robotic."""
 
     name = "espeak-ng"
 
@@ -116,49 +120,62 @@ class EspeakEngine:
     def voice(self, spec: str) -> Voice:
         """Accept `language[+variant][:pNN][:rX]` for any installed language and variant."""
         language, _, variant = spec.split(":", 1)[0].partition("+")
-        languages, variants = _espeak_inventory()
+        languages, variants = espeak.inventory()
         known = frozenset(
             {spec.split(":", 1)[0]}
-            if language in languages and (not variant or variant in variants)
+            if language.lower() in languages and (not variant or variant in variants)
             else set()
         )
         return _parse_spec(self.name, spec, known)
 
     def synthesize(self, text: str, voice: Voice, words_per_minute: int) -> Pcm:
-        """Run espeak-ng with the text on stdin and the WAV on stdout."""
+        """Speak `text` through libespeak-ng."""
         speed = max(80, min(450, round(words_per_minute * voice.rate)))
-        result = run_tool(
-            [
-                "espeak-ng",
-                "-v",
-                voice.name,
-                "-p",
-                str(voice.pitch),
-                "-s",
-                str(speed),
-                "-b",
-                "1",
-                "-z",
-                "--stdin",
-                "--stdout",
-            ],
-            stdin=speakable(text).encode(),
-        )
-        return read_wav(result.stdout)
+        return espeak.speak(speakable(text), voice.name, voice.pitch, speed)
 
 
-@functools.cache
-def _espeak_inventory() -> tuple[frozenset[str], frozenset[str]]:
-    languages = run_tool(["espeak-ng", "--voices"]).stdout.decode(errors="replace")
-    variants = run_tool(["espeak-ng", "--voices=variant"]).stdout.decode(errors="replace")
-    return (
-        frozenset(line.split()[1] for line in languages.splitlines()[1:] if len(line.split()) > 1),
-        frozenset(
-            line.split()[-1].removeprefix("!v/")
-            for line in variants.splitlines()[1:]
-            if line.split() and line.split()[-1].startswith("!v/")
-        ),
-    )
+# joe's (pitch, rate) for characters: a semitone or more apart, or a different pace.
+_JOE_CAST = ((44, 1.0), (57, 1.05), (38, 0.95), (53, 0.9), (47, 1.1), (62, 1.0), (34, 1.05))
+
+
+class PiperEngine:
+    """Piper with the joe voice (neural, US male); women's voices are espeak-ng's.
+
+    Only one neural voice ships with pip, and shifting a man's voice up does not make a woman's:
+    female characters and the female narrator speak with espeak-ng's female variants.
+    """
+
+    name = "piper"
+
+    def __init__(self) -> None:
+        self._espeak = EspeakEngine()
+
+    def palette(self) -> Sequence[Voice]:
+        """Return joe at seven pitches and paces, alternating with espeak-ng's women."""
+        men = [Voice(self.name, piper_voice.JOE, p, r, "male") for p, r in _JOE_CAST]
+        women = [voice for voice in self._espeak.palette() if voice.gender == "female"]
+        pairs = itertools.zip_longest(men, women)
+        return [voice for pair in pairs for voice in pair if voice is not None]
+
+    def narrators(self) -> Mapping[str, Voice]:
+        """Return joe as he is, and espeak-ng's female narrator."""
+        return {
+            "male_narrator": Voice(self.name, piper_voice.JOE, 50, 1.0, "male"),
+            "female_narrator": self._espeak.narrators()["female_narrator"],
+        }
+
+    def voice(self, spec: str) -> Voice:
+        """Accept `joe[:pNN][:rX]`, or any espeak-ng voice."""
+        if spec.split(":", 1)[0] != piper_voice.JOE:
+            return self._espeak.voice(spec)
+        return _parse_spec(self.name, spec, frozenset({piper_voice.JOE}))
+
+    def synthesize(self, text: str, voice: Voice, words_per_minute: int) -> Pcm:
+        """Speak `text` with joe, or with espeak-ng for its voices."""
+        if voice.engine == self._espeak.name:
+            return self._espeak.synthesize(text, voice, words_per_minute)
+        speed = max(80, min(450, round(words_per_minute * voice.rate)))
+        return piper_voice.speak(speakable(text), voice.pitch, speed)
 
 
 class CommandEngine:
@@ -223,14 +240,33 @@ class CommandEngine:
 
 
 def engine_from_config(
-    name: str = "espeak-ng", command: str | None = None, voices: str = "", narrators: str = ""
+    name: str = DEFAULT_ENGINE, command: str | None = None, voices: str = "", narrators: str = ""
 ) -> VoiceEngine:
     """Return the engine a deployment configured."""
+    if name == "piper":
+        return PiperEngine()
     if name == "espeak-ng":
         return EspeakEngine()
     if name == "command" and command:
         return CommandEngine.from_config(command, voices, narrators)
-    raise ValueError(f"unknown voice engine {name!r} (use espeak-ng, or command with a command)")
+    raise ValueError(
+        f"unknown voice engine {name!r} (use piper, espeak-ng, or command with a command)"
+    )
+
+
+def choose_engine(
+    requested: str,
+    configured: str = DEFAULT_ENGINE,
+    command: str | None = None,
+    voices: str = "",
+    narrators: str = "",
+) -> VoiceEngine:
+    """Return the engine a job asked for (`requested`, may be empty), else the configured one."""
+    name = (requested or configured or DEFAULT_ENGINE).strip().lower()
+    if name not in ENGINES or (name == "command" and not command):
+        usable = [engine for engine in ENGINES if engine != "command" or command]
+        raise StageInputError.field("voice_engine", f"must be one of {', '.join(usable)}")
+    return engine_from_config(name, command, voices, narrators)
 
 
 _GENDER_WORDS = {
