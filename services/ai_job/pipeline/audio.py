@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 SILENCE_THRESHOLD = 330  # about -40 dBFS: below this a sample counts as silence
 PEAK_LIMIT_DB = -2.0  # sample peaks; leaves room for inter-sample peaks under -1 dBTP
+MAX_LOUDNESS_PASSES = 4
 
 
 @dataclass
@@ -164,14 +165,17 @@ def normalise_loudness(
     ffmpeg's ebur128 meter measures; a gain and a look-ahead limiter (latency-compensated, so
     every sample stays where the timings say) apply, metered again in the same run. This is
     several times faster than loudnorm, which resamples to 192 kHz, and as close to the target:
-    a corrective pass runs only if the limiter took more than half a LU away.
+    corrective passes run only while the limiter takes more than half a LU away. Dense neural
+    speech (Piper) loses loudness to the limiter at a fraction of a LU per dB of gain, so each
+    correction divides by the slope the last two passes measured (the secant method).
     """
     measured = measure_loudness(source, true_peak=False)["integrated"]
     if measured == float("-inf"):
         raise ToolFailed("cannot normalise silence")
     gain, output, passes = lufs - measured, measured, 0
+    previous: tuple[float, float] | None = None  # (gain, output) of the pass before
     limiter = f"alimiter=limit={10 ** (PEAK_LIMIT_DB / 20):.4f}:level=false:latency=true"
-    while passes < 2:
+    while passes < MAX_LOUDNESS_PASSES:
         passes += 1
         graph = (
             f"[0:a]volume={gain:.2f}dB,{limiter},aresample={rate},asplit[out][meter];"
@@ -202,9 +206,13 @@ def normalise_loudness(
             ]
         )
         output = _integrated(result.stderr.decode(errors="replace"))
-        if abs(output - lufs) <= 0.5:
+        if abs(output - lufs) <= 0.5 or passes == MAX_LOUDNESS_PASSES:
             break
-        gain += lufs - output
+        slope = 1.0
+        if previous is not None and output - previous[1] > 0.05:
+            slope = min(1.0, max(0.1, (output - previous[1]) / (gain - previous[0])))
+        previous = (gain, output)
+        gain += max(-12.0, min(12.0, (lufs - output) / slope))  # at most 12 dB a step
     return {
         "target_i": lufs,
         "input_i": measured,

