@@ -47,6 +47,7 @@ from services.ai_job.pipeline.voice_engines import (
     VoiceEngine,
     cast_voices,
     engine_from_config,
+    guess_gender,
 )
 from services.ai_job.pipeline.voice_timeline import Line, invalid, layout, plan_lines
 
@@ -83,7 +84,9 @@ class VoiceResult:
     artifacts: dict[str, str]
 
 
-def _cast(lines: list[Line], engine: VoiceEngine, options: VoiceOptions) -> dict[str, Voice]:
+def _cast(
+    lines: list[Line], engine: VoiceEngine, options: VoiceOptions, described: Mapping[str, str]
+) -> dict[str, Voice]:
     narrators = engine.narrators()
     if options.narrator not in narrators:
         raise invalid("narrator", f"must be one of {', '.join(narrators)}")
@@ -92,9 +95,20 @@ def _cast(lines: list[Line], engine: VoiceEngine, options: VoiceOptions) -> dict
     genders = _by_name(options.genders, lines, field_name="genders")
     if not set(genders.values()) <= {"male", "female"}:
         raise invalid("genders", "a gender is male or female")
-    cast = cast_voices(characters, engine.palette(), chosen, genders)
+    cast = cast_voices(characters, engine.palette(), chosen, {**described, **genders})
     cast[NARRATOR] = chosen.get(NARRATOR) or narrators[options.narrator]
     return cast
+
+
+def _described_genders(breakdown: Mapping[str, Any]) -> dict[str, str]:
+    """Guess genders from the breakdown's character introductions (`MARY, a young woman,`)."""
+    guessed: dict[str, str] = {}
+    for character in breakdown.get("characters") or []:
+        if isinstance(character, Mapping) and isinstance(character.get("name"), str):
+            text = f"{character['name']} {character.get('description') or ''}"
+            if gender := guess_gender(text):
+                guessed[character["name"]] = gender
+    return guessed
 
 
 def _by_name(
@@ -183,7 +197,7 @@ def run_voice_synthesis(
         raise invalid("options", "target_lufs must be -30 to -5 and sample_rate 44100 or 48000")
     lines = plan_lines(breakdown, options.narrate_action)
     _check_size(lines, breakdown)
-    take = _Take(lines, _cast(lines, engine, options))
+    take = _Take(lines, _cast(lines, engine, options, _described_genders(breakdown)))
     wpm = int(options.words_per_minute or breakdown.get("words_per_minute") or 150)
     for line in lines:
         line.voice = take.cast[line.speaker]

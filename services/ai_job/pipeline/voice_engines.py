@@ -270,16 +270,17 @@ def choose_engine(
 
 
 _GENDER_WORDS = {
-    "male": {"MAN", "BOY", "MR", "MR.", "DAD", "FATHER", "KING", "GUY", "SIR", "BROTHER",
-             "UNCLE", "HUSBAND", "SON", "GRANDPA", "LORD", "PRINCE", "GENTLEMAN"},
-    "female": {"WOMAN", "GIRL", "MRS", "MRS.", "MS", "MS.", "MISS", "MOM", "MOTHER", "QUEEN",
-               "LADY", "SISTER", "AUNT", "WIFE", "DAUGHTER", "GRANDMA", "PRINCESS"},
+    "male": {"MAN", "BOY", "MR", "DAD", "FATHER", "KING", "GUY", "SIR", "BROTHER", "UNCLE",
+             "HUSBAND", "SON", "GRANDPA", "LORD", "PRINCE", "GENTLEMAN", "HE", "HIS", "HIM"},
+    "female": {"WOMAN", "GIRL", "MRS", "MS", "MISS", "MOM", "MOTHER", "QUEEN", "LADY", "SISTER",
+               "AUNT", "WIFE", "DAUGHTER", "GRANDMA", "PRINCESS", "SHE", "HER", "HERS"},
 }  # fmt: skip
 
 
-def guess_gender(name: str) -> str | None:
-    """Guess a gender from words in a character's name (HANDSOME MAN, MRS. ROBINSON)."""
-    found = {gender for gender, words in _GENDER_WORDS.items() if set(name.upper().split()) & words}
+def guess_gender(text: str) -> str | None:
+    """Guess a gender from words in a name or description (HANDSOME MAN, MRS. ROBINSON)."""
+    words = set(re.findall(r"[A-Z]+", text.upper()))
+    found = {gender for gender, known in _GENDER_WORDS.items() if words & known}
     return found.pop() if len(found) == 1 else None
 
 

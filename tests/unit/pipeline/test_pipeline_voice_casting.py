@@ -13,8 +13,10 @@ from services.ai_job.pipeline.voice import run_voice_synthesis
 from services.ai_job.pipeline.voice_engines import (
     CommandEngine,
     EspeakEngine,
+    PiperEngine,
     Voice,
     cast_voices,
+    choose_engine,
     guess_gender,
     speakable,
 )
@@ -74,6 +76,47 @@ def test_command_engine_reserves_narrator_voices_and_validates_choices() -> None
         engine.voice("9")
     with pytest.raises(ValueError, match="output"):
         CommandEngine(["piper"], ["0"])
+
+
+def test_piper_casts_joe_for_men_and_espeak_ng_for_women_all_distinct_and_pinned() -> None:
+    engine = PiperEngine()
+    palette = engine.palette()
+    assert len({voice.id for voice in palette}) == len(palette) == 14
+    assert {v.engine for v in palette if v.gender == "male"} == {"piper"}
+    assert {v.engine for v in palette if v.gender == "female"} == {"espeak-ng"}
+    narrators = {voice.id for voice in engine.narrators().values()}
+    assert narrators == {"piper:joe:p50:r1", "espeak-ng:en-us+f3:p54:r0.95"}
+    cast = cast_voices(CAST, palette, {})
+    assert len({voice.id for voice in cast.values()}) == len(CAST)
+    assert not narrators & {voice.id for voice in cast.values()}
+    # Pinned: the same script must keep its voices from release to release.
+    assert cast["HANDSOME MAN"].id == "piper:joe:p57:r1.05"
+    assert cast_voices(["BRICK"], palette, {})["BRICK"].id == cast["BRICK"].id
+
+
+def test_piper_accepts_joe_with_pitch_and_pace_or_any_espeak_ng_voice() -> None:
+    engine = PiperEngine()
+    assert engine.voice("joe:p40:r1.1") == Voice("piper", "joe", 40, 1.1)
+    assert engine.voice("en-gb+f3:p60").id == "espeak-ng:en-gb+f3:p60:r1"
+    with pytest.raises(StageInputError):
+        engine.voice("jane")
+
+
+def test_a_job_picks_its_engine_else_the_configured_one() -> None:
+    assert choose_engine("").name == "piper"
+    assert choose_engine("", "espeak-ng").name == "espeak-ng"
+    assert choose_engine(" Espeak-NG ", "piper").name == "espeak-ng"
+    assert choose_engine("command", "piper", "tts {output}", "a,b").name == "command"
+    for bad in ("festival", "command"):
+        with pytest.raises(StageInputError) as raised:
+            choose_engine(bad)
+        assert raised.value.violations[0].field == "voice_engine"
+
+
+def test_gender_is_read_from_a_description_as_well_as_a_name() -> None:
+    assert guess_gender("MARY a young woman") == "female"
+    assert guess_gender("TOM, a brother,") == "male"
+    assert guess_gender("SAM a man and her dog") is None
 
 
 def test_text_for_an_engine_loses_phoneme_brackets_and_control_codes() -> None:
