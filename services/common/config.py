@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     # Diagnostic job parameters (sleep, forced failures) are for tests and operators only.
     job_diagnostics: bool = Field(default=False, alias="JOB_DIAGNOSTICS")
     event_stream_maxlen: int = Field(default=1000, ge=10, alias="JOB_EVENT_STREAM_MAXLEN")
+    # Speech: "piper" (neural, the joe voice), "espeak-ng", or "command" (VOICE_COMMAND, an argv
+    # with {output} {voice} {wpm} slots, and VOICE_COMMAND_VOICES). A job's extra.voice_engine
+    # overrides it. ffmpeg is FFMPEG, else the PATH's, else imageio-ffmpeg's (read by the stages).
+    voice_engine: Literal["piper", "espeak-ng", "command"] = Field(
+        default="piper", alias="VOICE_ENGINE"
+    )
+    voice_command: str | None = Field(default=None, alias="VOICE_COMMAND")
+    voice_command_voices: str = Field(default="", alias="VOICE_COMMAND_VOICES")
 
     # Object storage: a local directory by default, any S3 API when S3_BUCKET_NAME is set.
     aws_access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
