@@ -28,7 +28,8 @@ from services.ai_job.pipeline.script_analysis import (  # noqa: E402
 )
 from services.ai_job.pipeline.subtitles import run_subtitles  # noqa: E402
 from services.ai_job.pipeline.voice import run_voice_synthesis  # noqa: E402
-from services.ai_job.pipeline.voice_engines import EspeakEngine, cast_voices  # noqa: E402
+from services.ai_job.pipeline.voice_casting import cast_voices  # noqa: E402
+from services.ai_job.pipeline.voice_engines import EspeakEngine  # noqa: E402
 from services.common.storage import LocalStorage  # noqa: E402
 
 SAMPLE = "brick-and-steel.fountain"

@@ -42,13 +42,8 @@ from services.ai_job.pipeline.stage import (
     stage_key,
 )
 from services.ai_job.pipeline.text import split_phrases, split_sentences, word_count
-from services.ai_job.pipeline.voice_engines import (
-    Voice,
-    VoiceEngine,
-    cast_voices,
-    engine_from_config,
-    guess_gender,
-)
+from services.ai_job.pipeline.voice_casting import cast_voices, described_genders
+from services.ai_job.pipeline.voice_engines import Voice, VoiceEngine, engine_from_config
 from services.ai_job.pipeline.voice_timeline import Line, invalid, layout, plan_lines
 
 log = logging.getLogger(__name__)
@@ -98,17 +93,6 @@ def _cast(
     cast = cast_voices(characters, engine.palette(), chosen, {**described, **genders})
     cast[NARRATOR] = chosen.get(NARRATOR) or narrators[options.narrator]
     return cast
-
-
-def _described_genders(breakdown: Mapping[str, Any]) -> dict[str, str]:
-    """Guess genders from the breakdown's character introductions (`MARY, a young woman,`)."""
-    guessed: dict[str, str] = {}
-    for character in breakdown.get("characters") or []:
-        if isinstance(character, Mapping) and isinstance(character.get("name"), str):
-            text = f"{character['name']} {character.get('description') or ''}"
-            if gender := guess_gender(text):
-                guessed[character["name"]] = gender
-    return guessed
 
 
 def _by_name(
@@ -197,7 +181,7 @@ def run_voice_synthesis(
         raise invalid("options", "target_lufs must be -30 to -5 and sample_rate 44100 or 48000")
     lines = plan_lines(breakdown, options.narrate_action)
     _check_size(lines, breakdown)
-    take = _Take(lines, _cast(lines, engine, options, _described_genders(breakdown)))
+    take = _Take(lines, _cast(lines, engine, options, described_genders(breakdown)))
     wpm = int(options.words_per_minute or breakdown.get("words_per_minute") or 150)
     for line in lines:
         line.voice = take.cast[line.speaker]

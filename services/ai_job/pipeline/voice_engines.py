@@ -8,7 +8,6 @@ text on stdin and writes a WAV file.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import re
@@ -267,47 +266,3 @@ def choose_engine(
         usable = [engine for engine in ENGINES if engine != "command" or command]
         raise StageInputError.field("voice_engine", f"must be one of {', '.join(usable)}")
     return engine_from_config(name, command, voices, narrators)
-
-
-_GENDER_WORDS = {
-    "male": {"MAN", "BOY", "MR", "DAD", "FATHER", "KING", "GUY", "SIR", "BROTHER", "UNCLE",
-             "HUSBAND", "SON", "GRANDPA", "LORD", "PRINCE", "GENTLEMAN", "HE", "HIS", "HIM"},
-    "female": {"WOMAN", "GIRL", "MRS", "MS", "MISS", "MOM", "MOTHER", "QUEEN", "LADY", "SISTER",
-               "AUNT", "WIFE", "DAUGHTER", "GRANDMA", "PRINCESS", "SHE", "HER", "HERS"},
-}  # fmt: skip
-
-
-def guess_gender(text: str) -> str | None:
-    """Guess a gender from words in a name or description (HANDSOME MAN, MRS. ROBINSON)."""
-    words = set(re.findall(r"[A-Z]+", text.upper()))
-    found = {gender for gender, known in _GENDER_WORDS.items() if words & known}
-    return found.pop() if len(found) == 1 else None
-
-
-def cast_voices(
-    characters: Sequence[str],
-    palette: Sequence[Voice],
-    chosen: Mapping[str, Voice],
-    genders: Mapping[str, str] | None = None,
-) -> dict[str, Voice]:
-    """Give each character a distinct voice that depends only on its name and the cast.
-
-    A character's name hashes to a preferred slot among the palette voices of its gender (if
-    known); a taken slot moves on to the next free one. SHA-256 makes every machine agree, and
-    placing characters in name order makes the order of appearance irrelevant. Voices in
-    `chosen` are kept and not given to anyone else.
-    """
-    cast = {name: voice for name, voice in chosen.items() if name in characters}
-    taken = {voice.id for voice in cast.values()}
-    for name in sorted(set(characters) - set(cast)):
-        gender = (genders or {}).get(name) or guess_gender(name)
-        pool = [voice for voice in palette if voice.gender == gender] or list(palette)
-        start = int(hashlib.sha256(name.upper().encode()).hexdigest(), 16) % len(pool)
-        order = [pool[(start + step) % len(pool)] for step in range(len(pool))]
-        order += [voice for voice in palette if voice not in order]
-        voice = next((v for v in order if v.id not in taken), order[0])
-        if voice.id in taken:
-            log.warning("more characters than voices: %s shares %s", name, voice.id)
-        cast[name] = voice
-        taken.add(voice.id)
-    return cast

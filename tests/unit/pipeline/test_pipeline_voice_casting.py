@@ -10,14 +10,13 @@ from services.ai_job.pipeline.audio import Pcm
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import analyse_script
 from services.ai_job.pipeline.voice import run_voice_synthesis
+from services.ai_job.pipeline.voice_casting import cast_voices, guess_gender
 from services.ai_job.pipeline.voice_engines import (
     CommandEngine,
     EspeakEngine,
     PiperEngine,
     Voice,
-    cast_voices,
     choose_engine,
-    guess_gender,
     speakable,
 )
 from services.ai_job.pipeline.voice_timeline import LINE_GAP_S, layout, plan_lines
