@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+from services.ai_job.pipeline import espeak  # noqa: E402
 from services.ai_job.pipeline.script_analysis import (  # noqa: E402
     AnalysisOptions,
     run_script_analysis,
@@ -52,7 +52,9 @@ def one_run(script: str, target: float, directory: Path) -> dict[str, float]:
     )
     times["analysis"] = time.perf_counter() - start
     start = time.perf_counter()
-    voice = run_voice_synthesis(analysis.breakdown, storage=storage, key_prefix="jobs/bench")
+    voice = run_voice_synthesis(
+        analysis.breakdown, storage=storage, key_prefix="jobs/bench", engine=EspeakEngine()
+    )
     times["voice"] = time.perf_counter() - start
     start = time.perf_counter()
     run_subtitles(voice.timings, storage=storage, key_prefix="jobs/bench")
@@ -67,7 +69,7 @@ def one_run(script: str, target: float, directory: Path) -> dict[str, float]:
 
 
 def bare_espeak(breakdown: dict) -> None:
-    """Speak every line with espeak-ng, one process per line, audio discarded."""
+    """Speak every line with libespeak-ng, one call per line, audio discarded."""
     lines = [
         (b["speaker"], b["text"]) for s in breakdown["scenes"] for b in s["beats"] if b["spoken"]
     ]
@@ -75,12 +77,7 @@ def bare_espeak(breakdown: dict) -> None:
     cast = cast_voices(sorted({speaker for speaker, _ in lines}), engine.palette(), {})
     for speaker, text in lines:
         voice = cast[speaker]
-        subprocess.run(
-            ["espeak-ng", "-v", voice.name, "-p", str(voice.pitch), "-s", "150", "--stdout"],
-            input=" ".join(text.split()).encode(),
-            capture_output=True,
-            check=True,
-        )
+        espeak.speak(" ".join(text.split()), voice.name, voice.pitch, 150)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import pytest
 import webvtt
 
 from services.ai_job.pipeline.audio import probe_duration
+from services.ai_job.pipeline.media_tools import ffmpeg_exe
 from services.ai_job.pipeline.script_analysis import AnalysisOptions, run_script_analysis
 from services.ai_job.pipeline.subtitles import run_subtitles
 from services.ai_job.pipeline.voice import run_voice_synthesis
@@ -103,7 +104,7 @@ def _vtt_cues(path: Path) -> list[Cue]:
 
 def _ffmpeg_convert(path: Path, to: str) -> str:
     result = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-f", to, "-"],
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", to, "-"],
         capture_output=True,
         check=True,
         timeout=30,
