@@ -65,7 +65,7 @@ def draw_caption(image: Image.Image, text: str, frame: Frame, *, on_paper: bool)
     ink, backing = (
         ((20, 20, 24, 255), (255, 255, 255, 150))
         if on_paper
-        else ((240, 240, 236, 255), (0, 0, 0, 120))
+        else ((240, 240, 240, 255), (0, 0, 0, 120))
     )
     draw.rectangle(band, fill=backing)
     draw.text((band[0] + margin, band[1] + round(size * 0.18)), line, font=font, fill=ink)
