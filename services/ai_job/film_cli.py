@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from services.ai_job.runners import STAGES, TARGETS
-from services.ai_job.stage_adapters import ASPECTS, HEIGHTS
+from services.ai_job.stage_adapters import ASPECTS, HEIGHTS, options_from
 from services.ai_job.stage_graph import GraphRunner, RunContext, order
 from services.common.config import Settings
 from services.common.errors import InvalidArgument
@@ -86,7 +86,7 @@ def _film(args: argparse.Namespace, storage: Storage, settings: Settings) -> dic
         key_prefix=f"cli/{hashlib.sha256(data).hexdigest()[:12]}",
         report=_progress(),
         cancelled=lambda: False,
-        options={"image_engine": settings.image_engine, "model_dir": settings.model_dir},
+        options=options_from(settings),
     )
     runner = GraphRunner(
         storage,

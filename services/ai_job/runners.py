@@ -29,7 +29,7 @@ def _analysis_inputs(ctx: RunContext) -> Mapping[str, Any]:
 def _voice_inputs(ctx: RunContext) -> Mapping[str, Any]:
     return {
         "voice": ctx.parameter("voice", "male_narrator"),
-        "engine": ctx.extra_parameter("voice_engine", ""),
+        "engine": ctx.extra_parameter("voice_engine", "") or ctx.options.get("voice_engine", ""),
     }
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.ai_job.pipeline.voice_engines import VoiceEngine, choose_engine
 from services.ai_job.stage_graph import Progress, RunContext
+from services.common.config import Settings
 from services.common.storage import Storage, guess_content_type
 
 # Frame heights by resolution; widths follow the aspect ratio.
@@ -18,6 +20,17 @@ HEIGHTS = {"720p": 720, "1080p": 1080}
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 # A job may ask for a smaller picture (previews, tests) with extra.render_height.
 MIN_RENDER_HEIGHT, MAX_RENDER_HEIGHT = 90, 2160
+
+
+def options_from(settings: Settings) -> dict[str, Any]:
+    """Return the worker's own choices the stages read (engines, the model directory)."""
+    return {
+        "image_engine": settings.image_engine,
+        "model_dir": str(settings.model_dir or ""),
+        "voice_engine": settings.voice_engine,
+        "voice_command": settings.voice_command,
+        "voice_command_voices": settings.voice_command_voices,
+    }
 
 
 def frame_size(ctx: RunContext) -> tuple[int, int]:
@@ -37,6 +50,16 @@ def image_engine(ctx: RunContext) -> str:
     """Return the image engine: the job's choice, else the worker's."""
     return str(
         ctx.extra_parameter("image_engine") or ctx.options.get("image_engine") or "storyboard"
+    )
+
+
+def voice_engine(ctx: RunContext) -> VoiceEngine:
+    """Return the speech engine: the job's choice (extra.voice_engine), else the worker's."""
+    return choose_engine(
+        str(ctx.extra_parameter("voice_engine", "") or ""),
+        str(ctx.options.get("voice_engine") or ""),
+        ctx.options.get("voice_command"),
+        str(ctx.options.get("voice_command_voices") or ""),
     )
 
 
@@ -81,6 +104,7 @@ def voice(ctx: RunContext, progress: Progress) -> dict[str, Any]:
         storage=ctx.storage,
         key_prefix=ctx.key_prefix,
         options=VoiceOptions(narrator=str(ctx.parameter("voice", "male_narrator"))),
+        engine=voice_engine(ctx),
         progress=progress,
         cancelled=ctx.cancelled,
     )

@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     voice.add_argument("--voice", action="append", default=[], metavar="CHARACTER=VOICE")
     voice.add_argument("--gender", action="append", default=[], metavar="CHARACTER=male|female")
     voice.add_argument("--lufs", type=float, default=-16.0, help="integrated loudness target")
-    voice.add_argument("--engine", default="espeak-ng", choices=("espeak-ng", "command"))
+    voice.add_argument("--engine", default="piper", choices=("piper", "espeak-ng", "command"))
     voice.add_argument("--engine-command", help="TTS argv with {output} {voice} {wpm} slots")
     voice.add_argument("--engine-voices", default="", help="comma-separated voice names")
     _common(voice, _voice)

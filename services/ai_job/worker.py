@@ -21,6 +21,7 @@ from google.protobuf import json_format, struct_pb2
 from services.ai_job.convert import parameters_from
 from services.ai_job.pipeline.stage import StageCancelled
 from services.ai_job.runners import RunnerRegistry
+from services.ai_job.stage_adapters import options_from
 from services.ai_job.stage_graph import GraphRunner, RunContext
 from services.common.config import Settings, load_settings
 from services.common.storage import Storage, storage_from_settings
@@ -61,7 +62,7 @@ class Worker:
             retry_base_seconds=settings.stage_retry_base_seconds,
             parallelism=settings.stage_parallelism,
         )
-        self.options = {"image_engine": settings.image_engine, "model_dir": settings.model_dir}
+        self.options = options_from(settings)
         self._channel: grpc.aio.Channel | None = None
         self._token = ServiceToken(self.codec, f"worker:{self.worker_id}")
 

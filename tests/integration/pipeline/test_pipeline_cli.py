@@ -58,7 +58,7 @@ def test_voice_accepts_a_script_and_chosen_voices(filmstudio: Run, tmp_path: Pat
     script = tmp_path / "lab.fountain"
     script.write_text(SCRIPT)
     code, voice = filmstudio("stage", "voice", str(script), "--job-id", "demo",
-                             "--voice", "ANNA=en-gb+f2:p60")  # fmt: skip
+                             "--engine", "espeak-ng", "--voice", "ANNA=en-gb+f2:p60")  # fmt: skip
     assert code == 0
     assert voice is not None
     assert voice["voices"]["ANNA"] == "espeak-ng:en-gb+f2:p60:r1"
