@@ -43,7 +43,7 @@ MIN_SIDE, MAX_SIDE = 16, 3840
 MAX_SHOTS = 2000  # about three hours of film at five seconds a shot
 MAX_SEED = 2**63 - 1
 CAPTION_CHARS = 110
-_PNG_LEVEL = 3  # zlib level: the video stage reads each keyframe once; speed over size
+_PNG_LEVEL = 1  # zlib: 60 ms for a grainy 1600x900 keyframe, as small as level 3 (100 ms)
 
 
 @dataclass(frozen=True)
