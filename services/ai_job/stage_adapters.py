@@ -172,6 +172,9 @@ def video(ctx: RunContext, progress: Progress) -> dict[str, Any]:
     from services.ai_job.pipeline.video import VideoOptions, run_video_composition
 
     width, height = frame_size(ctx)
+    options = VideoOptions(
+        width=width, height=height, burn_subtitles=bool(ctx.extra_parameter("burn_subtitles"))
+    )
     result = run_video_composition(
         _json(ctx, "breakdown"),
         _json(ctx, "timings"),
@@ -179,9 +182,7 @@ def video(ctx: RunContext, progress: Progress) -> dict[str, Any]:
         {"srt": ctx.keys["srt"], "vtt": ctx.keys["vtt"]},
         storage=ctx.storage,
         key_prefix=ctx.key_prefix,
-        options=VideoOptions(
-            width=width, height=height, burn_subtitles=bool(ctx.extra_parameter("burn_subtitles"))
-        ),
+        options=options,
         progress=progress,
         cancelled=ctx.cancelled,
     )
@@ -189,12 +190,16 @@ def video(ctx: RunContext, progress: Progress) -> dict[str, Any]:
         "artifacts": [
             artifact(ctx.storage, "video", result.artifacts["video"]),
             artifact(ctx.storage, "video_preview", result.artifacts["preview"]),
+            artifact(ctx.storage, "video_timeline", result.artifacts["timeline"]),
         ],
         "result": {
             "video_composition": {
                 "duration_s": result.duration_s,
+                # The picture holds and fades out this long after the voice ends.
+                "padding_s": options.tail_s,
                 "width": width,
                 "height": height,
+                "shots": len(result.shots),
             }
         },
         "keys": {"video": result.artifacts["video"], "preview": result.artifacts["preview"]},
