@@ -149,7 +149,7 @@ async def test_full_generation_makes_the_film_and_a_killed_run_resumes_after_the
         assert audio.codec_context.channels == 2
         assert "subtitle" in kinds, "a soft subtitle track"
         duration = float(container.duration or 0) / av.time_base
-    padding = float(done.result["video_composition"].get("padding_s", 0))
+    padding = float(done.result["video_composition"]["padding_s"])
     assert abs(duration - (timings["duration_s"] + padding)) <= 0.5
 
     thumbnail = storage.get_bytes(artifacts["thumbnail"])
