@@ -144,7 +144,8 @@ async def test_a_read_session_refuses_to_write(database: Database) -> None:
         with pytest.raises(RuntimeError, match="read session cannot write"):
             await reader.flush()
     async with database.reader() as reader:
-        assert (await reader.execute(text("SELECT count(*) FROM projects"))).scalar_one() == 0
+        stored = text("SELECT count(*) FROM projects WHERE title = 'never stored'")
+        assert (await reader.execute(stored)).scalar_one() == 0
 
 
 async def _backend_pid(database: Database) -> int:

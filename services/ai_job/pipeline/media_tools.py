@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from services.ai_job.pipeline.stage import ToolFailed
+from services.ai_job.pipeline.ports import ToolFailed
 
 if TYPE_CHECKING:
     from av.stream import Stream

@@ -89,3 +89,7 @@ def validate_key(key: str, *, field: str = "key") -> str:
 def join_key(*parts: str) -> str:
     """Join key fragments with `/` and validate the result."""
     return validate_key("/".join(part.strip("/") for part in parts if part.strip("/")))
+
+
+class ToolFailed(RuntimeError):
+    """An external program (ffmpeg) is missing or failed; carries its stderr tail."""

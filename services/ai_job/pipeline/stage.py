@@ -1,4 +1,7 @@
-"""What every stage shares: progress, cancellation checkpoints, JSON artifacts, external tools."""
+"""What every stage shares: progress, cancellation checkpoints, JSON artifacts, external tools.
+
+`ToolFailed` lives in ports.py (media_tools raises it too) and is importable from here.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,16 @@ import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.ai_job.pipeline.ports import ArtifactStore, StoredArtifact, join_key, validate_key
+from services.ai_job.pipeline.media_tools import ffmpeg_exe
+from services.ai_job.pipeline.ports import (
+    ArtifactStore,
+    StoredArtifact,
+    join_key,
+    validate_key,
+)
+from services.ai_job.pipeline.ports import (
+    ToolFailed as ToolFailed,  # re-exported: stages raise it from here
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +37,6 @@ class StageCancelled(Exception):
     def __init__(self, stage: str) -> None:
         super().__init__(f"{stage} cancelled")
         self.stage = stage
-
-
-class ToolFailed(RuntimeError):
-    """An external program (ffmpeg) is missing or failed; carries its stderr tail."""
 
 
 def no_progress(fraction: float, message: str) -> None:
@@ -81,8 +89,6 @@ def stage_key(key_prefix: str, *parts: str) -> str:
 def find_tool(name: str) -> str:
     """Return the path of a program: ffmpeg as media_tools finds it, others on the PATH."""
     if name == "ffmpeg":
-        from services.ai_job.pipeline.media_tools import ffmpeg_exe  # it imports this module
-
         return ffmpeg_exe()
     executable = shutil.which(name)
     if executable is None:
