@@ -21,6 +21,7 @@ from services.ai_job.pipeline.video_timeline import Clip, Move
 SAMPLE_RATE = 48000
 AUDIO_BITRATE = "192k"
 PREVIEW_AUDIO_BITRATE = "96k"
+PREVIEW_PRESET = "ultrafast"
 TRUE_PEAK_DB = -1.5
 FADE_IN_S = 0.5
 # Subtitles in libass's 288-line script space: about 6% of the frame's height, outlined.
@@ -205,7 +206,9 @@ def _film_codecs(options: VideoOptions, total_frames: int) -> dict[str, Any]:
 def _preview_codecs(options: VideoOptions) -> dict[str, Any]:
     return {
         "c:v": "libx264",
-        "preset": "veryfast",
+        # The preview is for a quick look in a browser: the cheapest preset keeps it from
+        # slowing the film's own encode, which shares the two cores.
+        "preset": PREVIEW_PRESET,
         "crf": 28,
         "maxrate": PREVIEW_BITRATE,
         "bufsize": 2 * PREVIEW_BITRATE,
