@@ -74,11 +74,24 @@ class CreditsService:
 
     async def get_user_credits(self, user_id: int) -> Credits:
         """Return a user's balances, with lapsed credits and expired holds already resolved."""
+        await self._automatic_allowance(user_id)
         return await postings.balances(self.uow, user_id=user_id)
 
     async def check_sufficient_credits(self, user_id: int, amount: int) -> Sufficiency:
         """Tell whether a user can spend `amount` now."""
+        await self._automatic_allowance(user_id)
         return await postings.sufficiency(self.uow, user_id=user_id, amount=amount)
+
+    async def _automatic_allowance(self, user_id: int) -> None:
+        # With automatic allowances (the embedded studio), a new user's first month does not
+        # wait for the periodic sweep: the wallet's first use in a month grants it.
+        if self.settings.credits_auto_monthly:
+            await monthly.grant_if_due(
+                self.uow,
+                self.settings.credits_monthly_allowances,
+                user_id=user_id,
+                now=self.clock(),
+            )
 
     # --- Deductions and additions ---------------------------------------------------------------
 
@@ -93,6 +106,7 @@ class CreditsService:
         actor: str = holds.SYSTEM_ACTOR,
     ) -> LedgerResult:
         """Take credits for usage (monthly first); never overdraws; idempotent per key."""
+        await self._automatic_allowance(user_id)
         return await postings.deduct(
             self.uow,
             self.fast,
@@ -164,6 +178,7 @@ class CreditsService:
         actor: str = holds.SYSTEM_ACTOR,
     ) -> Reservation:
         """Place a pending hold that counts against the available balance until resolved."""
+        await self._automatic_allowance(user_id)
         return await reservations.reserve(
             self.uow,
             default_ttl=self.settings.credits_hold_ttl_seconds,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
 from services.credits import holds, records
-from services.credits.ledger import ISSUED, MONTHLY, Meta, book, lock, save
+from services.credits.ledger import ISSUED, MONTHLY, Meta, book, lock, peek, save
 from services.credits.members import ACTIVE, USERS
 from services.credits.models import LotRow, ReservationRow, WalletRow
 from services.credits.records import ResetResult
@@ -67,6 +67,17 @@ async def grant(
         return True
 
     return await uow.write(work)
+
+
+async def grant_if_due(
+    uow: UnitOfWork, allowances: Mapping[str, int], *, user_id: int, now: datetime
+) -> bool:
+    """Grant this month's allowance on the wallet's first use in the month, if not yet had."""
+    period = period_of(now)
+    async with uow.reader() as db:
+        if (await peek(db, user_id)).monthly_period >= period:
+            return False
+    return await grant(uow, allowances, user_id=user_id, period=period)
 
 
 async def reset(

@@ -373,3 +373,22 @@ async def test_a_service_built_without_settings_takes_the_defaults_not_the_envir
     with pytest.raises(errors.FailedPrecondition) as caught:
         await credits.handle_payment_event(b"{}", "t=1,v1=00")
     assert caught.value.reason == "PAYMENTS_NOT_CONFIGURED"
+
+
+async def test_with_automatic_allowances_a_new_wallet_gets_its_month_on_first_use(
+    database, tmp_path, clock
+) -> None:
+    settings = studio_settings(
+        tmp_path, CREDITS_MONTHLY_ALLOWANCES={"free": 100}, CREDITS_AUTO_MONTHLY=True
+    )
+    credits = CreditsService(database, settings, clock=clock)
+    user = await new_user(database)
+
+    assert (await credits.get_user_credits(user)).monthly == 100, "no wait for the sweep"
+    assert (await credits.get_user_credits(user)).monthly == 100, "granted once a month"
+    await credits.deduct_credits(user, 30, "render", idempotency_key=key())
+    assert (await credits.get_user_credits(user)).available == 70
+
+    another = await new_user(database)
+    hold = await credits.reserve_credits(another, 60, idempotency_key=key())
+    assert hold.amount == 60, "a first reservation finds the month's allowance there"
