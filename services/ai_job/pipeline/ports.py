@@ -93,3 +93,11 @@ def join_key(*parts: str) -> str:
 
 class ToolFailed(RuntimeError):
     """An external program (ffmpeg) is missing or failed; carries its stderr tail."""
+
+
+class ReadableStore(ArtifactStore, Protocol):
+    """An artifact store a stage can also read earlier stages' files from (video, thumbnail)."""
+
+    def get_file(self, key: str, path: Path) -> Path:
+        """Copy the object at `key` to `path` and return `path`."""
+        ...

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from services.ai_job.pipeline.ports import StageInputError, validate_key
+from services.ai_job.pipeline.ports import ReadableStore, StageInputError, validate_key
 from services.ai_job.pipeline.stage import (
     CancelCheck,
     Progress,
@@ -31,7 +31,6 @@ from services.ai_job.pipeline.stage import (
     no_progress,
     stage_key,
 )
-from services.ai_job.pipeline.video import ReadableStore
 
 log = logging.getLogger(__name__)
 

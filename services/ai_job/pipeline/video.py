@@ -18,10 +18,10 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from services.ai_job.pipeline.media_tools import probe
-from services.ai_job.pipeline.ports import ArtifactStore, StageInputError, validate_key
+from services.ai_job.pipeline.ports import ReadableStore, StageInputError, validate_key
 from services.ai_job.pipeline.stage import (
     CancelCheck,
     Progress,
@@ -52,14 +52,6 @@ MIN_SHOT_S = 1.0  # shorter shots fold into a neighbour (and always outlast two 
 MAX_SHOTS = 400  # ffmpeg opens every still at once; a film this long is about half an hour
 MAX_FILM_S = 3 * 3600.0
 DEFAULT_OPTIONS = VideoOptions()
-
-
-class ReadableStore(ArtifactStore, Protocol):
-    """An artifact store the stage can also read earlier stages' files from."""
-
-    def get_file(self, key: str, path: Path) -> Path:
-        """Copy the object at `key` to `path` and return `path`."""
-        ...
 
 
 @dataclass(frozen=True)
