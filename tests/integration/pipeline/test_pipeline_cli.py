@@ -110,3 +110,39 @@ def test_stdout_is_one_json_document_and_the_logs_go_to_stderr(
     summary = json.loads(captured.out)  # the whole of stdout, as `| jq` reads it
     assert summary["artifacts"]["breakdown"].endswith("/script/breakdown.json")
     assert "script-analysis 100% breakdown stored" in captured.err
+
+
+def test_the_film_command_makes_the_film_and_the_stage_commands_reuse_it(
+    filmstudio: Run, tmp_path: Path
+) -> None:
+    script = tmp_path / "lab.fountain"
+    script.write_text(SCRIPT)
+    small = ("--render-height", "90", "--voice", "female_narrator")
+    code, film = filmstudio("stage", "film", str(script), *small)
+    assert code == 0
+    assert film is not None
+    assert film["title"] == "Lab"
+    assert {"video", "video_preview", "thumbnail", "subtitles_srt", "scene_images"} <= set(
+        film["artifacts"]
+    )
+    assert Path(film["urls"]["video"].removeprefix("file://")).stat().st_size > 1000
+    assert film["result"]["video_composition"]["height"] == 90
+
+    code, again = filmstudio("stage", "image", str(script), *small)
+    assert code == 0
+    assert again is not None
+    assert again["artifacts"]["scene_images"] == film["artifacts"]["scene_images"], "reused"
+
+    code, other = filmstudio("stage", "image", str(script), *small, "--style", "noir")
+    assert code == 0
+    assert other is not None
+    assert other["artifacts"]["scene_images"] != film["artifacts"]["scene_images"]
+
+
+def test_the_film_command_refuses_bad_input_with_exit_status_2(
+    filmstudio: Run, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.fountain"
+    empty.write_text("   ")
+    assert filmstudio("stage", "film", str(empty))[0] == 2
+    assert filmstudio("stage", "video", str(tmp_path / "missing.fountain"))[0] == 2
