@@ -12,21 +12,18 @@ import asyncio
 import io
 import json
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
-import redis
 from filmstudio.v1 import ai_job_pb2, common_pb2, project_pb2, project_pb2_grpc
 from google.protobuf import struct_pb2
 from PIL import Image
 
 from services.common.storage import storage_from_settings
-from tests.support.jobs import JOB_SETTINGS, funded_studio
-from tests.support.studio import running_studio, studio_settings
-from tests.support.workers import REDIS_URL, Workers
+from tests.support.jobs import funded_studio
+from tests.support.workers import Workers, production_studio, redis_prefix
 
 pytestmark = pytest.mark.postgres
 SUCCEEDED, RUNNING = common_pb2.JOB_STATUS_SUCCEEDED, common_pb2.JOB_STATUS_RUNNING
@@ -38,26 +35,15 @@ RENDER_HEIGHT = 144
 
 @pytest.fixture(scope="module")
 def prefix():
-    name = f"fsfilm-{uuid.uuid4().hex[:8]}"
-    yield name
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"*{name}*"):
-        client.delete(key)
+    with redis_prefix("fsfilm") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
 async def production(tmp_path_factory, postgres_url, prefix):
     var = tmp_path_factory.mktemp("var")
-    settings = studio_settings(
-        var,
-        postgres_url,
-        REDIS_URL=REDIS_URL,
-        QUEUE_PREFIX=prefix,
-        WORKER_CONCURRENCY=0,
-        **{**JOB_SETTINGS, "HEARTBEAT_TIMEOUT": 3},
-    )
-    async with running_studio(settings, background=True) as (server, channel):
-        yield server, channel, var
+    async with production_studio(var, postgres_url, prefix, HEARTBEAT_TIMEOUT=3) as studio:
+        yield studio
 
 
 @pytest.fixture

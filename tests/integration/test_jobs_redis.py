@@ -6,20 +6,17 @@ import asyncio
 import uuid
 
 import pytest
-import redis
 from filmstudio.v1 import ai_job_pb2, common_pb2
 
 from services.ai_job.ai_job_service import AIJobService
 from services.ai_job.models import JobRow
 from services.credits.credits_service import CreditsService
-from tests.support.jobs import JOB_SETTINGS, check_watchers_agree, funded_studio
+from tests.support.jobs import check_watchers_agree, funded_studio
 from tests.support.studio import (
     bearer,
-    running_studio,
     signed_in,
-    studio_settings,
 )
-from tests.support.workers import REDIS_URL, Workers
+from tests.support.workers import Workers, production_studio, redis_prefix
 
 RUNNING, SUCCEEDED = common_pb2.JOB_STATUS_RUNNING, common_pb2.JOB_STATUS_SUCCEEDED
 ENDED = (SUCCEEDED, common_pb2.JOB_STATUS_FAILED, common_pb2.JOB_STATUS_CANCELLED)
@@ -27,26 +24,15 @@ ENDED = (SUCCEEDED, common_pb2.JOB_STATUS_FAILED, common_pb2.JOB_STATUS_CANCELLE
 
 @pytest.fixture(scope="module")
 def prefix():
-    name = f"fstest-{uuid.uuid4().hex[:8]}"
-    yield name
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"*{name}*"):
-        client.delete(key)
+    with redis_prefix("fstest") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
 async def production(tmp_path_factory, postgres_url, prefix):
     var = tmp_path_factory.mktemp("var")
-    settings = studio_settings(
-        var,
-        postgres_url,
-        REDIS_URL=REDIS_URL,
-        QUEUE_PREFIX=prefix,
-        WORKER_CONCURRENCY=0,
-        **JOB_SETTINGS,
-    )
-    async with running_studio(settings, background=True) as (server, channel):
-        yield server, channel, var
+    async with production_studio(var, postgres_url, prefix) as studio:
+        yield studio
 
 
 @pytest.fixture

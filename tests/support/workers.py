@@ -7,12 +7,48 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
-from tests.support.studio import TEST_JWT_SECRET
+import redis
+
+from tests.support.jobs import JOB_SETTINGS
+from tests.support.studio import TEST_JWT_SECRET, running_studio, studio_settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 FILMSTUDIO = str(Path(sys.executable).parent / "filmstudio")
+
+
+@contextlib.contextmanager
+def redis_prefix(label: str) -> Iterator[str]:
+    """Yield a queue prefix of the test's own, and delete its Redis keys afterwards."""
+    name = f"{label}-{uuid.uuid4().hex[:8]}"
+    try:
+        yield name
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"*{name}*"):
+            client.delete(key)
+
+
+@contextlib.asynccontextmanager
+async def production_studio(
+    var: Path, postgres_url: str, prefix: str, **extra: Any
+) -> AsyncIterator[tuple[Any, Any, Path]]:
+    """Serve every service on PostgreSQL and Redis with no in-process workers: jobs wait for
+    `filmstudio worker` processes."""
+    settings = studio_settings(
+        var,
+        postgres_url,
+        REDIS_URL=REDIS_URL,
+        QUEUE_PREFIX=prefix,
+        WORKER_CONCURRENCY=0,
+        **{**JOB_SETTINGS, **extra},
+    )
+    async with running_studio(settings, background=True) as (server, channel):
+        yield server, channel, var
 
 
 def _descendants(pid: int) -> list[int]:
