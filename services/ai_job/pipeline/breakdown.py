@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from services.ai_job.pipeline.fountain import Element, Kind, Screenplay
 from services.ai_job.pipeline.text import one_line, word_count
 
-NARRATOR = "NARRATOR"
+# The studio's own narrator (prose, action read aloud, lyrics outside a dialogue block). A cue
+# name never holds "(" (the parser keeps parentheses for extensions), so no script character,
+# not even one called NARRATOR, can take this id.
+NARRATOR = "(narrator)"
 ESTABLISHING_S = 2.0  # the establishing shot that opens a headed scene
 MIN_ACTION_S = 1.5
 MIN_TITLE_CARD_S = 2.5
@@ -75,6 +78,7 @@ class Scene:
     synopses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     transition_out: str | None = None
+    cues: list[str] = field(default_factory=list)  # every cue's name, lines or not
     beats: list[Beat] = field(default_factory=list)
     establishing_s: float = 0.0
     start_s: float = 0.0
@@ -178,6 +182,8 @@ def _add_element(scene: Scene, element: Element, block: _Block) -> None:
     kind, text = element.kind, element.text.strip("\n")
     if kind is Kind.CHARACTER:
         block.cue, block.parenthetical = element, None
+        if element.text not in scene.cues:
+            scene.cues.append(element.text)
     elif kind is Kind.PARENTHETICAL:
         block.parenthetical = text.strip("()").strip()
     elif kind is Kind.TRANSITION:

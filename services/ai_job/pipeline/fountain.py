@@ -249,7 +249,10 @@ class _Parser:
     def _cue(self, stripped: str, number: int, raw: str) -> None:
         forced = stripped.startswith("@")
         match = _CUE.fullmatch(stripped[1:] if forced else stripped)
-        name = " ".join((match.group("name") if match else stripped[1:]).split())
+        # Without a match (a stray `(` or `^`) brackets are dropped, so that no name can look
+        # like the studio's narrator id, `(narrator)`.
+        name = match.group("name") if match else re.sub(r"[()^]", " ", stripped[1:])
+        name = " ".join(name.split())
         extensions = tuple(
             " ".join(ext.split()).upper()
             for ext in _EXTENSION.findall(match.group("ext") if match else "")

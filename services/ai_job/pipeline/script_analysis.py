@@ -149,12 +149,13 @@ def analyse_script(
             "source": {"sha256": hashlib.sha256(text.encode()).hexdigest(), "chars": len(text)},
             "title": one_title(play, scenes),
             "title_page": play.title_page,
+            "studio_narrator": NARRATOR,  # the speaker id of narration the studio adds
             "style": options.style,
             "words_per_minute": options.words_per_minute,
             "timing": {**asdict(timing), "duration_s": sum(s.duration_s for s in scenes)},
             "stats": {
                 "scenes": len(scenes),
-                "speaking_characters": len(characters),
+                "speaking_characters": sum(1 for c in characters if c["line_count"]),
                 "dialogue_lines": sum(c["line_count"] for c in characters),
                 "words": sum(beat.words for scene in scenes for beat in scene.beats),
                 "shots": len(shots),
@@ -196,18 +197,23 @@ def _fields(item: Any, skip: str = "") -> dict[str, Any]:
 
 def _characters(scenes: list[Scene]) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
+
+    def entry_of(name: str, scene: int) -> dict[str, Any]:
+        empty = {"name": name, "line_count": 0, "words": 0, "scenes": [], "lines": []}
+        entry = found.setdefault(name.upper(), empty)
+        if scene not in entry["scenes"]:
+            entry["scenes"].append(scene)
+        return entry
+
     for scene in scenes:
+        for name in scene.cues:  # a cue with only a parenthetical still names a character
+            entry_of(name, scene.index)
         for beat in scene.beats:
             if not beat.spoken or not beat.speaker or beat.speaker == NARRATOR:
                 continue
-            entry = found.setdefault(
-                beat.speaker.upper(),
-                {"name": beat.speaker, "line_count": 0, "words": 0, "scenes": [], "lines": []},
-            )
+            entry = entry_of(beat.speaker, scene.index)
             entry["line_count"] += 1
             entry["words"] += beat.words
-            if scene.index not in entry["scenes"]:
-                entry["scenes"].append(scene.index)
             entry["lines"].append(
                 {
                     "scene": scene.index,

@@ -99,7 +99,7 @@ def _by_name(
     choices: Mapping[str, str], lines: list[Line], field_name: str = "voices"
 ) -> dict[str, str]:
     """Key user choices by the speakers' names as written, matching them case-insensitively."""
-    names = {line.speaker.upper(): line.speaker for line in lines} | {NARRATOR: NARRATOR}
+    names = {line.speaker.upper(): line.speaker for line in lines} | {NARRATOR.upper(): NARRATOR}
     unknown = sorted(name for name in choices if name.upper() not in names)
     if unknown:
         raise invalid(field_name, f"no speaking character named {', '.join(unknown)}")

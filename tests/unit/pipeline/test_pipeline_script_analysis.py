@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from services.ai_job.pipeline.breakdown import NARRATOR
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import (
     MAX_SCRIPT_BYTES,
@@ -154,7 +155,7 @@ def test_prose_paragraphs_become_narrated_scenes_sentence_by_sentence() -> None:
         "The city slept under a thin rain.",
         "Dr. Vega walked home alone.",
     ]
-    assert {b["speaker"] for b in first["beats"]} == {"NARRATOR"}
+    assert {b["speaker"] for b in first["beats"]} == {NARRATOR}
     assert second["time_of_day"] == "MORNING"
     assert breakdown["characters"] == []
 

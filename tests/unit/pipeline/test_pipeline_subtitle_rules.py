@@ -8,6 +8,7 @@ import pysrt
 import pytest
 import webvtt
 
+from services.ai_job.pipeline.breakdown import NARRATOR
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.stage import StageCancelled
 from services.ai_job.pipeline.subtitle_rules import Event, break_lines, retime, split_text
@@ -123,7 +124,7 @@ DENSE = _timings(
             ),
         ],
     ),
-    ("NARRATOR", "And then it was over.", 12.8, 14.0, [("And then it was over.", 12.8, 14.0)]),
+    (NARRATOR, "And then it was over.", 12.8, 14.0, [("And then it was over.", 12.8, 14.0)]),
 )
 
 

@@ -7,6 +7,7 @@ from array import array
 import pytest
 
 from services.ai_job.pipeline.audio import Pcm
+from services.ai_job.pipeline.breakdown import NARRATOR
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import analyse_script
 from services.ai_job.pipeline.voice import run_voice_synthesis
@@ -129,7 +130,7 @@ def test_plan_lists_spoken_lines_and_optionally_the_action() -> None:
     ]
     narrated = plan_lines(breakdown, True)
     assert [(line.speaker, line.kind) for line in narrated] == [
-        ("NARRATOR", "action"),
+        (NARRATOR, "action"),
         ("ANNA", "dialogue"),
     ]
 
