@@ -69,6 +69,13 @@ class Screenplay:
     title_page: dict[str, str]
     elements: list[Element]
     notes: list[str]
+    boneyard: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def has_markup(self) -> bool:
+        """Tell whether the text uses Fountain's writer markup (notes, boneyard, outline)."""
+        outline = {Kind.SECTION, Kind.SYNOPSIS, Kind.NOTE}
+        return bool(self.notes or self.boneyard) or any(e.kind in outline for e in self.elements)
 
     def of_kind(self, kind: Kind) -> list[Element]:
         """Return the elements of one kind, in order."""
@@ -81,7 +88,9 @@ _INSIDE_BLOCK = frozenset({Kind.DIALOGUE, Kind.PARENTHETICAL, Kind.LYRICS, Kind.
 def parse_fountain(text: str) -> Screenplay:
     """Parse a Fountain document; every input parses (unknown text is action)."""
     cleaned = strip_comments(text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
-    return _Parser(cleaned.lines, cleaned.numbers, cleaned.notes).parse()
+    play = _Parser(cleaned.lines, cleaned.numbers, cleaned.notes).parse()
+    play.boneyard = cleaned.boneyard
+    return play
 
 
 def _is_forced_cue(stripped: str) -> bool:

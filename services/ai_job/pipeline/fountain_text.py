@@ -35,6 +35,7 @@ class Cleaned:
     lines: list[str]
     numbers: list[int]
     notes: list[str]
+    boneyard: list[tuple[int, str]]  # the line each /* comment */ began on, and its text
 
 
 class _Next:
@@ -63,6 +64,7 @@ def strip_comments(text: str) -> Cleaned:
     lines: list[str] = []
     numbers: list[int] = []
     notes: list[str] = []
+    boneyard: list[tuple[int, str]] = []
     current: list[str] = []
     line_number = first_line = 1
     touched = False  # the current line lost some text to a comment
@@ -92,11 +94,13 @@ def strip_comments(text: str) -> Cleaned:
         if mark == "[[":
             current.append(f"{NOTE_OPEN}{len(notes)}{NOTE_CLOSE}")
             notes.append(" ".join(body.split()))
+        else:
+            boneyard.append((line_number, body.strip()))
         line_number += body.count("\n")
         touched = True
         position = end + 2
     _emit(lines, numbers, "".join(current), first_line, touched)
-    return Cleaned(lines, numbers, notes)
+    return Cleaned(lines, numbers, notes, boneyard)
 
 
 def _emit(lines: list[str], numbers: list[int], line: str, number: int, touched: bool) -> None:

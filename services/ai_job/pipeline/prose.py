@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from services.ai_job.pipeline.breakdown import NARRATOR, Scene
+from services.ai_job.pipeline.fountain_text import strip_comments, without_notes
 from services.ai_job.pipeline.text import split_sentences
 
 _TIME_WORDS = re.compile(
@@ -14,11 +15,14 @@ _TIME_WORDS = re.compile(
 
 
 def paragraphs(text: str) -> list[tuple[int, str]]:
-    """Return each paragraph of `text` with the line it starts on."""
+    """Return each paragraph of `text`, without notes and boneyard, with the line it starts on."""
+    # Notes and boneyard are the writer's, never narration.
+    cleaned = strip_comments(text)
+    numbered = zip([*cleaned.numbers, 0], [*map(without_notes, cleaned.lines), ""], strict=True)
     found: list[tuple[int, str]] = []
     lines: list[str] = []
     start = 1
-    for number, line in enumerate([*text.split("\n"), ""], start=1):
+    for number, line in numbered:
         if line.strip():
             if not lines:
                 start = number

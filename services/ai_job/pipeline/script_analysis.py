@@ -109,9 +109,11 @@ def decode_script(script: str | bytes) -> str:
 
 
 def detect_mode(play: Screenplay) -> str:
-    """Return `fountain` if the text uses screenplay structure, else `prose`."""
+    """Return `fountain` if the text uses screenplay structure or markup, else `prose`."""
     structural = {Kind.SCENE_HEADING, Kind.CHARACTER, Kind.TRANSITION}
-    if play.title_page or any(element.kind in structural for element in play.elements):
+    if play.title_page or play.has_markup:
+        return "fountain"
+    if any(element.kind in structural for element in play.elements):
         return "fountain"
     return "prose"
 
@@ -125,7 +127,10 @@ def analyse_script(
     play = parse_fountain(text)
     mode = detect_mode(play) if options.mode == "auto" else options.mode
     scenes = scenes_from_screenplay(play) if mode == "fountain" else scenes_from_prose(text)
-    if not any(scene.beats for scene in scenes):
+    # An outline (sections, synopses, notes) with nothing to film yet still gives a breakdown,
+    # with no scenes; a document with nothing at all is refused.
+    outline = mode == "fountain" and (play.elements or play.notes or play.boneyard)
+    if not outline and not any(scene.beats for scene in scenes):
         raise _reject("has no action, dialogue or narration to film")
     progress.report(0.2, f"parsed {len(scenes)} scenes")
     progress.checkpoint()
