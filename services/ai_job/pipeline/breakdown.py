@@ -77,7 +77,8 @@ class Scene:
     section_path: list[str] = field(default_factory=list)
     synopses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    transition_out: str | None = None
+    transition_out: str | None = None  # the scene's last transition
+    transitions: list[str] = field(default_factory=list)  # all of them, verbatim, in order
     cues: list[str] = field(default_factory=list)  # every cue's name, lines or not
     beats: list[Beat] = field(default_factory=list)
     establishing_s: float = 0.0
@@ -187,7 +188,8 @@ def _add_element(scene: Scene, element: Element, block: _Block) -> None:
     elif kind is Kind.PARENTHETICAL:
         block.parenthetical = text.strip("()").strip()
     elif kind is Kind.TRANSITION:
-        scene.transition_out = text.rstrip(":.").strip()
+        scene.transitions.append(text)
+        scene.transition_out = text
     elif not text.strip():
         return
     elif kind is Kind.ACTION:

@@ -77,3 +77,14 @@ def test_an_outline_of_synopses_gives_a_breakdown_with_no_scenes() -> None:
 def test_a_title_page_alone_is_still_refused() -> None:
     with pytest.raises(StageInputError, match="no action, dialogue or narration"):
         analyse_script("Title: Nothing\nAuthor: Nobody\n", AnalysisOptions(mode="fountain"))
+
+
+def test_every_transition_of_a_scene_is_kept_verbatim_in_order() -> None:
+    script = (
+        "INT. LAB - DAY\n\nSparks.\n\nSMASH CUT TO:\n\nSmoke.\n\n> FADE OUT.\n\n"
+        "INT. HALL - DAY\n\nQuiet.\n"
+    )
+    first, second = analyse_script(script)["scenes"]
+    assert first["transitions"] == ["SMASH CUT TO:", "FADE OUT."]
+    assert first["transition_out"] == "FADE OUT."
+    assert (second["transitions"], second["transition_out"]) == ([], None)

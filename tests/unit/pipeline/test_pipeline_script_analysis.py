@@ -35,7 +35,7 @@ def test_corpus_breaks_down_into_eight_scenes_with_int_ext_location_and_time(
         ("INT", "GARAGE", "DAY"),
         ("EXT", "PALATIAL MANSION", "DAY"),
     ]
-    assert [s["transition_out"] for s in scenes][:2] == ["SMASH CUT TO", "CUT TO"]
+    assert [s["transition_out"] for s in scenes][:2] == ["SMASH CUT TO:", "CUT TO:"]
     assert scenes[3]["lighting"] == "DAY"  # a forced heading inherits the light
 
 
