@@ -71,7 +71,10 @@ def one_run(script: str, target: float, directory: Path) -> dict[str, float]:
 def bare_espeak(breakdown: dict) -> None:
     """Speak every line with libespeak-ng, one call per line, audio discarded."""
     lines = [
-        (b["speaker"], b["text"]) for s in breakdown["scenes"] for b in s["beats"] if b["spoken"]
+        (b.get("speaker"), b["text"])
+        for s in breakdown["scenes"]
+        for b in s["beats"]
+        if b.get("spoken")
     ]
     engine = EspeakEngine()
     cast = cast_voices(sorted({speaker for speaker, _ in lines}), engine.palette(), {})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from services.ai_job.pipeline.fountain import Element, Kind, Screenplay
 from services.ai_job.pipeline.text import one_line, word_count
 
+SCHEMA = "filmstudio.breakdown.v2"  # v2: document-order `elements`, no copies of beat text
 # The studio's own narrator (prose, action read aloud, lyrics outside a dialogue block). A cue
 # name never holds "(" (the parser keeps parentheses for extensions), so no script character,
 # not even one called NARRATOR, can take this id.
@@ -32,6 +33,10 @@ _TIME_WORD = re.compile(
     rf"\b({'|'.join(_TIMES)}|CONTINUOUS|LATER|SAME|MOMENTS LATER)\b", re.IGNORECASE
 )
 _SPOKEN = frozenset({"dialogue", "lyrics", "narration"})
+
+# Where each screenplay element went: its position in the parse -> (scene, beat), with no beat
+# for the heading that opened the scene. Elements that made nothing are absent.
+Origins = dict[int, tuple[int, int | None]]
 
 
 @dataclass
@@ -132,8 +137,9 @@ class _Block:
     parenthetical: str | None = None
 
 
-def scenes_from_screenplay(play: Screenplay) -> list[Scene]:
-    """Group the elements of a screenplay into scenes of beats."""
+def scenes_from_screenplay(play: Screenplay, origins: Origins | None = None) -> list[Scene]:
+    """Group the elements of a screenplay into scenes of beats; fill `origins` if given."""
+    origins = {} if origins is None else origins
     scenes: list[Scene] = []
     sections: list[str] = []
     pending_synopses: list[str] = []
@@ -141,7 +147,7 @@ def scenes_from_screenplay(play: Screenplay) -> list[Scene]:
     page = 1
     block = _Block()
     current: Scene | None = None
-    for element in play.elements:
+    for position, element in enumerate(play.elements):
         kind = element.kind
         if kind is Kind.SECTION:
             del sections[element.depth - 1 :]
@@ -159,8 +165,10 @@ def scenes_from_screenplay(play: Screenplay) -> list[Scene]:
                 current.synopses, current.notes = pending_synopses, pending_notes
                 pending_synopses, pending_notes = [], []
             current.notes.extend(element.notes)
-            if kind is not Kind.SCENE_HEADING:
-                _add_element(current, element, block)
+            if kind is Kind.SCENE_HEADING:
+                origins[position] = (current.index, None)
+            elif beat := _add_element(current, element, block):
+                origins[position] = (current.index, beat.index)
     return scenes
 
 
@@ -178,8 +186,8 @@ def _new_scene(scenes: list[Scene], element: Element, page: int, sections: list[
     return scene
 
 
-def _add_element(scene: Scene, element: Element, block: _Block) -> None:
-    """Add the beat `element` makes, or remember what the next beat needs."""
+def _add_element(scene: Scene, element: Element, block: _Block) -> Beat | None:
+    """Add the beat `element` makes and return it, or remember what the next beat needs."""
     kind, text = element.kind, element.text.strip("\n")
     if kind is Kind.CHARACTER:
         block.cue, block.parenthetical = element, None
@@ -191,11 +199,11 @@ def _add_element(scene: Scene, element: Element, block: _Block) -> None:
         scene.transitions.append(text)
         scene.transition_out = text
     elif not text.strip():
-        return
+        return None
     elif kind is Kind.ACTION:
-        scene.add("action", text, element.line)
+        return scene.add("action", text, element.line)
     elif kind is Kind.CENTERED:
-        scene.add("title_card", text, element.line)
+        return scene.add("title_card", text, element.line)
     elif kind in {Kind.DIALOGUE, Kind.LYRICS}:
         cue = block.cue if element.speaker else None
         beat = scene.add("dialogue" if kind is Kind.DIALOGUE else "lyrics", text, element.line)
@@ -203,6 +211,8 @@ def _add_element(scene: Scene, element: Element, block: _Block) -> None:
         beat.parenthetical, block.parenthetical = block.parenthetical, None
         beat.extensions = list(cue.extensions) if cue else []
         beat.dual_pair = cue.dual_pair if cue else None
+        return beat
+    return None
 
 
 def estimate(scenes: list[Scene], words_per_minute: int) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.ai_job.pipeline.breakdown import SCHEMA as BREAKDOWN_SCHEMA
 from services.ai_job.pipeline.image_engines import (
     ENGINES,
     ImageEngine,
@@ -24,6 +25,7 @@ from services.ai_job.pipeline.image_engines import (
     read_moods,
 )
 from services.ai_job.pipeline.ports import ArtifactStore, InputViolation, StageInputError
+from services.ai_job.pipeline.shots import image_prompt
 from services.ai_job.pipeline.stage import (
     CancelCheck,
     Progress,
@@ -103,8 +105,8 @@ class ImageResult:
 
 def shot_specs(breakdown: Mapping[str, Any], options: ImageOptions) -> list[ShotSpec]:
     """Describe every shot of a breakdown to an engine, with its scene's place and light."""
-    if not isinstance(breakdown, Mapping) or breakdown.get("schema") != "filmstudio.breakdown.v1":
-        raise StageInputError.field("breakdown", "expected a filmstudio.breakdown.v1 document")
+    if not isinstance(breakdown, Mapping) or breakdown.get("schema") != BREAKDOWN_SCHEMA:
+        raise StageInputError.field("breakdown", f"expected a {BREAKDOWN_SCHEMA} document")
     try:
         return _specs(breakdown, options)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -121,6 +123,7 @@ def _specs(breakdown: Mapping[str, Any], options: ImageOptions) -> list[ShotSpec
         raise StageInputError.field("breakdown", "two shots share an id")
     scenes = {int(scene["index"]): scene for scene in breakdown.get("scenes") or []}
     style = options.style or str(breakdown.get("style") or "cinematic")
+    people = {str(c["name"]): c.get("description") for c in breakdown.get("characters") or []}
     specs = []
     for shot in shots:
         scene = scenes.get(int(shot["scene"]), {})
@@ -134,22 +137,33 @@ def _specs(breakdown: Mapping[str, Any], options: ImageOptions) -> list[ShotSpec
             caption = description
         else:
             caption = truncate_words(description, CAPTION_CHARS) if options.captions else ""
+        characters = [str(name) for name in shot.get("characters") or []]
+        int_ext = str(scene.get("setting_int_ext") or scene.get("int_ext") or "EXT").upper()
+        light = str(scene.get("lighting") or scene.get("time_of_day") or "DAY").upper()
+        place = str(scene.get("setting") or scene.get("location") or scene.get("heading") or "")
+        prompt = shot.get("image_prompt") or image_prompt(
+            style,
+            kind,
+            description,
+            [(name, people.get(name)) for name in characters],
+            int_ext=str(scene.get("setting_int_ext") or scene.get("int_ext") or ""),
+            setting=str(scene.get("setting") or ""),
+            lighting=str(scene.get("lighting") or ""),
+        )
         specs.append(
             ShotSpec(
                 id=str(shot["id"]),
                 scene=int(shot["scene"]),
                 kind=kind,
-                prompt=str(shot.get("image_prompt") or description),
+                prompt=str(prompt),
                 description=description,
-                int_ext=str(scene.get("setting_int_ext") or scene.get("int_ext") or "EXT").upper(),
-                time_of_day=str(scene.get("lighting") or scene.get("time_of_day") or "DAY").upper(),
-                location=str(
-                    scene.get("setting") or scene.get("location") or scene.get("heading") or ""
-                ),
+                int_ext=int_ext,
+                time_of_day=light,
+                location=place,
                 heading=str(scene.get("heading") or ""),
                 style=style,
                 moods=read_moods(f"{scene.get('heading') or ''} {description} {spoken}"),
-                characters=tuple(str(name) for name in shot.get("characters") or []),
+                characters=tuple(characters),
                 caption=caption,
                 overscan=options.overscan,
             )
@@ -236,6 +250,7 @@ def _manifest(
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                 "characters": list(spec.characters),
                 "caption": spec.caption,
+                "prompt": spec.prompt,
             }
             for shot, spec, key, path in zip(shots, specs, keys, files, strict=True)
         ],

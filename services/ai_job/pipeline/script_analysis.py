@@ -11,6 +11,9 @@ from typing import Any
 
 from services.ai_job.pipeline.breakdown import (
     NARRATOR,
+    SCHEMA,
+    Beat,
+    Origins,
     Scene,
     estimate,
     fit,
@@ -19,6 +22,7 @@ from services.ai_job.pipeline.breakdown import (
 from services.ai_job.pipeline.fountain import Kind, Screenplay, parse_fountain
 from services.ai_job.pipeline.ports import ArtifactStore, InputViolation, StageInputError
 from services.ai_job.pipeline.prose import scenes_from_prose
+from services.ai_job.pipeline.script_elements import fountain_elements, prose_elements
 from services.ai_job.pipeline.shots import STYLE_PRESETS, Shot, describe_characters, scene_shots
 from services.ai_job.pipeline.stage import (
     CancelCheck,
@@ -32,7 +36,6 @@ from services.ai_job.pipeline.stage import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "filmstudio.breakdown.v1"
 MAX_SCRIPT_BYTES = 1024 * 1024  # a 120-page feature is about 200 KB
 MAX_TARGET_S = 2 * 3600.0  # what the voice stage accepts
 MODES = ("auto", "fountain", "prose")
@@ -126,7 +129,13 @@ def analyse_script(
     progress = progress or Progress("script_analysis", no_progress, never_cancelled)
     play = parse_fountain(text)
     mode = detect_mode(play) if options.mode == "auto" else options.mode
-    scenes = scenes_from_screenplay(play) if mode == "fountain" else scenes_from_prose(text)
+    origins: Origins = {}
+    if mode == "fountain":
+        scenes = scenes_from_screenplay(play, origins)
+        elements = fountain_elements(play, origins)
+    else:
+        scenes = scenes_from_prose(text)
+        elements = prose_elements(scenes)
     # An outline (sections, synopses, notes) with nothing to film yet still gives a breakdown,
     # with no scenes; a document with nothing at all is refused.
     outline = mode == "fountain" and (play.elements or play.notes or play.boneyard)
@@ -143,9 +152,9 @@ def analyse_script(
     shots: list[Shot] = []
     scene_documents = []
     for number, scene in enumerate(scenes, start=1):
-        scene_shot_list = scene_shots(scene, options.style, people)
+        scene_shot_list = scene_shots(scene, people)
         shots.extend(scene_shot_list)
-        scene_documents.append(_scene_document(scene, scene_shot_list))
+        scene_documents.append(_scene_document(scene))
         progress.step(number, len(scenes), 0.2, 0.95, f"scene {number} of {len(scenes)}")
     document: dict[str, Any] = _rounded(
         {
@@ -166,10 +175,11 @@ def analyse_script(
                 "shots": len(shots),
                 "pages": 1 + len(play.of_kind(Kind.PAGE_BREAK)),
             },
+            "elements": elements,
             "scenes": scene_documents,
             "characters": characters,
             "dual_dialogue": _dual_pairs(scenes),
-            "shots": [_fields(shot) for shot in shots],
+            "shots": [_present(_fields(shot)) for shot in shots],
             "notes": play.notes,
         }
     )
@@ -182,22 +192,43 @@ def one_title(play: Screenplay, scenes: list[Scene]) -> str:
     return title or next((scene.heading for scene in scenes if scene.heading), None) or "Untitled"
 
 
-def _scene_document(scene: Scene, shots: list[Shot]) -> dict[str, Any]:
+def _scene_document(scene: Scene) -> dict[str, Any]:
     document = _fields(scene, skip="beats")
     document.update(
         id=scene.id,
         characters=scene.speakers,
         natural_s=scene.natural_s,
         words=sum(beat.words for beat in scene.beats),
-        beats=[{**_fields(beat), "spoken": beat.spoken} for beat in scene.beats],
-        shots=[shot.id for shot in shots],
+        beats=[_beat_document(beat) for beat in scene.beats],
     )
+    return document
+
+
+def _beat_document(beat: Beat) -> dict[str, Any]:
+    document = _present(_fields(beat))
+    if beat.spoken:
+        document["spoken"] = True
     return document
 
 
 def _fields(item: Any, skip: str = "") -> dict[str, Any]:
     # dataclasses.asdict deep-copies every nested value; _rounded copies once anyway.
     return {f.name: getattr(item, f.name) for f in fields(item) if f.name != skip}
+
+
+# A beat's and a shot's optional fields are omitted at their default (no speaker, no
+# parenthetical, not spoken...): a 1 MB script has some 17,000 beats and 16,000 shots.
+_REQUIRED = frozenset({"index", "kind", "text", "line", "start_s", "duration_s", "id", "scene"})
+
+
+def _present(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop the fields at their default (None, False, empty), except the required ones."""
+    return {key: value for key, value in document.items() if key in _REQUIRED or _set(value)}
+
+
+def _set(value: Any) -> bool:
+    empty = isinstance(value, str | list | tuple | dict) and not value
+    return not (value is None or value is False or empty)
 
 
 def _characters(scenes: list[Scene]) -> list[dict[str, Any]]:
@@ -219,16 +250,8 @@ def _characters(scenes: list[Scene]) -> list[dict[str, Any]]:
             entry = entry_of(beat.speaker, scene.index)
             entry["line_count"] += 1
             entry["words"] += beat.words
-            entry["lines"].append(
-                {
-                    "scene": scene.index,
-                    "beat": beat.index,
-                    "text": beat.text,
-                    "parenthetical": beat.parenthetical,
-                    "extensions": beat.extensions,
-                    "dual": beat.dual_pair is not None,
-                }
-            )
+            # The beat holds the text, parenthetical and extensions: no second copy here.
+            entry["lines"].append({"scene": scene.index, "beat": beat.index})
     return list(found.values())
 
 
@@ -278,7 +301,7 @@ def run_script_analysis(
     source = storage.put_content_addressed(text.encode(), suffix=suffix, content_type="text/plain")
     breakdown["source"]["key"] = source.key
     key = stage_key(key_prefix, "script", "breakdown.json")
-    put_json(storage, key, breakdown)
+    put_json(storage, key, breakdown, compact=True)
     tracker.report(1.0, "breakdown stored")
     stats = breakdown["stats"]
     log.info("script analysed: %s scenes, %s shots", stats["scenes"], stats["shots"])

@@ -1,4 +1,9 @@
-"""The shot list: each scene cut into shots, each with an image prompt from scene and style."""
+"""The shot list: each scene cut into shots; each shot's image prompt comes from scene and style.
+
+The breakdown stores no prompts (they would repeat the style, the place and the description in
+every shot); the image stage composes each one with `image_prompt`, and a shot that carries its
+own `image_prompt` (a writer's edit) keeps it.
+"""
 
 from __future__ import annotations
 
@@ -64,7 +69,6 @@ class Shot:
     beats: list[int] = field(default_factory=list)
     characters: list[str] = field(default_factory=list)
     description: str = ""
-    image_prompt: str = ""
 
 
 def style_phrase(style: str) -> str:
@@ -85,8 +89,8 @@ def describe_characters(scenes: list[Scene], names: list[str]) -> dict[str, str]
     return found
 
 
-def scene_shots(scene: Scene, style: str, people: dict[str, str]) -> list[Shot]:
-    """Cut one scene into shots of MIN_SHOT_S to MAX_SHOT_S and prompt each one."""
+def scene_shots(scene: Scene, people: dict[str, str]) -> list[Shot]:
+    """Cut one scene into shots of MIN_SHOT_S to MAX_SHOT_S."""
     present = _present(scene, list(people))
     pov = "POV" in (scene.heading or "").upper().split()
     drafts: list[Shot] = []
@@ -120,7 +124,6 @@ def scene_shots(scene: Scene, style: str, people: dict[str, str]) -> list[Shot]:
     drafts = _split_long(drafts, beats)
     for number, shot in enumerate(drafts, start=1):
         shot.id = f"{scene.id}-shot-{number:02d}"
-        shot.image_prompt = _prompt(scene, shot, style, people)
         shot.start_s = round(scene.start_s + shot.start_s, 3)
         shot.duration_s = round(shot.duration_s, 3)
     return drafts
@@ -213,23 +216,34 @@ def _description(scene: Scene, beats: list[Beat], shot: Shot) -> str:
     return soften_shouting(scene.location or scene.heading or "")
 
 
-def _prompt(scene: Scene, shot: Shot, style: str, people: dict[str, str]) -> str:
-    if shot.kind == "title-card":
-        text = shot.description
-        return f'{style_phrase(style)}. Title card: the words "{text}" in bold type, plain backdrop'
-    cast = ", ".join(
-        f"{display_name(name)} ({people[name]})" if people.get(name) else display_name(name)
-        for name in shot.characters
+def image_prompt(
+    style: str,
+    kind: str,
+    description: str,
+    cast: list[tuple[str, str | None]],
+    *,
+    int_ext: str | None,
+    setting: str | None,
+    lighting: str | None,
+) -> str:
+    """Compose a shot's image prompt: style, framing and cast, place and light, what happens."""
+    if kind == "title-card":
+        return (
+            f'{style_phrase(style)}. Title card: the words "{description}" in bold type, '
+            "plain backdrop"
+        )
+    people = ", ".join(
+        f"{display_name(name)} ({about})" if about else display_name(name) for name, about in cast
     )
-    framing = _FRAMING[shot.kind] + (f" of {cast}" if cast else "")
-    setting = ", ".join(
+    framing = _FRAMING.get(kind, _FRAMING["wide"]) + (f" of {people}" if people else "")
+    place = ", ".join(
         part
         for part in (
-            _SETTING.get(scene.setting_int_ext or ""),
-            soften_shouting(scene.setting) if scene.setting else None,
-            _LIGHT.get(scene.lighting or ""),
+            _SETTING.get((int_ext or "").upper()),
+            soften_shouting(setting) if setting else None,
+            _LIGHT.get((lighting or "").upper()),
         )
         if part
     )
-    parts = [style_phrase(style), framing, setting[:1].upper() + setting[1:], shot.description]
+    parts = [style_phrase(style), framing, place[:1].upper() + place[1:], description]
     return truncate_words(". ".join(part.rstrip(".") for part in parts if part), MAX_PROMPT_CHARS)

@@ -75,9 +75,14 @@ class Progress:
         self.checkpoint()
 
 
-def put_json(storage: ArtifactStore, key: str, document: Any) -> StoredArtifact:
-    """Store `document` as pretty UTF-8 JSON."""
-    data = json.dumps(document, ensure_ascii=False, indent=1).encode()
+def put_json(
+    storage: ArtifactStore, key: str, document: Any, *, compact: bool = False
+) -> StoredArtifact:
+    """Store `document` as UTF-8 JSON: pretty, or without whitespace when it may be large."""
+    if compact:
+        data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    else:
+        data = json.dumps(document, ensure_ascii=False, indent=1).encode()
     return storage.put_bytes(key, data, content_type="application/json")
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.ai_job.pipeline.breakdown import SCHEMA as BREAKDOWN_SCHEMA
 from services.ai_job.pipeline.media_tools import probe
 from services.ai_job.pipeline.ports import ReadableStore, StageInputError, validate_key
 from services.ai_job.pipeline.stage import (
@@ -77,7 +78,7 @@ def run_video_composition(
 ) -> VideoResult:
     """Compose the film and its preview; store `<prefix>/video/video.mp4`, `preview.mp4`.
 
-    `breakdown` (filmstudio.breakdown.v1) orders the shots and names their beats, `timings`
+    `breakdown` (filmstudio.breakdown.v2) orders the shots and names their beats, `timings`
     (filmstudio.voice_timings.v1) times them and names the dialogue WAV, `manifest`
     (filmstudio.shot_images.v1) names each shot's still, and `subtitles` holds the storage
     keys of the subtitle files (`srt`; `vtt` is accepted and unused; empty: no subtitles).
@@ -146,7 +147,7 @@ def _check_documents(
     breakdown: Mapping[str, Any], timings: Mapping[str, Any], manifest: Mapping[str, Any]
 ) -> None:
     schemas = (
-        ("breakdown", breakdown, "filmstudio.breakdown.v1"),
+        ("breakdown", breakdown, BREAKDOWN_SCHEMA),
         ("timings", timings, "filmstudio.voice_timings.v1"),
         ("manifest", manifest, "filmstudio.shot_images.v1"),
     )

@@ -8,8 +8,8 @@ from typing import Any
 
 from services.ai_job.pipeline.audio import Pcm
 from services.ai_job.pipeline.breakdown import NARRATOR
+from services.ai_job.pipeline.breakdown import SCHEMA as BREAKDOWN_SCHEMA
 from services.ai_job.pipeline.ports import StageInputError
-from services.ai_job.pipeline.script_analysis import SCHEMA as BREAKDOWN_SCHEMA
 from services.ai_job.pipeline.text import one_line
 from services.ai_job.pipeline.voice_engines import Voice
 
@@ -48,9 +48,9 @@ def plan_lines(breakdown: Mapping[str, Any], narrate_action: bool) -> list[Line]
         for scene in breakdown["scenes"]:
             for beat in scene["beats"]:
                 narrated = narrate_action and beat["kind"] == "action"
-                if not (beat["spoken"] or narrated) or not one_line(beat["text"]):
+                if not (beat.get("spoken") or narrated) or not one_line(beat["text"]):
                     continue
-                speaker = NARRATOR if narrated else (beat["speaker"] or NARRATOR)
+                speaker = NARRATOR if narrated else (beat.get("speaker") or NARRATOR)
                 start = float(scene["start_s"]) + float(beat["start_s"])
                 line = Line(
                     scene["index"],

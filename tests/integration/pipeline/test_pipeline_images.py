@@ -166,7 +166,8 @@ def test_the_stage_stores_a_keyframe_per_shot_and_the_manifest(local_storage: Lo
     for shot, planned in zip(shots, breakdown["shots"], strict=True):
         assert shot["key"] == f"jobs/j1/images/{shot['id']}.png"
         assert (shot["start_s"], shot["duration_s"]) == (planned["start_s"], planned["duration_s"])
-        assert shot["characters"] == planned["characters"]
+        assert shot["characters"] == planned.get("characters", [])
+        assert shot["prompt"].startswith("cinematic film still")
         image = Image.open(io.BytesIO(local_storage.get_bytes(shot["key"])))
         assert (image.format, image.size) == ("PNG", (120, 68))
     assert shots[-1]["caption"] == "THE END"

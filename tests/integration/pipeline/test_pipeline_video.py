@@ -85,7 +85,7 @@ def make_film_inputs(
         {"index": 2, "scene": 1, "beat": 2, "speaker": "B", "start_s": 2.6, "end_s": 3.6},
     ]
     return {
-        "breakdown": {"schema": "filmstudio.breakdown.v1", "shots": shots},
+        "breakdown": {"schema": "filmstudio.breakdown.v2", "shots": shots},
         "timings": {
             "schema": "filmstudio.voice_timings.v1",
             "duration_s": VOICE_S,

@@ -118,11 +118,11 @@ def test_a_title_card_keeps_its_words_as_the_caption_even_without_captions() -> 
 @pytest.mark.parametrize(
     ("breakdown", "message"),
     [
-        ({"schema": "something.else"}, "filmstudio.breakdown.v1"),
-        ({"schema": "filmstudio.breakdown.v1", "shots": []}, "1 to 2000 shots"),
-        ({"schema": "filmstudio.breakdown.v1", "shots": [{"scene": 1}]}, "malformed"),
+        ({"schema": "something.else"}, "filmstudio.breakdown.v2"),
+        ({"schema": "filmstudio.breakdown.v2", "shots": []}, "1 to 2000 shots"),
+        ({"schema": "filmstudio.breakdown.v2", "shots": [{"scene": 1}]}, "malformed"),
         (
-            {"schema": "filmstudio.breakdown.v1", "shots": [{"id": "a", "scene": 1}] * 2},
+            {"schema": "filmstudio.breakdown.v2", "shots": [{"id": "a", "scene": 1}] * 2},
             "share an id",
         ),
     ],

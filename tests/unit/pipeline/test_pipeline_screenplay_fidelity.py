@@ -9,6 +9,7 @@ import pytest
 from services.ai_job.pipeline.breakdown import NARRATOR
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import AnalysisOptions, analyse_script
+from services.ai_job.pipeline.script_elements import beat_of
 from services.ai_job.pipeline.voice_timeline import plan_lines
 
 
@@ -18,7 +19,7 @@ def test_a_character_named_narrator_keeps_his_lines_apart_from_the_studio_narrat
     assert breakdown["studio_narrator"] == NARRATOR != "NARRATOR"
     [character] = breakdown["characters"]
     assert (character["name"], character["line_count"]) == ("NARRATOR", 1)
-    assert character["lines"][0]["text"] == "It began in the rain."
+    assert beat_of(breakdown, character["lines"][0])["text"] == "It began in the rain."
     speakers = [(line.speaker, line.kind) for line in plan_lines(breakdown, True)]
     assert speakers == [(NARRATOR, "action"), ("NARRATOR", "dialogue")]
 

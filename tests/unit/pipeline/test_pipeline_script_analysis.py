@@ -7,10 +7,12 @@ import json
 import random
 import re
 import time
+from typing import Any
 
 import pytest
 
 from services.ai_job.pipeline.breakdown import NARRATOR
+from services.ai_job.pipeline.images import ImageOptions, shot_specs
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import (
     MAX_SCRIPT_BYTES,
@@ -18,6 +20,7 @@ from services.ai_job.pipeline.script_analysis import (
     analyse_script,
     run_script_analysis,
 )
+from services.ai_job.pipeline.script_elements import beat_of
 from services.ai_job.pipeline.stage import StageCancelled
 
 
@@ -74,8 +77,11 @@ def test_corpus_has_seven_speaking_characters_with_their_lines(corpus_text: str)
     ]
     assert characters["STEEL"]["line_count"] == 11
     assert characters["BRICK"]["scenes"] == [1, 7]
-    assert characters["HANDSOME MAN"]["lines"][0]["text"] == "I want them dead.  DEAD!"
-    assert characters["JACK"]["lines"][0]["parenthetical"] == "in Vietnamese, subtitled"
+    first_line = beat_of(breakdown, characters["HANDSOME MAN"]["lines"][0])
+    assert first_line["text"] == "I want them dead.  DEAD!"
+    assert beat_of(breakdown, characters["JACK"]["lines"][0])["parenthetical"] == (
+        "in Vietnamese, subtitled"
+    )
     assert characters["BRICK"]["description"] == "retired police detective"
     assert breakdown["stats"]["dialogue_lines"] == 22
 
@@ -86,7 +92,8 @@ def test_corpus_dual_dialogue_pair_is_marked_on_both_lines(corpus_text: str) -> 
         {"scene": 1, "speakers": [{"character": "STEEL", "beats": [12]},
                                   {"character": "BRICK", "beats": [13]}]}
     ]  # fmt: skip
-    dual = [line["text"] for c in breakdown["characters"] for line in c["lines"] if line["dual"]]
+    lines = [beat_of(breakdown, line) for c in breakdown["characters"] for line in c["lines"]]
+    dual = [line["text"] for line in lines if "dual_pair" in line]
     assert dual == ["Screw retirement.", "Screw retirement."]
 
 
@@ -96,7 +103,7 @@ def test_scene_durations_come_from_words_per_minute_without_a_target(corpus_text
     assert slow["timing"]["duration_s"] > fast["timing"]["duration_s"]
     for scene in fast["scenes"]:
         assert scene["duration_s"] == pytest.approx(scene["natural_s"], abs=0.002)
-        spoken = [b for b in scene["beats"] if b["spoken"]]
+        spoken = [b for b in scene["beats"] if b.get("spoken")]
         for beat in spoken:  # 200 words per minute is 0.3 s a word, 0.8 s at least
             assert beat["speech_s"] == pytest.approx(max(0.8, beat["words"] * 0.3), abs=0.002)
 
@@ -120,27 +127,39 @@ def test_a_target_shorter_than_the_dialogue_compresses_speech_and_says_so(corpus
     assert "faster" in breakdown["timing"]["warnings"][0]
 
 
+def _prompts(breakdown: dict[str, Any]) -> dict[str, str]:
+    """The prompt the image stage composes for each shot (the breakdown stores none)."""
+    return {spec.id: spec.prompt for spec in shot_specs(breakdown, ImageOptions())}
+
+
 def test_shot_list_covers_every_scene_with_prompts_from_scene_and_style(corpus_text: str) -> None:
     breakdown = analyse_script(corpus_text, AnalysisOptions(style="noir", target_duration_s=90))
     shots = {shot["id"]: shot for shot in breakdown["shots"]}
     for scene in breakdown["scenes"]:
-        mine = [shots[i] for i in scene["shots"]]
+        mine = [shot for shot in shots.values() if shot["scene"] == scene["index"]]
         assert mine, scene["id"]
         assert sum(s["duration_s"] for s in mine) == pytest.approx(scene["duration_s"], abs=0.01)
         assert mine[0]["start_s"] == pytest.approx(scene["start_s"], abs=0.002)
-    for shot in shots.values():
-        assert shot["image_prompt"].startswith("film noir still")
-        assert len(shot["image_prompt"]) <= 420
-    patio = shots["scene-001-shot-01"]
-    assert patio["kind"] == "establishing"
-    assert "Exterior, Brick's Patio, bright daylight" in patio["image_prompt"]
+    prompts = _prompts(breakdown)
+    for prompt in prompts.values():
+        assert prompt.startswith("film noir still")
+        assert len(prompt) <= 420
+    assert shots["scene-001-shot-01"]["kind"] == "establishing"
+    assert "Exterior, Brick's Patio, bright daylight" in prompts["scene-001-shot-01"]
     assert shots["scene-004-shot-01"]["kind"] == "pov"
-    assert "Title card" in shots["scene-005-shot-01"]["image_prompt"]
+    assert "Title card" in prompts["scene-005-shot-01"]
 
 
 def test_a_free_form_style_is_used_verbatim_in_prompts(corpus_text: str) -> None:
     breakdown = analyse_script(corpus_text, AnalysisOptions(style="claymation, pastel"))
-    assert breakdown["shots"][0]["image_prompt"].startswith("claymation, pastel, film still")
+    prompt = _prompts(breakdown)[breakdown["shots"][0]["id"]]
+    assert prompt.startswith("claymation, pastel, film still")
+
+
+def test_a_shot_with_its_own_prompt_keeps_it(corpus_text: str) -> None:
+    breakdown = analyse_script(corpus_text)
+    breakdown["shots"][0]["image_prompt"] = "a pencil sketch of a pool"
+    assert _prompts(breakdown)[breakdown["shots"][0]["id"]] == "a pencil sketch of a pool"
 
 
 def test_prose_paragraphs_become_narrated_scenes_sentence_by_sentence() -> None:

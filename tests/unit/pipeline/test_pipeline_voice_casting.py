@@ -137,7 +137,7 @@ def test_plan_lists_spoken_lines_and_optionally_the_action() -> None:
 
 def test_plan_rejects_a_document_that_is_not_a_breakdown() -> None:
     with pytest.raises(StageInputError):
-        plan_lines({"schema": "filmstudio.breakdown.v1", "scenes": [{"beats": 3}]}, False)
+        plan_lines({"schema": "filmstudio.breakdown.v2", "scenes": [{"beats": 3}]}, False)
     with pytest.raises(StageInputError):
         plan_lines({"scenes": []}, False)
 
