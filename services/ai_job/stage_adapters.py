@@ -167,13 +167,23 @@ def images(ctx: RunContext, progress: Progress) -> dict[str, Any]:
     }
 
 
+def _whole(value: Any) -> Any:
+    """Return a JSON number that is whole as an int (Struct numbers are floats); else as is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value  # the stage's validation names anything else
+
+
 def video(ctx: RunContext, progress: Progress) -> dict[str, Any]:
     """Compose the shots, the dialogue and the subtitles into the film and a web preview."""
     from services.ai_job.pipeline.video import VideoOptions, run_video_composition
 
     width, height = frame_size(ctx)
     options = VideoOptions(
-        width=width, height=height, burn_subtitles=bool(ctx.extra_parameter("burn_subtitles"))
+        width=width,
+        height=height,
+        fps=_whole(ctx.extra_parameter("fps", VideoOptions.fps)),
+        burn_subtitles=bool(ctx.extra_parameter("burn_subtitles")),
     )
     result = run_video_composition(
         _json(ctx, "breakdown"),

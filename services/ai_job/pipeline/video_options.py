@@ -31,7 +31,7 @@ class VideoOptions:
 
     width: int = 1280
     height: int = 720
-    fps: int = 30
+    fps: int = 24  # cinema's rate: stills and slow moves need no more, and 30 costs 25 % more
     crossfade_s: float = 0.5
     tail_s: float = 1.0
     burn_subtitles: bool = False

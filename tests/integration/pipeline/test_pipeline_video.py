@@ -152,7 +152,7 @@ def test_film_follows_youtubes_recommended_settings(local_storage: LocalStorage)
     (audio,) = info.of_kind("audio")
     (subtitle,) = info.of_kind("subtitle")
     assert (video.codec, video.profile, video.pixel_format) == ("h264", "High", "yuv420p")
-    assert (video.width, video.height, round(video.frame_rate or 0)) == (160, 90, 30)
+    assert (video.width, video.height, round(video.frame_rate or 0)) == (160, 90, 24)
     assert (audio.codec, audio.profile, audio.sample_rate, audio.channels) == (
         "aac",
         "LC",
