@@ -6,7 +6,7 @@ Part of the composition root: it builds the studio from services/bootstrap.py.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -14,16 +14,14 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from gateway import cli as gateway_cli
-from services.bootstrap import DOMAINS, SERVICES, build_app, resolve, start_background
 from services.common.config import ConfigError, Settings, load_settings
 from services.common.logs import configure_logging
-from services.common.loop import run_on_uvloop
-from services.common.migrate import migrate
-from services.common.processes import check_processes, supervise
-from services.common.server import StudioServer, serve_until_signalled
 
 log = logging.getLogger("filmstudio")
+
+# Commands that need no server, database or gRPC: their module registers them on a parser of
+# their own, so a run imports only what it uses (the whole studio costs a second to import).
+STANDALONE_COMMANDS = {"stage": "services.ai_job.stage_cli"}
 
 
 async def _serve(
@@ -34,6 +32,10 @@ async def _serve(
     with_gateway: bool = False,
     background: bool = True,
 ) -> None:
+    from services.bootstrap import build_app, resolve, start_background
+    from services.common.migrate import migrate
+    from services.common.server import StudioServer, serve_until_signalled
+
     specs = resolve(services)
     app = build_app(settings)
     try:
@@ -62,6 +64,8 @@ async def _serve(
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from services.common.loop import run_on_uvloop
+
     if "CREDITS_AUTO_MONTHLY" not in os.environ:
         # The embedded studio has no scheduler: grant each month's allowance itself.
         settings = settings.model_copy(update={"credits_auto_monthly": True})
@@ -70,6 +74,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    from services.bootstrap import resolve
+    from services.common.loop import run_on_uvloop
+    from services.common.migrate import migrate
+    from services.common.processes import check_processes, supervise
+
     processes = args.processes or settings.grpc_processes
     check_processes(settings, processes, [spec.key for spec in resolve(args.services)])
     if processes == 1:
@@ -82,17 +91,26 @@ def _serve_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve_process(settings: Settings, services: str, index: int) -> None:
     """Serve one copy of a multi-process server; copy 0 also runs the periodic work."""
+    from services.common.loop import run_on_uvloop
+
     configure_logging(settings.log_level, settings.effective_log_format)
     run_on_uvloop(_serve(settings, services, migrate_first=False, background=index == 0))
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from services.common.migrate import migrate
+
     asyncio.run(migrate(settings.effective_database_url))
     log.info("database is at the latest revision")
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
+    from gateway import cli as gateway_cli
+    from services.bootstrap import DOMAINS, SERVICES
+
     parser = argparse.ArgumentParser(prog="filmstudio", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="every service in one process on embedded defaults")
@@ -120,9 +138,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _standalone_parser(command: str) -> argparse.ArgumentParser:
+    """Return a parser that knows only `command`, importing nothing of the studio but its module."""
+    parser = argparse.ArgumentParser(prog="filmstudio", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    importlib.import_module(STANDALONE_COMMANDS[command]).register(commands)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    standalone = argv[0] if argv and argv[0] in STANDALONE_COMMANDS else None
+    args = (_standalone_parser(standalone) if standalone else _parser()).parse_args(argv)
     try:
         settings = load_settings()
     except (ValidationError, ConfigError) as error:

@@ -16,14 +16,14 @@ import hashlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.ai_job.runners import STAGES, TARGETS
-from services.ai_job.stage_adapters import ASPECTS, HEIGHTS, options_from
-from services.ai_job.stage_graph import GraphRunner, RunContext, order
-from services.common.config import Settings
+from services.ai_job.pipeline.video_options import ASPECTS, HEIGHTS
 from services.common.errors import InvalidArgument
-from services.common.storage import Storage
+
+if TYPE_CHECKING:
+    from services.common.config import Settings
+    from services.common.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ def register(stages: argparse._SubParsersAction[argparse.ArgumentParser], common
 
 
 def _film(args: argparse.Namespace, storage: Storage, settings: Settings) -> dict[str, Any]:
+    # Imported here: the graph brings every stage's engine, which `stage script-analysis` skips.
+    from services.ai_job.runners import STAGES, TARGETS
+    from services.ai_job.stage_adapters import options_from
+    from services.ai_job.stage_graph import GraphRunner, RunContext, order
+
     data = args.file.read_bytes()
     if len(data) > MAX_SCRIPT_BYTES:
         raise InvalidArgument.field("file", f"{args.file} is larger than {MAX_SCRIPT_BYTES} bytes")

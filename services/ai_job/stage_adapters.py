@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.ai_job.pipeline.video_options import HEIGHTS
 from services.ai_job.pipeline.voice_engines import VoiceEngine, choose_engine
 from services.ai_job.stage_graph import Progress, RunContext
 from services.common.config import Settings
 from services.common.storage import Storage, guess_content_type
 
 # Frame heights by resolution; widths follow the aspect ratio.
-HEIGHTS = {"720p": 720, "1080p": 1080}
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 # A job may ask for a smaller picture (previews, tests) with extra.render_height.
 MIN_RENDER_HEIGHT, MAX_RENDER_HEIGHT = 90, 2160

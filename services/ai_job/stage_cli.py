@@ -6,7 +6,9 @@
     filmstudio stage film script.fountain --resolution 720p (also: image, video, thumbnail)
 
 Artifacts go to the configured storage under `jobs/<job id>/`. Standard output carries one JSON
-summary with their keys and URLs; log lines go to standard error, so the output pipes into `jq`.
+summary with their keys and URLs, or with `--print NAME` one artifact itself (`--print breakdown`),
+or nothing with `--output FILE`; log lines and errors go to standard error (exit status 2 on bad
+input or a failed stage), so the output pipes into `jq`.
 """
 
 from __future__ import annotations
@@ -75,7 +77,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _common(parser: argparse.ArgumentParser, run: Callable[..., dict[str, Any]]) -> None:
     parser.add_argument("--job-id", help="artifacts go under jobs/<job id>/")
+    _output_options(parser)
     parser.set_defaults(handler=lambda args, settings: _handle(run, args, settings))
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--print",
+        dest="print_artifact",
+        metavar="NAME",
+        help="write this artifact (e.g. breakdown) instead of the summary",
+    )
+    parser.add_argument("--output", type=Path, help="write to FILE instead of standard output")
 
 
 def _with_settings(parser: argparse.ArgumentParser, run: Callable[..., dict[str, Any]]) -> None:
@@ -84,6 +97,7 @@ def _with_settings(parser: argparse.ArgumentParser, run: Callable[..., dict[str,
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         return _handle(lambda a, storage: run(a, storage, settings), args, settings)
 
+    _output_options(parser)
     parser.set_defaults(handler=handler)
 
 
@@ -96,12 +110,29 @@ def _handle(
     try:
         with stage_input_errors():
             summary = run(args, storage)
+        output = _output(summary, storage, args.print_artifact)
+        if args.output:
+            args.output.write_bytes(output)
+        else:
+            sys.stdout.buffer.write(output)
+            sys.stdout.flush()
     except (DomainError, ToolFailed, StageCancelled, OSError) as error:
         log.error("%s", getattr(error, "message", None) or error)
         return 2
-    urls = {name: storage.url(key) for name, key in summary["artifacts"].items()}
-    sys.stdout.write(json.dumps({**summary, "urls": urls}) + "\n")
     return 0
+
+
+def _output(summary: dict[str, Any], storage: Storage, artifact: str | None) -> bytes:
+    """Return the summary with the artifacts' URLs, or the one artifact asked for."""
+    artifacts: dict[str, str] = summary["artifacts"]
+    if artifact is None:
+        urls = {name: storage.url(key) for name, key in artifacts.items()}
+        return (json.dumps({**summary, "urls": urls}) + "\n").encode()
+    if artifact not in artifacts:
+        raise InvalidArgument.field(
+            "print", f"no artifact {artifact!r}; this stage made {', '.join(sorted(artifacts))}"
+        )
+    return storage.get_bytes(artifacts[artifact])
 
 
 def _read(path: Path, limit: int = MAX_SCRIPT_BYTES) -> bytes:

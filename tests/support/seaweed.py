@@ -15,7 +15,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from services.common.storage import S3Storage
+from services.common.s3_storage import S3Storage
 
 ACCESS_KEY = "filmstudio-test"
 SECRET_KEY = "filmstudio-test-secret-key"

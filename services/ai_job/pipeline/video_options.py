@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.ai_job.pipeline.ports import InputViolation, StageInputError, validate_key
 
 ASPECTS = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0}
+HEIGHTS = {"720p": 720, "1080p": 1080}  # the resolutions a job may ask for
 MIN_SHORT_SIDE, MAX_SHORT_SIDE = 72, 2160
 FRAME_RATES = (24, 25, 30, 50, 60)
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")

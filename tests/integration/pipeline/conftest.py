@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.common.storage import LocalStorage, S3Storage
+from services.common.s3_storage import S3Storage
+from services.common.storage import LocalStorage
 from tests.support.pipeline_corpus import SAMPLE_SCREENPLAY, corpus_file
 from tests.support.seaweed import SeaweedServer, start_seaweed
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +149,72 @@ def test_the_film_command_refuses_bad_input_with_exit_status_2(
     empty.write_text("   ")
     assert filmstudio("stage", "film", str(empty))[0] == 2
     assert filmstudio("stage", "video", str(tmp_path / "missing.fountain"))[0] == 2
+
+
+def _shell(command: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run a shell pipeline as a user types it, with the venv's `filmstudio` on the PATH."""
+    env = {**os.environ, "FILMSTUDIO_VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "INFO"}
+    env.pop("S3_BUCKET_NAME", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_summary_pipes_into_json_tool_and_the_logs_stay_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "lab.fountain").write_text(SCRIPT)
+    piped = _shell("filmstudio stage script-analysis lab.fountain | python -m json.tool", tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["stats"]["speaking_characters"] == 2
+    assert "100% breakdown stored" in piped.stderr
+
+
+def test_errors_leave_stdout_empty_and_exit_non_zero(tmp_path: Path) -> None:
+    (tmp_path / "binary.fountain").write_bytes(b"\x00\x01binary\xff")
+    for command in (
+        "filmstudio stage script-analysis missing.fountain",
+        "filmstudio stage script-analysis binary.fountain",
+        "filmstudio stage script-analysis binary.fountain --wpm nine",
+        "filmstudio stage subtitles --job-id never-ran",
+    ):
+        result = _shell(command, tmp_path)
+        assert (result.returncode, result.stdout) == (2, ""), command
+        assert result.stderr.strip(), f"{command}: says why on stderr"
+
+
+def test_print_writes_the_artifact_itself_and_output_writes_a_file(tmp_path: Path) -> None:
+    (tmp_path / "lab.fountain").write_text(SCRIPT)
+    printed = _shell("filmstudio stage script-analysis lab.fountain --print breakdown", tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    breakdown = json.loads(printed.stdout)
+    assert breakdown["schema"] == "filmstudio.breakdown.v2"
+    assert [c["name"] for c in breakdown["characters"]] == ["ANNA", "BEN"]
+
+    written = _shell(
+        "filmstudio stage script-analysis lab.fountain --print breakdown --output b.json", tmp_path
+    )
+    assert (written.returncode, written.stdout) == (0, "")
+    assert json.loads((tmp_path / "b.json").read_text()) == breakdown
+
+    unknown = _shell("filmstudio stage script-analysis lab.fountain --print nothing", tmp_path)
+    assert (unknown.returncode, unknown.stdout) == (2, "")
+    assert "this stage made breakdown" in unknown.stderr
+
+
+def test_a_stage_command_imports_no_server_database_or_s3_client(tmp_path: Path) -> None:
+    # What keeps `filmstudio stage` starting in a fraction of a second (bench/cli_startup.py).
+    (tmp_path / "lab.fountain").write_text(SCRIPT)
+    probe = (
+        "import sys, services.cli; code = services.cli.main(['stage', 'script-analysis', "
+        "'lab.fountain']); heavy = {'sqlalchemy', 'grpc', 'boto3', 'services.bootstrap'}; "
+        "print(sorted(heavy & set(sys.modules)), file=sys.stderr); sys.exit(code)"
+    )
+    result = _shell(f'python -c "{probe}" >/dev/null', tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "[]"

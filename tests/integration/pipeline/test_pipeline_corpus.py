@@ -20,7 +20,7 @@ from services.ai_job.pipeline.media_tools import ffmpeg_exe
 from services.ai_job.pipeline.script_analysis import AnalysisOptions, run_script_analysis
 from services.ai_job.pipeline.subtitles import run_subtitles
 from services.ai_job.pipeline.voice import run_voice_synthesis
-from services.common.storage import S3Storage
+from services.common.s3_storage import S3Storage
 from tests.support.netflix_subtitles import Cue, violations
 from tests.support.seaweed import SeaweedServer
 

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from services.common.config import Settings
 from services.common.errors import InvalidArgument, NotFound, Unavailable
-from services.common.storage import S3Storage, storage_from_settings
+from services.common.s3_storage import S3Storage
+from services.common.storage import storage_from_settings
 from tests.support.seaweed import SeaweedServer
 
 
