@@ -13,13 +13,20 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
+
+from services.common import errors
 
 log = logging.getLogger(__name__)
 
 STREAM_TTL_SECONDS = 7 * 86400
+READ_BLOCK_MS = 5000
+READ_RETRY_SECONDS = 0.5
+READ_RETRY_MAX_SECONDS = 5.0
+# Readers are named, so that tests and debuggers can find the ones still running.
+READER_TASK_PREFIX = "job-events-reader:"
 
 
 @dataclass(frozen=True)
@@ -162,21 +169,29 @@ class RedisEventBus:
     async def history(self, job_id: int, after: str = "") -> list[JobEvent]:
         """XRANGE the stream after an id (exclusive)."""
         start = f"({after}" if after else "-"
-        entries = await self._redis.xrange(self._key(job_id), min=start, max="+")
+        with _unavailable_when_down():
+            entries = await self._redis.xrange(self._key(job_id), min=start, max="+")
         return [JobEvent.from_json(entry_id, fields["data"]) for entry_id, fields in entries]
 
     async def _read(self, job_id: int, fanout: _Fanout, last: str) -> None:
-        """Follow the stream with blocking XREADs and deliver to the local watchers."""
+        """Follow the stream with blocking XREADs and deliver to the local watchers.
+
+        The loop also ends by itself once its watchers are gone: a cancellation that lands
+        while redis-py reconnects can be lost, and a reader nobody stops would block forever.
+        """
         key = self._key(job_id)
-        while True:
+        delay = READ_RETRY_SECONDS
+        while fanout.queues and self._fanout.get(job_id) is fanout:
             try:
-                reply = await self._readers.xread({key: last}, block=5000, count=500)
+                reply = await self._readers.xread({key: last}, block=READ_BLOCK_MS, count=500)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # Redis hiccup: wait and resume from the last id seen
-                log.warning("event stream read failed; retrying", exc_info=True)
-                await asyncio.sleep(0.5)
+            except Exception as error:  # Redis hiccup: wait and resume from the last id seen
+                log.warning("event stream read failed; retrying: %s", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, READ_RETRY_MAX_SECONDS)
                 continue
+            delay = READ_RETRY_SECONDS
             for _, entries in reply or ():
                 for entry_id, fields in entries:
                     last = entry_id
@@ -188,17 +203,21 @@ class RedisEventBus:
         queue: asyncio.Queue[JobEvent] = asyncio.Queue()
         fanout = self._fanout.setdefault(job_id, _Fanout())
         fanout.queues.add(queue)
-        if fanout.reader is None:
-            # Start after the newest entry now (not "$", which would lose what lands before the
-            # first XREAD is registered); older events are the caller's replay.
-            newest = await self._redis.xrevrange(self._key(job_id), count=1)
-            start = newest[0][0] if newest else "0-0"
-            fanout.reader = asyncio.get_running_loop().create_task(
-                self._read(job_id, fanout, start)
-            )
         try:
+            if fanout.reader is None or fanout.reader.done():
+                # Start after the newest entry now (not "$", which would lose what lands before
+                # the first XREAD is registered); older events are the caller's replay.
+                with _unavailable_when_down():
+                    newest = await self._redis.xrevrange(self._key(job_id), count=1)
+                start = newest[0][0] if newest else "0-0"
+                if fanout.reader is None or fanout.reader.done():  # another watcher may have won
+                    fanout.reader = asyncio.get_running_loop().create_task(
+                        self._read(job_id, fanout, start), name=f"{READER_TASK_PREFIX}{job_id}"
+                    )
             yield queue
         finally:
+            # Also when Redis failed before the reader started: a queue left behind would keep
+            # every later reader of this job alive after its last watcher left.
             fanout.queues.discard(queue)
             if not fanout.queues and self._fanout.get(job_id) is fanout:
                 del self._fanout[job_id]
@@ -214,6 +233,21 @@ class RedisEventBus:
         self._fanout.clear()
         await self._readers.aclose()
         await self._redis.aclose()
+
+
+@contextlib.contextmanager
+def _unavailable_when_down() -> Iterator[None]:
+    """Turn a lost Redis connection into UNAVAILABLE, which clients retry (not INTERNAL)."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    try:
+        yield
+    except (ConnectionError, TimeoutError) as error:
+        raise errors.Unavailable(
+            "job events are unavailable; retry shortly",
+            reason="EVENTS_UNAVAILABLE",
+            retry_after_seconds=1.0,
+        ) from error
 
 
 def event_bus_from_settings(redis_url: str | None, prefix: str, maxlen: int) -> EventBus:

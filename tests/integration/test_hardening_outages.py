@@ -1,0 +1,86 @@
+"""Outages of Redis and PostgreSQL: readers end with their calls, codes say retry, workers live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import grpc
+import pytest
+from filmstudio.v1 import ai_job_pb2
+
+from services.ai_job.events import RedisEventBus
+from tests.support.jobs import JOB_SETTINGS, funded_studio
+from tests.support.outages import private_redis
+from tests.support.studio import running_studio, studio_settings
+
+
+def _readers() -> list[asyncio.Task[object]]:
+    """Return the Redis stream readers still running in this loop."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done()
+        and getattr(task.get_coro(), "__qualname__", "") == RedisEventBus._read.__qualname__
+    ]
+
+
+async def _watch_until_cancelled(stub, request, auth, started: asyncio.Event) -> None:
+    call = stub.WatchJob(request, metadata=auth, timeout=60)
+    with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+        async for _ in call:
+            started.set()
+
+
+async def test_watch_job_readers_end_with_their_calls_across_a_redis_restart(
+    tmp_path, postgres_url
+) -> None:
+    with private_redis(tmp_path) as redis_server:
+        settings = studio_settings(
+            tmp_path / "var",
+            postgres_url,
+            REDIS_URL=redis_server.url,
+            QUEUE_PREFIX="outage",
+            WORKER_CONCURRENCY=0,
+            **JOB_SETTINGS,
+        )
+        async with running_studio(settings) as (server, channel):
+            studio = await funded_studio(server, channel)
+            job = await studio.create(diagnostic={"sleep_seconds": 0})
+            request = ai_job_pb2.WatchJobRequest(name=job.name)
+
+            # A watcher follows the job live; then Redis goes away under it.
+            started = asyncio.Event()
+            first = asyncio.ensure_future(
+                _watch_until_cancelled(studio.jobs, request, studio.auth, started)
+            )
+            await asyncio.wait_for(started.wait(), 10)
+            assert len(_readers()) == 1
+            redis_server.stop()
+
+            await asyncio.sleep(0.3)  # its reader is retrying
+            first.cancel()
+            await asyncio.gather(first, return_exceptions=True)
+
+            # A watcher that arrives during the outage is told to retry, not INTERNAL.
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                async for _ in studio.jobs.WatchJob(request, metadata=studio.auth, timeout=10):
+                    pass
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+            # Redis is back: a new watcher follows, and leaves.
+            redis_server.start()
+            started = asyncio.Event()
+            second = asyncio.ensure_future(
+                _watch_until_cancelled(studio.jobs, request, studio.auth, started)
+            )
+            await asyncio.sleep(1.0)  # its reader is up (the stream is empty after the restart)
+            second.cancel()
+            await asyncio.gather(second, return_exceptions=True)
+
+            # Every reader ends with the calls it served, within one blocking read.
+            for _ in range(80):
+                if not _readers():
+                    break
+                await asyncio.sleep(0.1)
+            assert _readers() == []
