@@ -25,7 +25,7 @@ from services.ai_job.pipeline.image_engines import (
     read_moods,
 )
 from services.ai_job.pipeline.ports import ArtifactStore, InputViolation, StageInputError
-from services.ai_job.pipeline.shots import image_prompt
+from services.ai_job.pipeline.shots import describe_shot, image_prompt
 from services.ai_job.pipeline.stage import (
     CancelCheck,
     Progress,
@@ -128,11 +128,16 @@ def _specs(breakdown: Mapping[str, Any], options: ImageOptions) -> list[ShotSpec
     for shot in shots:
         scene = scenes.get(int(shot["scene"]), {})
         beats = {int(beat["index"]): beat for beat in scene.get("beats") or []}
-        description = str(shot.get("description") or "")
-        spoken = " ".join(
-            str(beats[i].get("text") or "") for i in shot.get("beats") or [] if i in beats
-        )
+        covered = [beats[i] for i in shot.get("beats") or [] if i in beats]
         kind = str(shot.get("kind") or "wide")
+        place = str(scene.get("setting") or scene.get("location") or scene.get("heading") or "")
+        description = str(
+            shot.get("description")
+            or describe_shot(
+                kind, covered, str(scene.get("location") or scene.get("heading") or "")
+            )
+        )
+        spoken = " ".join(str(beat.get("text") or "") for beat in covered)
         if kind == "title-card":
             caption = description
         else:
@@ -140,7 +145,6 @@ def _specs(breakdown: Mapping[str, Any], options: ImageOptions) -> list[ShotSpec
         characters = [str(name) for name in shot.get("characters") or []]
         int_ext = str(scene.get("setting_int_ext") or scene.get("int_ext") or "EXT").upper()
         light = str(scene.get("lighting") or scene.get("time_of_day") or "DAY").upper()
-        place = str(scene.get("setting") or scene.get("location") or scene.get("heading") or "")
         prompt = shot.get("image_prompt") or image_prompt(
             style,
             kind,

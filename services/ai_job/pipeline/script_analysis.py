@@ -205,15 +205,20 @@ def _scene_document(scene: Scene) -> dict[str, Any]:
 
 
 def _beat_document(beat: Beat) -> dict[str, Any]:
-    document = _present(_fields(beat))
+    # Words and the speech/hold split are the timing plan's working; duration_s is its answer.
+    document = _present(_fields(beat, skip=_BEAT_WORKINGS))
     if beat.spoken:
         document["spoken"] = True
     return document
 
 
-def _fields(item: Any, skip: str = "") -> dict[str, Any]:
+_BEAT_WORKINGS = frozenset({"words", "speech_s", "hold_s"})
+
+
+def _fields(item: Any, skip: str | frozenset[str] = "") -> dict[str, Any]:
     # dataclasses.asdict deep-copies every nested value; _rounded copies once anyway.
-    return {f.name: getattr(item, f.name) for f in fields(item) if f.name != skip}
+    skipped = {skip} if isinstance(skip, str) else skip
+    return {f.name: getattr(item, f.name) for f in fields(item) if f.name not in skipped}
 
 
 # A beat's and a shot's optional fields are omitted at their default (no speaker, no

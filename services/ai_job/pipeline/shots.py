@@ -1,15 +1,18 @@
 """The shot list: each scene cut into shots; each shot's image prompt comes from scene and style.
 
-The breakdown stores no prompts (they would repeat the style, the place and the description in
-every shot); the image stage composes each one with `image_prompt`, and a shot that carries its
-own `image_prompt` (a writer's edit) keeps it.
+The breakdown stores no prompts and no descriptions (they would repeat the style, the place and
+the beats' text in every shot); the image stage derives each description from the shot's beats
+with `describe_shot` and composes the prompt with `image_prompt`. A shot that carries its own
+`description` or `image_prompt` (a writer's edit) keeps it.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.ai_job.pipeline.breakdown import Beat, Scene
 from services.ai_job.pipeline.text import display_name, one_line, soften_shouting, truncate_words
@@ -59,7 +62,7 @@ _INTRO = re.compile(rf"\b({_NAME_WORD}(?:\s{_NAME_WORD}){{0,3}}),\s([^,.;:!?]{{3
 
 @dataclass
 class Shot:
-    """One shot: when it runs, which beats it covers, and the prompt for its image."""
+    """One shot: when it runs, which beats it covers, and who is in it."""
 
     id: str
     scene: int
@@ -68,7 +71,6 @@ class Shot:
     duration_s: float
     beats: list[int] = field(default_factory=list)
     characters: list[str] = field(default_factory=list)
-    description: str = ""
 
 
 def style_phrase(style: str) -> str:
@@ -120,7 +122,6 @@ def scene_shots(scene: Scene, people: dict[str, str]) -> list[Shot]:
         shot.characters = _characters(covered, present, shot.kind)
         if shot.kind == "close-up" and len(shot.characters) > 1:
             shot.kind = "two-shot" if len(shot.characters) == 2 else "medium"
-        shot.description = _description(scene, covered, shot)
     drafts = _split_long(drafts, beats)
     for number, shot in enumerate(drafts, start=1):
         shot.id = f"{scene.id}-shot-{number:02d}"
@@ -188,7 +189,7 @@ def _split_long(drafts: list[Shot], beats: dict[int, Beat]) -> list[Shot]:
                 and beats[index].start_s + beats[index].duration_s > start
             ]
             piece = Shot("", shot.scene, kind, start, length, during or shot.beats[-1:])
-            piece.characters, piece.description = list(shot.characters), shot.description
+            piece.characters = list(shot.characters)
             out.append(piece)
     return out
 
@@ -201,19 +202,20 @@ def _characters(beats: list[Beat], present: list[str], kind: str) -> list[str]:
     return chosen or (present if kind in {"establishing", "wide"} else [])
 
 
-def _description(scene: Scene, beats: list[Beat], shot: Shot) -> str:
-    if shot.kind == "title-card":
-        return " / ".join(one_line(b.text) for b in beats)
-    action = next((b for b in beats if b.kind in {"action", "narration"}), None)
+def describe_shot(kind: str, beats: Sequence[Mapping[str, Any]], place: str) -> str:
+    """Say what a shot shows, from the breakdown's beats it covers (the place when none say)."""
+    if kind == "title-card":
+        return " / ".join(one_line(str(b.get("text") or "")) for b in beats)
+    action = next((b for b in beats if b.get("kind") in {"action", "narration"}), None)
     if action is not None:  # only the start matters, however long the paragraph
-        return truncate_words(soften_shouting(action.text[:400]), 200)
-    spoken = [b for b in beats if b.speaker]
+        return truncate_words(soften_shouting(str(action.get("text") or "")[:400]), 200)
+    spoken = [b for b in beats if b.get("speaker")]
     if spoken:
-        who = " and ".join(dict.fromkeys(display_name(b.speaker or "") for b in spoken))
-        manners = (b.parenthetical for b in spoken if b.parenthetical)
+        who = " and ".join(dict.fromkeys(display_name(str(b["speaker"])) for b in spoken))
+        manners = (str(b["parenthetical"]) for b in spoken if b.get("parenthetical"))
         manner = next((m for m in manners if m.lower() not in {"pause", "beat"}), None)
         return f"{who} speaking" + (f", {manner}" if manner else "")
-    return soften_shouting(scene.location or scene.heading or "")
+    return soften_shouting(place)
 
 
 def image_prompt(

@@ -99,7 +99,7 @@ def test_text_that_became_a_beat_is_stored_once() -> None:
     assert all("image_prompt" not in shot for shot in breakdown["shots"])
     document = json.dumps(breakdown)
     assert document.count("Is anyone here?") == 1
-    assert document.count("Rain on the windows.") == 2  # the beat, and its shot's description
+    assert document.count("Rain on the windows.") == 1  # shots derive their descriptions
 
 
 def test_notes_and_boneyard_are_the_writers_and_never_filmed() -> None:
@@ -188,5 +188,6 @@ def test_a_megabyte_script_gives_a_breakdown_under_ten_megabytes(corpus_text: st
         script += "\n\n" + body
     breakdown = analyse_script(script[:1_000_000])
     stored = json.dumps(breakdown, ensure_ascii=False, separators=(",", ":")).encode()
-    # 15.2 MB before elements replaced copies of the text with references (v1); 9.6 MB now.
-    assert len(stored) < 10_000_000
+    # v1 wrote 15.2 MB; references instead of copies gave 9.6 MB; shots that derive their
+    # descriptions and beats without the timing plan's working, 7.9 MB.
+    assert len(stored) < 8_000_000

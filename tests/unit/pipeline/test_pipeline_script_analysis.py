@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.ai_job.pipeline.breakdown import NARRATOR
+from services.ai_job.pipeline.breakdown import NARRATOR, estimate, scenes_from_screenplay
+from services.ai_job.pipeline.fountain import parse_fountain
 from services.ai_job.pipeline.images import ImageOptions, shot_specs
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.script_analysis import (
@@ -103,9 +104,12 @@ def test_scene_durations_come_from_words_per_minute_without_a_target(corpus_text
     assert slow["timing"]["duration_s"] > fast["timing"]["duration_s"]
     for scene in fast["scenes"]:
         assert scene["duration_s"] == pytest.approx(scene["natural_s"], abs=0.002)
-        spoken = [b for b in scene["beats"] if b.get("spoken")]
-        for beat in spoken:  # 200 words per minute is 0.3 s a word, 0.8 s at least
-            assert beat["speech_s"] == pytest.approx(max(0.8, beat["words"] * 0.3), abs=0.002)
+    scenes = scenes_from_screenplay(parse_fountain(corpus_text))
+    estimate(scenes, 200)  # the plan's working, which the breakdown does not store
+    spoken = [beat for scene in scenes for beat in scene.beats if beat.spoken]
+    assert spoken
+    for beat in spoken:  # 200 words per minute is 0.3 s a word, 0.8 s at least
+        assert beat.speech_s == pytest.approx(max(0.8, beat.words * 0.3), abs=0.002)
 
 
 @pytest.mark.parametrize("target", [90.0, 120.0, 240.0])
