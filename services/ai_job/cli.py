@@ -26,8 +26,7 @@ def register(commands: Any) -> None:
 
 
 def _work(args: argparse.Namespace, settings: Settings) -> int:
-    from rq import Worker
-    from rq.serializers import JSONSerializer
+    from services.ai_job import rq_worker
 
     if not settings.redis_url:
         log.error("REDIS_URL is not set: without Redis, `filmstudio run` runs jobs in-process")
@@ -39,9 +38,4 @@ def _work(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     rq_queue = RQQueue(settings.redis_url, settings.queue_prefix)
     names = [f"{settings.queue_prefix}-{name}" for name in queues]
-    worker = Worker(
-        names, connection=rq_queue.connection, serializer=JSONSerializer, name=args.name
-    )
-    log.info("worker starting", extra={"queues": names})
-    worker.work(burst=args.burst, with_scheduler=False)
-    return 0
+    return rq_worker.work(rq_queue.connection, names, name=args.name, burst=args.burst)

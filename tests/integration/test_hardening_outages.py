@@ -7,12 +7,15 @@ import contextlib
 
 import grpc
 import pytest
-from filmstudio.v1 import ai_job_pb2
+from filmstudio.v1 import ai_job_pb2, common_pb2
 
 from services.ai_job.events import RedisEventBus
 from tests.support.jobs import JOB_SETTINGS, funded_studio
 from tests.support.outages import private_redis
 from tests.support.studio import running_studio, studio_settings
+from tests.support.workers import Workers
+
+SUCCEEDED, FAILED = common_pb2.JOB_STATUS_SUCCEEDED, common_pb2.JOB_STATUS_FAILED
 
 
 def _readers() -> list[asyncio.Task[object]]:
@@ -84,3 +87,54 @@ async def test_watch_job_readers_end_with_their_calls_across_a_redis_restart(
                     break
                 await asyncio.sleep(0.1)
             assert _readers() == []
+
+
+@pytest.fixture
+async def redis_studio(tmp_path, postgres_url):
+    """A studio on a private Redis, no in-process workers, and `filmstudio worker` processes."""
+    with private_redis(tmp_path) as redis_server:
+        settings = studio_settings(
+            tmp_path / "var",
+            postgres_url,
+            REDIS_URL=redis_server.url,
+            QUEUE_PREFIX="outage",
+            WORKER_CONCURRENCY=0,
+            **JOB_SETTINGS,
+        )
+        async with running_studio(settings, background=True) as (server, channel):
+            pool = Workers(
+                (server, channel, tmp_path / "var"), "outage", REDIS_URL=redis_server.url
+            )
+            try:
+                yield redis_server, await funded_studio(server, channel, credits=2000), pool
+            finally:
+                pool.stop_all()
+
+
+async def _runs_a_job(studio) -> None:
+    project = await studio.new_project()
+    job = await studio.create(project=project, diagnostic={"sleep_seconds": 0})
+    done = await studio.wait_for(job.name, SUCCEEDED, FAILED, within=20)
+    assert done.status == SUCCEEDED, done.error
+
+
+async def test_a_worker_rides_out_a_redis_restart(redis_studio) -> None:
+    redis_server, studio, workers = redis_studio
+    worker = workers.start("--name", "survivor")
+    await _runs_a_job(studio)
+    redis_server.stop()
+    await asyncio.sleep(2)
+    redis_server.start()
+    await asyncio.sleep(1)
+    assert worker.poll() is None, "the worker exited with Redis"
+    await _runs_a_job(studio)
+
+
+async def test_a_killed_worker_restarts_under_its_name_at_once(redis_studio) -> None:
+    _, studio, workers = redis_studio
+    first = workers.start("--name", "phoenix")
+    await _runs_a_job(studio)
+    workers.kill(first)
+    again = workers.start("--name", "phoenix")
+    await _runs_a_job(studio)
+    assert again.poll() is None
