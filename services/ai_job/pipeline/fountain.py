@@ -19,12 +19,17 @@ TITLE_KEYS = frozenset(
      "copyright", "notes", "revision", "episode", "format"}
 )  # fmt: skip
 _TITLE_FIELD = re.compile(r"([A-Za-z][A-Za-z0-9 _'-]{0,39}):(.*)")
-_SCENE_PREFIX = re.compile(r"(?:INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)(?:\.|\s)", re.IGNORECASE)
+# The spec's INT, EXT, EST, INT./EXT, INT/EXT and I/E, and I./E. (the early parser's tests).
+_SCENE_PREFIX = re.compile(r"(?:INT\.?/EXT|I\.?/E|INT|EXT|EST)(?:\.|\s)", re.IGNORECASE)
+_FORCED_HEADING = re.compile(r"\.[A-Za-z0-9]")
 _SCENE_NUMBER = re.compile(r"\s*#([\w.-]+)#\s*$")
-_CUE = re.compile(r"(?P<name>[^(^]+?)\s*(?P<ext>(?:\([^)]*\)\s*)*)(?P<dual>\^)?")
+# The name runs to the first `(` or `^`. Possessive quantifiers keep a cue of any length linear:
+# a lazy name made a long run of spaces quadratic.
+_CUE = re.compile(r"(?P<name>[^(^]++)(?P<ext>(?:\([^)]*+\)\s*+)*+)(?P<dual>\^)?")
 _EXTENSION = re.compile(r"\(([^)]*)\)")
 _PAGE_BREAK = re.compile(r"={3,}")
-MAX_CUE_CHARS = 80  # a character cue longer than this is action (and cheap to rule out)
+# Transitions that do not end in TO:, as the early parser takes them.
+BARE_TRANSITIONS = frozenset({"FADE OUT.", "FADE TO BLACK.", "CUT TO BLACK."})
 _CENTERED = re.compile(r">\s*(.*?)\s*<")
 
 
@@ -93,8 +98,10 @@ def parse_fountain(text: str) -> Screenplay:
     return play
 
 
-def _is_forced_cue(stripped: str) -> bool:
-    return stripped.startswith("@") and len(stripped) <= MAX_CUE_CHARS
+def _is_transition(line: str) -> bool:
+    # Not stripped on the right: spaces after the colon are the spec's way to make it action.
+    text = line.lstrip()
+    return _is_upper(text) and (text.endswith("TO:") or text in BARE_TRANSITIONS)
 
 
 def _is_upper(text: str) -> bool:
@@ -189,7 +196,7 @@ class _Parser:
         if self._prefixed(raw, stripped, number):
             return
         next_blank = self._blank(index + 1)
-        if previous_blank and self._standalone(raw, stripped, number, next_blank):
+        if previous_blank and self._standalone(raw, line, number, next_blank):
             return
         if self.open is not None and self.open.kind is Kind.ACTION:
             self._extend(self.open, line.rstrip(), raw)
@@ -223,15 +230,17 @@ class _Parser:
         self.open = None
         return True
 
-    def _standalone(self, raw: str, stripped: str, number: int, next_blank: bool) -> bool:
-        """Handle the elements that need a blank line before them."""
-        if re.match(r"\.[A-Za-z0-9]", stripped):
-            self._heading(stripped[1:], number, raw, forced=True)
-        elif _SCENE_PREFIX.match(stripped):
-            self._heading(stripped, number, raw, forced=False)
-        elif _is_upper(stripped) and stripped.endswith("TO:") and next_blank:
+    def _standalone(self, raw: str, line: str, number: int, next_blank: bool) -> bool:
+        """Handle the elements that need a blank line before them (and after, but for a cue)."""
+        stripped = line.strip()
+        forced = _FORCED_HEADING.match(stripped) is not None
+        if forced or _SCENE_PREFIX.match(stripped):
+            if not next_blank:
+                return False  # action: a line shaped like a heading never names a speaker
+            self._heading(stripped[1:] if forced else stripped, number, raw, forced=forced)
+        elif next_blank and _is_transition(line):
             self._add(Kind.TRANSITION, stripped, number, raw)
-        elif not next_blank and (_is_forced_cue(stripped) or self._is_cue(stripped)):
+        elif not next_blank and (stripped.startswith("@") or self._is_cue(stripped)):
             self._cue(stripped, number, raw)
             return True
         else:
@@ -241,10 +250,8 @@ class _Parser:
 
     @staticmethod
     def _is_cue(stripped: str) -> bool:
-        if len(stripped) > MAX_CUE_CHARS:
-            return False
         match = _CUE.fullmatch(stripped)
-        if match is None or stripped.endswith("TO:"):
+        if match is None or stripped.endswith("TO:") or stripped in BARE_TRANSITIONS:
             return False
         return _is_upper(match.group("name"))
 
