@@ -26,7 +26,8 @@ LINE_PAUSE_S = 0.3  # breath between two spoken lines
 PARENTHETICAL_PAUSE_S = 0.7  # "(pause)", "(beat)"
 MIN_HOLD_SCALE = 0.3  # holds never shrink below 30 % of their natural length
 
-_INT_EXT = re.compile(r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)\.?\s*", re.IGNORECASE)
+# The prefix must end at a period, a space or the end: a forced `.ESTATE - DAY` is no EST.
+_INT_EXT = re.compile(r"^(INT\.?/EXT|INT/EXT|I\.?/E|INT|EXT|EST)(?:\.|\s|$)\s*", re.IGNORECASE)
 _TIMES = ("DAY", "NIGHT", "MORNING", "AFTERNOON", "EVENING", "DAWN", "DUSK", "SUNSET",
           "SUNRISE", "NOON", "MIDNIGHT", "TWILIGHT")  # fmt: skip
 _TIME_WORD = re.compile(

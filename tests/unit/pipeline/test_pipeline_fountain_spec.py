@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from services.ai_job.pipeline.breakdown import parse_heading
 from services.ai_job.pipeline.fountain import Kind, parse_fountain
 
 
@@ -86,3 +87,19 @@ def test_dotted_i_e_headings_are_scene_headings(heading: str) -> None:
 @pytest.mark.parametrize("line", ["I.E. CAR - DAY", "I-E CAR - DAY", "IE CAR - DAY"])
 def test_other_abbreviations_are_not_scene_headings(line: str) -> None:
     assert kinds(f"Before.\n\n{line}\n\nAfter.") == ["action", "action", "action"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "parsed"),
+    [
+        ("I./E. CAR - DAY", ("INT/EXT", "CAR", "DAY")),
+        ("I/E. CAR - NIGHT", ("INT/EXT", "CAR", "NIGHT")),
+        ("INT./EXT. CAR - DAY", ("INT/EXT", "CAR", "DAY")),
+        ("ESTATE - DAY", (None, "ESTATE", "DAY")),  # a forced heading; no EST prefix in it
+        ("INTERIOR LAB", (None, "INTERIOR LAB", None)),
+    ],
+)
+def test_the_breakdown_reads_int_ext_from_every_accepted_prefix_and_only_from_a_prefix(
+    heading: str, parsed: tuple[str | None, str, str | None]
+) -> None:
+    assert parse_heading(heading) == parsed
