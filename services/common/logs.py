@@ -23,7 +23,8 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Add `request_id` and `user` attributes."""
         principal = current_principal()
-        record.request_id = current_request_id() or "-"
+        # A caller outside a call's context (the gateway) may name the id itself, via `extra`.
+        record.request_id = current_request_id() or getattr(record, "request_id", None) or "-"
         record.user = principal.resource_name if principal else "-"
         return True
 

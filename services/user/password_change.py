@@ -55,7 +55,8 @@ class PasswordChange:
             row = await db.get(UserRow, user_id)
         if row is None:
             raise errors.NotFound(f"users/{user_id} not found")
-        if row.password_hash is None or not await passwords.verify_password(
+        passwords.check_input(current_password, "current_password")
+        if row.password_hash is None or not await self.hasher.check(
             current_password, row.password_hash
         ):
             raise errors.InvalidArgument.field("current_password", "is not the current password")

@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import unicodedata
+from collections.abc import AsyncIterator
 
 import bcrypt
 
+from services.common import errors
 from services.common.errors import FieldViolation
 from services.user.common_passwords import is_common_password
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+# The longest password a sign-in will even look at: past it the request is malformed, and
+# normalising and pre-hashing megabytes per attempt would be free work for an attacker.
+MAX_INPUT_LENGTH = 1024
+# Callers waiting for a hashing slot, per slot, beyond which a burst is refused at once.
+WAITERS_PER_SLOT = 8
+QUEUE_WAIT_SECONDS = 5.0
 SCHEME = "bcrypt-hmac-sha384-v1"
 _PREHASH_KEY = b"filmstudio/password-prehash/v1"
 
@@ -39,6 +48,14 @@ def policy_violations(password: str, field: str, *, email: str = "") -> list[Fie
     if email and lowered == email.casefold():
         return [FieldViolation(field, "must not be the email address", "SAME_AS_EMAIL")]
     return []
+
+
+def check_input(password: str, field: str) -> None:
+    """Refuse a presented password too long to be anyone's, before any hashing."""
+    if len(password) > MAX_INPUT_LENGTH:
+        raise errors.InvalidArgument(
+            [FieldViolation(field, f"must be at most {MAX_INPUT_LENGTH} characters", "TOO_LONG")]
+        )
 
 
 def _prehash(password: str) -> bytes:
@@ -92,17 +109,54 @@ class DummyHash:
 
 
 class PasswordHasher:
-    """Hash and check passwords at one bcrypt cost, with the dummy hash for unknown accounts."""
+    """Hash and check passwords at one bcrypt cost, with the dummy hash for unknown accounts.
 
-    def __init__(self, rounds: int) -> None:
+    At most `concurrency` hashes run at once: bcrypt is built to be slow, so a burst of
+    sign-ins would otherwise take every thread and pile up requests in memory. A short queue
+    absorbs ordinary peaks; past it, or after QUEUE_WAIT_SECONDS, callers get UNAVAILABLE with
+    a retry delay.
+    """
+
+    def __init__(self, rounds: int, concurrency: int = 4) -> None:
         self.rounds = rounds
         self.dummy = DummyHash(rounds)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._max_waiting = concurrency * WAITERS_PER_SLOT
+        self._waiting = 0
 
     async def hash(self, password: str) -> str:
         """Hash a new password off the event loop."""
-        return await hash_password(password, self.rounds)
+        async with self._slot():
+            return await hash_password(password, self.rounds)
 
     async def check(self, password: str, stored: str | None) -> bool:
         """Check a password; without a stored hash, check the dummy one so timing does not tell."""
-        matched = await verify_password(password, stored or await self.dummy.value())
+        against = stored or await self.dummy.value()
+        async with self._slot():
+            matched = await verify_password(password, against)
         return stored is not None and matched
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        if self._waiting >= self._max_waiting:
+            raise _busy()
+        self._waiting += 1
+        try:
+            async with asyncio.timeout(QUEUE_WAIT_SECONDS):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise _busy() from None
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def _busy() -> errors.Unavailable:
+    return errors.Unavailable(
+        "too many sign-ins at once; retry shortly",
+        reason="PASSWORD_HASHING_BUSY",
+        retry_after_seconds=1.0,
+    )

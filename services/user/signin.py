@@ -11,7 +11,7 @@ from services.common import errors
 from services.common.context import current_client
 from services.common.db import Database, utcnow
 from services.common.tokens import ACCESS, REFRESH, TokenCodec, principal_from_claims
-from services.user import throttle
+from services.user import passwords, throttle
 from services.user.models import UserRow
 from services.user.passwords import PasswordHasher
 from services.user.records import AuthResult, TokenInfo, TokenPair, to_user
@@ -45,6 +45,7 @@ class SignIn:
         """Check a password and open a session; failures are throttled per account and address."""
         email = normalize_email(email)
         errors.InvalidArgument.require(email=email, password=password)
+        passwords.check_input(password, "password")
         client = current_client()
         keys: list[str | None] = [f"login:{email}", throttle.address_key("login")]
         async with self.database.session() as db:

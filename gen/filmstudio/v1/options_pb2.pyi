@@ -19,3 +19,5 @@ ACCESS_ADMIN: Access
 ACCESS_INTERNAL: Access
 ACCESS_FIELD_NUMBER: _ClassVar[int]
 access: _descriptor.FieldDescriptor
+MAX_REQUEST_BYTES_FIELD_NUMBER: _ClassVar[int]
+max_request_bytes: _descriptor.FieldDescriptor
