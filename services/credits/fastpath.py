@@ -145,7 +145,15 @@ class FastPath:
 
     async def _execute(self, *params: Any) -> asyncpg.Record | None:
         async with self._slots:
-            connection = self._idle.pop() if self._idle else await asyncpg.connect(self._dsn)
+            if self._idle:
+                connection = self._idle.pop()
+            else:
+                try:
+                    connection = await asyncpg.connect(self._dsn)
+                except _CONNECTION_LOST as error:
+                    # The database is down or restarting: the general path answers UNAVAILABLE.
+                    log.warning("fast-path cannot connect; taking the general path: %s", error)
+                    return None
             try:
                 row: asyncpg.Record | None = await connection.fetchrow(_DEDUCT, *params)
             except asyncpg.UniqueViolationError:

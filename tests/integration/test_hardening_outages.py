@@ -7,11 +7,14 @@ import contextlib
 
 import grpc
 import pytest
-from filmstudio.v1 import ai_job_pb2, common_pb2
+from filmstudio.v1 import ai_job_pb2, common_pb2, credits_pb2, credits_pb2_grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from services.ai_job.events import RedisEventBus
+from services.bootstrap import resolve
 from tests.support.jobs import JOB_SETTINGS, funded_studio
-from tests.support.outages import private_redis
+from tests.support.outages import private_postgres, private_redis
 from tests.support.studio import running_studio, studio_settings
 from tests.support.workers import Workers
 
@@ -138,3 +141,57 @@ async def test_a_killed_worker_restarts_under_its_name_at_once(redis_studio) -> 
     again = workers.start("--name", "phoenix")
     await _runs_a_job(studio)
     assert again.poll() is None
+
+
+def _retry_delay(error: grpc.aio.AioRpcError) -> float | None:
+    """Return the RetryInfo delay an error carries (None: none)."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.RetryInfo()
+        if detail.Unpack(info):
+            return info.retry_delay.ToNanoseconds() / 1e9
+    return None
+
+
+async def test_database_crash_restarts_answer_unavailable_with_retry_info(tmp_path) -> None:
+    with private_postgres() as database:
+        settings = studio_settings(tmp_path / "var", database.url)
+        async with running_studio(settings, resolve("user,project,credits")) as (server, channel):
+            studio = await funded_studio(server, channel, credits=100_000)
+            stub = credits_pb2_grpc.CreditsServiceStub(channel)
+            counter = iter(range(1_000_000))
+
+            async def deduct() -> grpc.aio.AioRpcError | None:
+                request = credits_pb2.DeductCreditsRequest(
+                    user=studio.user, amount=1, reason="render", request_id=f"d-{next(counter)}"
+                )
+                try:
+                    await stub.DeductCredits(request, metadata=studio.internal, timeout=20)
+                except grpc.aio.AioRpcError as error:
+                    return error
+                return None
+
+            async def load(stop: asyncio.Event) -> list[grpc.aio.AioRpcError | None]:
+                outcomes: list[grpc.aio.AioRpcError | None] = []
+                while not stop.is_set():
+                    outcomes.extend(await asyncio.gather(*(deduct() for _ in range(8))))
+                return outcomes
+
+            stop = asyncio.Event()
+            running = asyncio.ensure_future(load(stop))
+            for _ in range(3):  # crash (immediate stop: no goodbye to clients), then restart
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(database.stop, "immediate")
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(database.start)
+            await asyncio.sleep(0.5)
+            stop.set()
+            outcomes = await running
+
+    failures = [o for o in outcomes if o is not None]
+    assert failures, "the outages were not seen"
+    assert {f.code() for f in failures} == {grpc.StatusCode.UNAVAILABLE}, {
+        (f.code(), f.details()) for f in failures
+    }
+    assert all(_retry_delay(f) for f in failures)
+    assert outcomes[-1] is None, "calls succeed again once the database is back"

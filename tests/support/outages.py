@@ -7,6 +7,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,40 +82,60 @@ def _pg_bin(name: str) -> str:
     return shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[-1]
 
 
-class PrivatePostgres:
-    """A PostgreSQL cluster in a temporary directory, on a free port, trust auth."""
+def _as_postgres_user() -> list[str]:
+    """Return the command prefix that runs the PostgreSQL tools unprivileged (they refuse root)."""
+    if os.geteuid() != 0:
+        return []
+    return [shutil.which("runuser") or "runuser", "-u", "postgres", "--"]
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory / "pgdata"
+
+class PrivatePostgres:
+    """A PostgreSQL cluster in a temporary directory of its own, on a free port, trust auth."""
+
+    def __init__(self) -> None:
+        # Not under pytest's tmp_path: as root, the cluster belongs to the postgres user, who
+        # cannot enter root's private directories.
+        self.home = Path(tempfile.mkdtemp(prefix="filmstudio-pg-"))
+        self.directory = self.home / "pgdata"
         self.port = free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.home, "postgres", "postgres")
 
     @property
     def url(self) -> str:
         """Return the async URL of its `postgres` database."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def _pg_ctl(self, *args: str) -> None:
+    def _run(self, *command: str) -> None:
         subprocess.run(
-            [_pg_bin("pg_ctl"), "-D", str(self.directory), "-w", "-t", "30", *args],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def init(self) -> None:
-        """Create the cluster."""
-        subprocess.run(
-            [_pg_bin("initdb"), "-D", str(self.directory), "-U", "postgres", "-A", "trust"],
+            [*_as_postgres_user(), *command],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "LC_ALL": "C"},
         )
 
+    def _pg_ctl(self, *args: str) -> None:
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.directory), "-w", "-t", "30", *args)
+
+    def init(self) -> None:
+        """Create the cluster."""
+        self._run(
+            _pg_bin("initdb"),
+            "-D",
+            str(self.directory),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+        )
+
     def start(self) -> None:
         """Start the server (sockets in its own directory) and wait until it accepts queries."""
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._pg_ctl("-o", options, "-l", str(self.directory / "log"), "start")
+        options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-o", options, "-l", str(self.home / "log"), "start")
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres") as conn:
             conn.execute("SELECT 1")
 
@@ -123,14 +144,19 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._pg_ctl("-m", mode, "stop")
 
+    def remove(self) -> None:
+        """Delete the cluster's files."""
+        shutil.rmtree(self.home, ignore_errors=True)
+
 
 @contextlib.contextmanager
-def private_postgres(directory: Path) -> Iterator[PrivatePostgres]:
+def private_postgres() -> Iterator[PrivatePostgres]:
     """Run a private PostgreSQL for the block."""
-    server = PrivatePostgres(directory)
-    server.init()
-    server.start()
+    server = PrivatePostgres()
     try:
+        server.init()
+        server.start()
         yield server
     finally:
         server.stop()
+        server.remove()
