@@ -6,6 +6,7 @@ transaction, then enqueue; each step that fails undoes the ones before it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from typing import Any
@@ -90,23 +91,20 @@ class JobCreation:
             priority=priority,
             parameters=parameters,
         )
-        if request_id:
-            async with self.database.reader() as db:
-                existing = await db.scalar(
-                    select(JobRow).where(
-                        JobRow.owner_id == (user_id or 0), JobRow.request_id == request_id
-                    )
-                )
-            if existing is not None:
-                if existing.request_fingerprint != digest:
-                    raise reused_key(request_id)
-                return to_job(existing)
+        if request_id and (replayed := await self._replay(user_id or 0, request_id, digest)):
+            return replayed
         # After the look-up's connection is back in the pool: holding it while get_project checks
         # out another would need two connections per call.
         project = await self.projects.get_project(project_id, caller)
         if project.deleted_at is not None:
             raise errors.NotFound(f"projects/{project_id} not found")
-        _check_project_ready(job_type, project.status)
+        try:
+            _check_project_ready(job_type, project.status)
+        except errors.FailedPrecondition:
+            # A concurrent call with this request_id may have queued the project with our job.
+            if request_id and (replayed := await self._replay(user_id or 0, request_id, digest)):
+                return replayed
+            raise
         merged: dict[str, Any] = {
             "duration_seconds": project.target_duration_seconds,
             "style": project.style,
@@ -114,15 +112,35 @@ class JobCreation:
             "aspect_ratio": project.aspect_ratio,
             "resolution": project.resolution,
         } | {k: v for k, v in parameters.items() if v not in (None, "", 0)}
-        job_id = secrets.randbits(62)
+        # Concurrent calls with one request_id make one job: the same id, so the same hold
+        # (the credits service replays a repeated key) and one row (checked under the lock).
+        job_id = _job_id_for(project.owner_id, request_id) if request_id else secrets.randbits(62)
         merged["chain_root"] = root_of(retry_of) if retry_of is not None else job_id
         cost = price(
             job_type, merged["duration_seconds"], merged["resolution"], self.settings.job_costs
         )
         hold_key = f"job-hold:{project.owner_id}:{request_id or job_id}"
-        reservation = await self.credits.reserve(
-            project.owner_id, cost, job_id, self.settings.job_hold_ttl_seconds, hold_key
-        )
+        try:
+            hold = await self.credits.reserve(
+                project.owner_id, cost, job_id, self.settings.job_hold_ttl_seconds, hold_key
+            )
+        except errors.FailedPrecondition as error:
+            if error.reason == "IDEMPOTENCY_KEY_REUSED":  # name the caller's key, not ours
+                raise reused_key(request_id) from None
+            raise
+        if not hold.pending:
+            # Settled already: by the job of a concurrent call with this key (it ran that fast),
+            # or without a job when its creation was undone, and a job on it would run unpaid.
+            if replayed := await self._replay(project.owner_id, request_id, digest):
+                return replayed
+            raise errors.FailedPrecondition(
+                f"request_id {request_id!r} belongs to a call whose job was not created; "
+                "send a new request_id",
+                reason="IDEMPOTENCY_KEY_SPENT",
+                metadata={"request_id": request_id},
+                subject=request_id,
+            )
+        reservation = hold.name
         row = JobRow(
             id=job_id,
             owner_id=project.owner_id,
@@ -142,10 +160,15 @@ class JobCreation:
             result={},
         )
         try:
-            await self._store(row, caller)
+            existing = await self._store(row, caller)
         except BaseException:
             await self._release_quietly(reservation, "job creation failed")
             raise
+        if existing is not None:
+            # A concurrent call with the same request_id stored the job first; the hold is its.
+            if existing.request_fingerprint != digest:
+                raise reused_key(request_id)
+            return to_job(existing)
         try:
             await self.queue.enqueue(row.id, row.attempt, row.priority)
         except Exception as error:
@@ -182,11 +205,22 @@ class JobCreation:
             retry_of=row,
         )
 
-    async def _store(self, row: JobRow, caller: Caller) -> None:
-        """Insert the job and queue its project, in one transaction."""
+    async def _store(self, row: JobRow, caller: Caller) -> JobRow | None:
+        """Insert the job and queue its project, in one transaction; return a job stored first.
+
+        The project's row lock orders concurrent calls, so the one after the first sees its job.
+        """
         row.created_at = row.queued_at = utcnow()
         async with self.database.session() as db, db.begin():
             project = await self.projects.load(db, row.project_id, caller)
+            if row.request_id is not None:
+                existing = await db.scalar(
+                    select(JobRow).where(
+                        JobRow.owner_id == row.owner_id, JobRow.request_id == row.request_id
+                    )
+                )
+                if existing is not None:
+                    return existing
             _check_project_ready(row.job_type, project.status)
             row.project_status_before = project.status
             if row.job_type in GENERATING_TYPES:
@@ -194,6 +228,19 @@ class JobCreation:
                     db, project, "queued", caller.name, f"{row.job_type} job queued", row.id
                 )
             db.add(row)
+        return None
+
+    async def _replay(self, owner_id: int, request_id: str, digest: str) -> Job | None:
+        """Return the job an earlier call with this request_id made (None: there is none)."""
+        async with self.database.reader() as db:
+            existing = await db.scalar(
+                select(JobRow).where(JobRow.owner_id == owner_id, JobRow.request_id == request_id)
+            )
+        if existing is None:
+            return None
+        if existing.request_fingerprint != digest:
+            raise reused_key(request_id)
+        return to_job(existing)
 
     async def _unstore(self, row: JobRow) -> None:
         """Undo `_store`: delete the job and put the project back where it was."""
@@ -208,6 +255,12 @@ class JobCreation:
         except errors.DomainError:
             # The hold expires by itself after its TTL; nothing is lost, only delayed.
             log.exception("could not release a hold", extra={"reservation": reservation})
+
+
+def _job_id_for(owner_id: int, request_id: str) -> int:
+    """Return the job id a request_id stands for: 62 bits, like the random ids."""
+    digest = hashlib.sha256(f"job:{owner_id}:{request_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
 
 
 def _check_project_ready(job_type: str, status: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import grpc
@@ -17,13 +18,21 @@ if TYPE_CHECKING:
 CALL_TIMEOUT_SECONDS = 10.0
 
 
+@dataclass(frozen=True)
+class Hold:
+    """A hold's name ("reservations/{id}") and whether it still waits to be settled."""
+
+    name: str
+    pending: bool
+
+
 class CreditsClient(Protocol):
     """The credit operations a job needs."""
 
     async def reserve(
         self, user_id: int, amount: int, job_id: int, ttl_seconds: int, request_id: str
-    ) -> str:
-        """Place a hold and return its name ("reservations/{id}")."""
+    ) -> Hold:
+        """Place a hold (a repeated request_id returns the first hold, as it is now)."""
         ...
 
     async def capture(self, reservation: str) -> None:
@@ -47,7 +56,7 @@ class GrpcCreditsClient:
 
     async def reserve(
         self, user_id: int, amount: int, job_id: int, ttl_seconds: int, request_id: str
-    ) -> str:
+    ) -> Hold:
         """Place a hold for a job."""
         request = credits_pb2.ReserveCreditsRequest(
             user=f"users/{user_id}",
@@ -62,7 +71,11 @@ class GrpcCreditsClient:
             )
         except grpc.aio.AioRpcError as error:
             raise domain_error_from_rpc(error) from error
-        return str(response.reservation.name)
+        reservation = response.reservation
+        return Hold(
+            str(reservation.name),
+            reservation.state == credits_pb2.RESERVATION_STATE_PENDING,
+        )
 
     async def capture(self, reservation: str) -> None:
         """Capture a hold in full."""
@@ -93,7 +106,7 @@ class LocalCreditsClient:
 
     async def reserve(
         self, user_id: int, amount: int, job_id: int, ttl_seconds: int, request_id: str
-    ) -> str:
+    ) -> Hold:
         """Place a hold for a job."""
         hold = await self._credits.reserve_credits(
             user_id,
@@ -103,7 +116,7 @@ class LocalCreditsClient:
             ttl_seconds=ttl_seconds,
             actor="services/jobs",
         )
-        return f"reservations/{hold.id}"
+        return Hold(f"reservations/{hold.id}", hold.state == "pending")
 
     async def capture(self, reservation: str) -> None:
         """Capture a hold in full."""
