@@ -75,6 +75,7 @@ def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayCon
             services=tuple(args.service),
             descriptor_set=args.descriptor_set,
             upstream_client=settings.gateway_upstream_client,
+            trusted_proxies=tuple(settings.trusted_proxies.split(",")),
         )
     else:
         config = filmstudio_config(settings, backend)

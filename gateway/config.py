@@ -31,6 +31,8 @@ class GatewayConfig:
     # Include paths of the .proto sources, compiled at start-up for the comments in /openapi.json.
     proto_paths: tuple[Path, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    # Peers (IPs or CIDR blocks) whose X-Forwarded-For is extended; anyone else's is replaced.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1")
     max_body_bytes: int = 4 * 1024 * 1024
     default_timeout_seconds: float = 30.0
     max_timeout_seconds: float = 600.0

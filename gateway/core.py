@@ -17,6 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 from gateway.asgi import Scope, Send, header, request_id, send_status
 from gateway.config import GatewayConfig
 from gateway.errors import GatewayError, http_status, status_from_rpc_error
+from gateway.forwarding import TrustedProxies
 from gateway.metadata import (
     ACCESS_TOKEN_PARAM,
     Metadata,
@@ -42,9 +43,11 @@ class Core:
     upstream: Upstream | None = None
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     renderer: Renderer = field(init=False)
+    proxies: TrustedProxies = field(init=False)
 
     def __post_init__(self) -> None:
         self.renderer = Renderer(self.pool)
+        self.proxies = TrustedProxies(self.config.trusted_proxies)
 
     def upstream_or_fail(self) -> Upstream:
         """Return the upstream, which exists between start-up and shutdown."""
@@ -77,9 +80,22 @@ def prepare(core: Core, scope: Scope, *, streaming: bool) -> Prepared:
             token = value
         else:
             kept.append((key, value))
+    if token is not None and not streaming:
+        # A token in a URL ends up in logs and history; only a browser's EventSource and
+        # WebSocket, which cannot send headers, may carry it there.
+        raise GatewayError(
+            grpc.StatusCode.UNAUTHENTICATED,
+            f"the {ACCESS_TOKEN_PARAM} query parameter is accepted only on streaming routes "
+            "(EventSource, WebSocket); send the token in an Authorization: Bearer header",
+        )
     client = scope.get("client")
+    address = client[0] if client else None
     metadata = outgoing_metadata(
-        scope.get("headers", ()), request_id(scope), client[0] if client else None, token
+        scope.get("headers", ()),
+        request_id(scope),
+        address,
+        token,
+        trusted_peer=address is not None and core.proxies.trusts(address),
     )
     raw_timeout = header(scope, b"grpc-timeout")
     timeout: float | None

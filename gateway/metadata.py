@@ -8,7 +8,9 @@ import random
 import re
 from collections.abc import Iterable
 
-from gateway.errors import bad_request
+import grpc
+
+from gateway.errors import GatewayError, bad_request
 
 METADATA_PREFIX = "grpc-metadata-"
 TRAILER_PREFIX = "grpc-trailer-"
@@ -25,6 +27,10 @@ _HOP_BY_HOP = frozenset(
 )
 _METADATA_KEY = re.compile(r"^[0-9a-z_.-]+$")
 _PRINTABLE = re.compile(rb"^[\x20-\x7e]*$")
+# Our tokens are under 1 KB, and gRPC servers refuse large metadata with RESOURCE_EXHAUSTED and
+# internal sizes: oversized headers get a plain 431 here instead.
+MAX_AUTHORIZATION_BYTES = 4096
+MAX_METADATA_BYTES = 16 * 1024
 
 Metadata = list[tuple[str, str | bytes]]
 
@@ -53,8 +59,14 @@ def outgoing_metadata(
     request_id: str,
     client: str | None,
     access_token: str | None = None,
+    *,
+    trusted_peer: bool = False,
 ) -> Metadata:
-    """Build the call metadata: Authorization, Grpc-Metadata-*, request id, forwarding info."""
+    """Build the call metadata: Authorization, Grpc-Metadata-*, request id, forwarding info.
+
+    X-Forwarded-For is extended with the client when the client is a trusted proxy, and
+    otherwise replaced by it: anyone else's header is only their word.
+    """
     metadata: Metadata = [(REQUEST_ID, request_id)]
     authorization = None
     forwarded_for = None
@@ -76,11 +88,20 @@ def outgoing_metadata(
         # Browsers cannot set headers on EventSource or WebSocket: the token may come as a query.
         authorization = f"Bearer {_printable(ACCESS_TOKEN_PARAM, access_token)}"
     if authorization is not None:
+        if len(authorization) > MAX_AUTHORIZATION_BYTES:
+            raise _too_large(f"Authorization is longer than {MAX_AUTHORIZATION_BYTES} bytes")
         metadata.append(("authorization", authorization))
     if client:
-        chain = f"{forwarded_for}, {client}" if forwarded_for else client
-        metadata.append(("x-forwarded-for", chain))
+        trusted = trusted_peer and forwarded_for
+        metadata.append(("x-forwarded-for", f"{forwarded_for}, {client}" if trusted else client))
+    if sum(len(key) + len(value) for key, value in metadata) > MAX_METADATA_BYTES:
+        raise _too_large(f"the headers sent on to the service exceed {MAX_METADATA_BYTES} bytes")
     return metadata
+
+
+def _too_large(message: str) -> GatewayError:
+    """Return a 431 (INVALID_ARGUMENT) for request headers too large to forward."""
+    return GatewayError(grpc.StatusCode.INVALID_ARGUMENT, message, http=431)
 
 
 def _metadata_value(key: str, raw: bytes) -> str | bytes:

@@ -11,8 +11,10 @@ from services.common.app import App
 from services.common.config import Settings
 from services.common.registry import Domain, ServiceSpec
 from services.credits import wiring as credits
+from services.credits.credits_service import CreditsService
 from services.project import wiring as project
 from services.user import wiring as user
+from services.user.new_accounts import NewAccountHooks
 from services.youtube import wiring as youtube
 
 DOMAINS: tuple[Domain, ...] = (
@@ -29,12 +31,26 @@ SERVICES: dict[str, ServiceSpec] = {
 }
 
 
+def _new_account_hooks(app: App) -> NewAccountHooks:
+    """Grant a new account this month's allowance at once, not at the next periodic grant."""
+    credits_service = app.get(CreditsService)
+
+    async def first_allowance(user_id: int) -> None:
+        # The monthly grant itself: once per user and month, so the periodic work skips it.
+        await credits_service.reset_monthly_credits(user_id=user_id)
+
+    return NewAccountHooks((first_allowance,))
+
+
 def build_app(settings: Settings) -> App:
     """Return an App that can build every domain's facades."""
     session_checks = [domain.session_check for domain in DOMAINS if domain.session_check]
+    providers = {kind: make for domain in DOMAINS for kind, make in domain.providers.items()}
+    # Work that crosses domains is wired here, the one place that knows them all.
+    providers[NewAccountHooks] = _new_account_hooks
     return App.create(
         settings,
-        providers={kind: make for domain in DOMAINS for kind, make in domain.providers.items()},
+        providers=providers,
         session_check=session_checks[0] if session_checks else None,
     )
 

@@ -81,8 +81,14 @@ def _serve_command(args: argparse.Namespace, settings: Settings) -> int:
 
     processes = args.processes or settings.grpc_processes
     check_processes(settings, processes, [spec.key for spec in resolve(args.services)])
+    # The copy count decides whether the port is shared (SO_REUSEPORT) or must be free.
+    settings = settings.model_copy(update={"grpc_processes": processes})
     if processes == 1:
-        run_on_uvloop(_serve(settings, args.services, migrate_first=args.migrate))
+        try:
+            run_on_uvloop(_serve(settings, args.services, migrate_first=args.migrate))
+        except OSError as error:
+            log.error("cannot serve: %s", error)
+            return 1
         return 0
     if args.migrate:
         run_on_uvloop(migrate(settings.effective_database_url))  # once, before any copy serves

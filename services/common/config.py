@@ -7,8 +7,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from services.common.addresses import LOOPBACK, parse_networks
 
 MIN_JWT_SECRET_BYTES = 32
 SUPPORTED_JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "EdDSA")
@@ -55,6 +57,12 @@ class Settings(BaseSettings):
     # Copies of the server on one port (`filmstudio serve`): one Python process uses ~one core.
     grpc_processes: int = Field(default=1, ge=1, le=64, alias="GRPC_PROCESSES")
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, alias="SHUTDOWN_GRACE_SECONDS")
+    # Server reflection (grpcurl, buf curl without protos); production may turn it off.
+    grpc_reflection: bool = Field(default=True, alias="GRPC_REFLECTION")
+    # Proxies whose X-Forwarded-For is believed (comma list of IPs/CIDRs). The gateway appends
+    # its peer to a trusted peer's header and replaces an untrusted one's; the server takes the
+    # rightmost address that is not a trusted proxy. Default: this host (the embedded gateway).
+    trusted_proxies: str = Field(default=LOOPBACK, alias="TRUSTED_PROXIES")
 
     # REST gateway.
     gateway_host: str = Field(default="127.0.0.1", alias="GATEWAY_HOST")
@@ -117,6 +125,9 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = Field(
         default=90 * 86400, ge=3600, le=365 * 86400, alias="SESSION_MAX_AGE"
     )
+    # Two tabs may refresh with the same token at once: within this many seconds of its use, a
+    # spent refresh token gets a fresh pair instead of revoking its session as reuse (0: never).
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300, alias="REFRESH_REUSE_GRACE")
     bcrypt_rounds: int = Field(default=12, ge=4, le=16, alias="BCRYPT_ROUNDS")
     public_base_url: str = Field(default="http://127.0.0.1:8080", alias="PUBLIC_BASE_URL")
     smtp_url: str | None = Field(default=None, alias="SMTP_URL")
@@ -179,6 +190,15 @@ class Settings(BaseSettings):
         default=300, ge=1, le=3600, alias="PAYMENT_WEBHOOK_TOLERANCE"
     )
     credit_packages: dict[str, int] = Field(default_factory=dict, alias="CREDIT_PACKAGES")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as error:
+            raise ConfigError(f"TRUSTED_PROXIES: {error}") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:

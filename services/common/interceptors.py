@@ -23,6 +23,7 @@ from filmstudio.v1 import options_pb2
 from grpc_status import rpc_status
 
 from services.common import errors
+from services.common.addresses import TrustedProxies
 from services.common.auth import Authenticator, authorize, bearer_token
 from services.common.context import (
     ClientInfo,
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 REQUEST_ID_KEY = "x-request-id"
 _MAX_REQUEST_ID = 128
-# Only a proxy on this host (the gateway) may tell us the browser's address.
-_TRUSTED_PROXIES = frozenset({"127.0.0.1", "::1"})
 _WANTED = frozenset(
     {REQUEST_ID_KEY, "authorization", "x-forwarded-for", "x-forwarded-user-agent", "user-agent"}
 )
@@ -76,12 +75,10 @@ def _peer_address(peer: str) -> str:
     return ""
 
 
-def _client(context: Context, headers: dict[str, str]) -> ClientInfo:
-    """Describe the caller: its address (or the forwarded one from a trusted proxy) and agent."""
-    address = _peer_address(context.peer() or "")
-    forwarded = headers.get("x-forwarded-for")
-    if forwarded and address in _TRUSTED_PROXIES:
-        address = forwarded.split(",")[0].strip()[:64]
+def _client(context: Context, headers: dict[str, str], proxies: TrustedProxies) -> ClientInfo:
+    """Describe the caller: its address (as trusted proxies forwarded it) and agent."""
+    peer = _peer_address(context.peer() or "")
+    address = proxies.client_address(peer, headers.get("x-forwarded-for"))[:64]
     agent = headers.get("x-forwarded-user-agent") or headers.get("user-agent")
     return ClientInfo(ip_address=address, user_agent=(agent or "")[:512])
 
@@ -93,9 +90,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     every message of a stream, which a thousand watchers of a job pay a thousand times.
     """
 
-    def __init__(self, policies: dict[str, int], authenticator: Authenticator) -> None:
+    def __init__(
+        self,
+        policies: dict[str, int],
+        authenticator: Authenticator,
+        trusted_proxies: TrustedProxies | None = None,
+    ) -> None:
         self._policies = policies
         self._authenticator = authenticator
+        self._proxies = trusted_proxies or TrustedProxies()
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
@@ -180,7 +183,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         state.resets = (
             request_id_var.set(request_id),
             principal_var.set(None),
-            client_var.set(_client(context, headers)),
+            client_var.set(_client(context, headers, self._proxies)),
         )
         # Trailers, not headers: sending headers early costs a write per call (~25% QPS).
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))

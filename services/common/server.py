@@ -14,6 +14,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from services.common.access import policy_table
+from services.common.addresses import TrustedProxies
 from services.common.app import App
 from services.common.interceptors import CallInterceptor
 from services.common.reflection import MethodAwarePool
@@ -22,6 +23,7 @@ from services.common.registry import ServiceSpec
 log = logging.getLogger(__name__)
 
 OVERALL = ""
+MAX_METADATA_BYTES = 64 * 1024
 
 
 class StudioServer:
@@ -35,10 +37,23 @@ class StudioServer:
         names = [spec.full_name for spec in self.specs]
         settings = app.settings
         self._server = grpc.aio.server(
-            interceptors=[CallInterceptor(policy_table(names), app.authenticator)],
+            interceptors=[
+                CallInterceptor(
+                    policy_table(names),
+                    app.authenticator,
+                    TrustedProxies(settings.trusted_proxies),
+                )
+            ],
             options=[
                 ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
                 ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
+                # Only copies of one server (`serve --processes N`) share a port; a lone server
+                # on a taken port must fail to start rather than quietly split the traffic.
+                ("grpc.so_reuseport", int(settings.grpc_processes > 1)),
+                # Past gRPC's 8 KB soft limit calls fail at random with RESOURCE_EXHAUSTED and
+                # internal sizes; one firm limit lets the interceptor refuse an oversized token.
+                ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+                ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
                 ("grpc.keepalive_time_ms", 30_000),
                 ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ],
@@ -46,22 +61,26 @@ class StudioServer:
         for spec in self.specs:
             spec.add_to_server(spec.build(app), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
-        reflection.enable_server_reflection(
-            [
-                *names,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            self._server,
-            pool=cast(Any, MethodAwarePool()),  # duck-typed: reflection calls only Find*
-        )
+        if settings.grpc_reflection:
+            reflection.enable_server_reflection(
+                [
+                    *names,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME,
+                ],
+                self._server,
+                pool=cast(Any, MethodAwarePool()),  # duck-typed: reflection calls only Find*
+            )
 
     async def start(self, address: str | None = None) -> int:
         """Bind, start serving, and mark every hosted service SERVING; return the port."""
         address = address or self.app.settings.grpc_address
-        self.port = self._server.add_insecure_port(address)
+        try:
+            self.port = self._server.add_insecure_port(address)
+        except RuntimeError:
+            self.port = 0  # grpcio raises where older versions returned 0
         if self.port == 0:
-            raise OSError(f"cannot bind gRPC server to {address}")
+            raise OSError(f"cannot bind the gRPC server to {address}: is the port in use?")
         await self._server.start()
         for name in (OVERALL, *(spec.full_name for spec in self.specs)):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -19,6 +19,7 @@ from services.common import errors
 from services.common.context import ClientInfo
 from services.common.db import Database, utcnow
 from services.user.models import OAuthIdentityRow, OAuthStateRow, UserRow
+from services.user.new_accounts import NewAccountHooks
 from services.user.oauth import OAuthIdentity, OAuthProvider, new_pkce_pair
 from services.user.records import AuthResult, OAuthStart, to_user
 from services.user.rules import normalize_email
@@ -43,11 +44,13 @@ class OAuthLogin:
         tokens: SessionTokens,
         session_check: DatabaseSessionCheck,
         providers: dict[str, OAuthProvider],
+        new_accounts: NewAccountHooks | None = None,
     ) -> None:
         self.database = database
         self.tokens = tokens
         self.session_check = session_check
         self.providers = providers
+        self.new_accounts = new_accounts or NewAccountHooks()
 
     def provider(self, provider: str) -> OAuthProvider:
         """Return a configured provider by name, or raise."""
@@ -105,7 +108,10 @@ class OAuthLogin:
                 raise errors.PermissionDenied("account suspended", reason="ACCOUNT_SUSPENDED")
             user.last_login_at = utcnow()
             tokens = await self.tokens.start(db, user, client, provider=provider)
-            return AuthResult.of(tokens, to_user(user), created=created)
+            result = AuthResult.of(tokens, to_user(user), created=created)
+        if created:
+            await self.new_accounts.created(result.user.id)
+        return result
 
     async def _account_for(self, db: AsyncSession, identity: OAuthIdentity) -> tuple[UserRow, bool]:
         """Return the account an identity signs in to, linking or creating it as the rules allow."""

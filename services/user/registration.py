@@ -12,10 +12,11 @@ from services.common.mail import Mail, Outbox
 from services.user import passwords, throttle
 from services.user.email_verification import send_verification
 from services.user.models import UserRow
+from services.user.new_accounts import NewAccountHooks
 from services.user.one_time_tokens import link
 from services.user.passwords import PasswordHasher
 from services.user.records import User, undisclosed_user
-from services.user.rules import email_violations, name_violations, normalize_email
+from services.user.rules import email_violations, name_from_email, name_violations, normalize_email
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +35,30 @@ class Registration:
     """Create accounts."""
 
     def __init__(
-        self, database: Database, outbox: Outbox, hasher: PasswordHasher, *, base_url: str
+        self,
+        database: Database,
+        outbox: Outbox,
+        hasher: PasswordHasher,
+        *,
+        base_url: str,
+        new_accounts: NewAccountHooks | None = None,
     ) -> None:
         self.database = database
         self.outbox = outbox
         self.hasher = hasher
         self.base_url = base_url
+        self.new_accounts = new_accounts or NewAccountHooks()
 
     async def register(self, email: str, password: str, first_name: str, last_name: str) -> User:
-        """Create an account and mail a verification link; a taken address mails its owner."""
+        """Create an account and mail a verification link; a taken address mails its owner.
+
+        Email and password are all it takes; with no name given, the address's local part
+        stands in, so that the studio can greet the user by a name (changed with the profile).
+        """
         email = normalize_email(email)
         first_name, last_name = first_name.strip(), last_name.strip()
+        if not first_name and not last_name:
+            first_name = name_from_email(email)
         violations = [
             *email_violations(email),
             *passwords.policy_violations(password, "password", email=email),
@@ -55,6 +69,7 @@ class Registration:
             raise errors.InvalidArgument(violations)
         password_hash = await self.hasher.hash(password)
         now = utcnow()
+        created: int | None = None
         async with self.database.session() as db, db.begin():
             # Registrations count against the address like failures, to slow down spam.
             address_key = throttle.address_key("register")
@@ -74,8 +89,11 @@ class Registration:
                 db.add(row)
                 await db.flush()
                 await send_verification(db, self.outbox, self.base_url, row)
+                created = row.id
                 log.info("user registered", extra={"user_id": row.id})
             else:
                 self.outbox.enqueue(db, account_exists_mail(self.base_url, existing))
+        if created is not None:
+            await self.new_accounts.created(created)
         self.outbox.flush_soon()
         return undisclosed_user(email, first_name, last_name)

@@ -39,6 +39,12 @@ def email_violations(email: str, field: str = "email") -> list[FieldViolation]:
     return []
 
 
+def name_from_email(email: str) -> str:
+    """Return a stand-in name from a (normalised) address: its local part, less any +tag."""
+    local = email.partition("@")[0].partition("+")[0]
+    return "".join(ch for ch in local if not unicodedata.category(ch).startswith("C"))[:MAX_NAME]
+
+
 def name_violations(value: str, field: str) -> list[FieldViolation]:
     """Check a person's name: printable, at most 100 characters."""
     if len(value) > MAX_NAME:

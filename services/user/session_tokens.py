@@ -23,12 +23,19 @@ class SessionTokens:
     """Mint and rotate the tokens of sessions."""
 
     def __init__(
-        self, codec: TokenCodec, *, access_ttl: int, refresh_ttl: int, session_max_age: int
+        self,
+        codec: TokenCodec,
+        *,
+        access_ttl: int,
+        refresh_ttl: int,
+        session_max_age: int,
+        reuse_grace: int = 0,
     ) -> None:
         self.codec = codec
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self.session_max_age = session_max_age
+        self.reuse_grace = timedelta(seconds=reuse_grace)
 
     async def start(
         self, db: AsyncSession, user: UserRow, client: ClientInfo, provider: str = "password"
@@ -82,7 +89,9 @@ class SessionTokens:
     async def rotate(self, db: AsyncSession, refresh_token: str) -> TokenPair:
         """Spend a refresh token for a new pair; a reused one revokes its whole session.
 
-        The caller must commit even when this raises RefreshReuse, so the revocation sticks.
+        A token spent within the reuse grace gets a fresh pair of the same session instead:
+        two tabs that refresh at once both carry on. The caller must commit even when this
+        raises RefreshReuse, so the revocation sticks.
         """
         claims = self.codec.decode(refresh_token, expected_types=(REFRESH,))
         token = await db.get(RefreshTokenRow, claims["jti"], with_for_update=True)
@@ -93,14 +102,14 @@ class SessionTokens:
         now = utcnow()
         if session is None or user is None:
             raise errors.Unauthenticated("session ended", reason="SESSION_REVOKED")
-        if token.used_at is not None:
+        if token.used_at is not None and now - token.used_at > self.reuse_grace:
             revoke(session, "refresh_token_reuse", now)
             raise RefreshReuse()
         if session.revoked_at is not None or session.expires_at <= now:
             raise errors.Unauthenticated("session ended", reason="SESSION_REVOKED")
         if user.state != "active":
             raise errors.PermissionDenied("account suspended", reason="ACCOUNT_SUSPENDED")
-        token.used_at = now
+        token.used_at = token.used_at or now  # the grace runs from the first use
         session.last_used_at = now
         return await self.issue(db, user, session)
 

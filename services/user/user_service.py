@@ -24,6 +24,7 @@ from services.common.tokens import SigningKeys, TokenCodec
 from services.user import email_verification
 from services.user.accounts import Accounts
 from services.user.models import UserRow
+from services.user.new_accounts import NewAccountHooks
 from services.user.oauth import OAuthProvider, providers_from_settings
 from services.user.oauth_login import OAuthLogin
 from services.user.password_change import PasswordChange, store_password
@@ -65,6 +66,7 @@ class UserService:
         session_check: DatabaseSessionCheck | None = None,
         outbox: Outbox | None = None,
         providers: dict[str, OAuthProvider] | None = None,
+        new_accounts: NewAccountHooks | None = None,
     ) -> None:
         # In-process use, as the product docs show it: defaults, never the environment.
         settings = settings if settings is not None else explicit_settings()
@@ -79,18 +81,22 @@ class UserService:
             access_ttl=settings.access_token_ttl_seconds,
             refresh_ttl=settings.refresh_token_ttl_seconds,
             session_max_age=settings.session_max_age_seconds,
+            reuse_grace=settings.refresh_reuse_grace_seconds,
         )
         self.hasher = PasswordHasher(settings.bcrypt_rounds)
         self.page_tokens = PageTokens(self.codec.derived_key("page-tokens"))
         base_url = settings.public_base_url
         check = self.session_check
-        self.registration = Registration(db, self.outbox, self.hasher, base_url=base_url)
+        new_accounts = new_accounts or NewAccountHooks()
+        self.registration = Registration(
+            db, self.outbox, self.hasher, base_url=base_url, new_accounts=new_accounts
+        )
         self.signin = SignIn(db, self.codec, self.tokens, self.hasher, check)
         self.accounts = Accounts(db, check)
         self.password_change = PasswordChange(db, self.tokens, self.hasher, check)
         self.password_reset = PasswordReset(db, self.outbox, self.hasher, check, base_url=base_url)
         self.session_listing = SessionListing(db, self.page_tokens, check)
-        self.oauth_login = OAuthLogin(db, self.tokens, check, self.providers)
+        self.oauth_login = OAuthLogin(db, self.tokens, check, self.providers, new_accounts)
 
     # --- Registration and sign-in (see registration.py and signin.py) -----------------------------
 

@@ -8,6 +8,7 @@ from services.common.app import App
 from services.common.auth import SessionCheck
 from services.common.registry import Domain, ServiceSpec
 from services.user import cli, models
+from services.user.new_accounts import NewAccountHooks
 from services.user.servicer import UserServicer
 from services.user.session_check import DatabaseSessionCheck
 from services.user.user_service import UserService
@@ -24,6 +25,7 @@ def _user_service(app: App) -> UserService:
         codec=app.tokens,
         session_check=app.get(DatabaseSessionCheck),
         outbox=app.outbox,
+        new_accounts=app.get(NewAccountHooks),
     )
 
 
@@ -42,6 +44,8 @@ DOMAIN = Domain(
     providers={
         UserService: _user_service,
         DatabaseSessionCheck: lambda app: DatabaseSessionCheck(app.database),
+        # None here; the composition root adds what other domains do for a new account.
+        NewAccountHooks: lambda app: NewAccountHooks(),
     },
     commands=cli.register,
     session_check=_session_check,

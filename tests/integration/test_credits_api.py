@@ -12,7 +12,7 @@ from filmstudio.v1 import credits_pb2, credits_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 from services.user.user_service import UserService
-from tests.support.studio import bearer, running_studio, signed_in, studio_settings
+from tests.support.studio import TEST_PASSWORD, bearer, running_studio, studio_settings
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +48,17 @@ class Caller:
 @pytest.fixture(scope="module")
 async def people(studio) -> dict[str, Any]:
     server, channel = studio
+    app = server.app
+    # No new-account work: these wallets start empty, so the tests can count every credit.
+    users = UserService(app.database, settings=app.settings, codec=app.tokens, outbox=app.outbox)
     found = {}
     for role in ("alice", "bob", "admin"):
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-        token = await signed_in(server, email, "admin" if role == "admin" else "user")
-        user = await server.app.get(UserService).get_user_by_email(email)
+        await users.register_user(email=email, password=TEST_PASSWORD, first_name="Test")
+        if role == "admin":
+            await users.set_role(email, "admin")
+        token = (await users.login(email=email, password=TEST_PASSWORD)).access_token
+        user = await users.get_user_by_email(email)
         found[role] = Caller(channel, token)
         found[f"{role}_name"] = f"users/{user.id}"
     found["jobs"] = Caller(channel, server.app.tokens.issue_service_token("jobs"))

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import grpc
 import pytest
-from filmstudio.v1 import ai_job_pb2, common_pb2, project_pb2, project_pb2_grpc
+from filmstudio.v1 import (
+    ai_job_pb2,
+    common_pb2,
+    credits_pb2,
+    credits_pb2_grpc,
+    project_pb2,
+    project_pb2_grpc,
+)
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -63,6 +70,13 @@ async def test_a_script_analysis_job_runs_to_the_end_and_is_paid_for(studio) -> 
 
 async def test_creation_is_all_or_nothing_when_credits_are_short(embedded) -> None:
     studio = await funded_studio(*embedded, credits=0)
+    # Spend the allowance a new account is granted, so the job finds the wallet empty.
+    spend = credits_pb2.DeductCreditsRequest(
+        user=studio.user, amount=await studio.balance(), reason="spent", request_id="drain"
+    )
+    await credits_pb2_grpc.CreditsServiceStub(studio.channel).DeductCredits(
+        spend, metadata=studio.internal
+    )
     error = await error_of(studio.create())
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     status = rpc_status.from_call(error)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 
 import grpc
 import jwt
 import pytest
 from filmstudio.v1 import user_pb2
+from sqlalchemy import update
 
+from services.common.db import utcnow
+from services.user.models import RefreshTokenRow
 from tests.support.studio import TEST_JWT_SECRET
 from tests.support.users import Client, error_of
 
@@ -37,9 +41,21 @@ async def test_refresh_rotates_the_refresh_token(live) -> None:
     await client.call("GetMe", user_pb2.GetMeRequest(), token=second.tokens.access_token)
 
 
+async def _spent_long_ago(server, refresh_token: str) -> None:
+    """Move a spent refresh token's use back past the reuse grace, as a late replay finds it."""
+    jti = jwt.decode(refresh_token, options={"verify_signature": False})["jti"]
+    async with server.app.database.session() as db, db.begin():
+        await db.execute(
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.jti == jti)
+            .values(used_at=utcnow() - timedelta(minutes=5))
+        )
+
+
 async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(live) -> None:
     client, login = await _signed_in(live[1])
     rotated = await client.call("RefreshToken", _refresh(login.tokens.refresh_token))
+    await _spent_long_ago(live[0], login.tokens.refresh_token)
     reuse = await error_of(client.call("RefreshToken", _refresh(login.tokens.refresh_token)))
     assert reuse.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "already used" in reuse.details()
