@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from services.common.access import policy_table
 from services.common.addresses import TrustedProxies
 from services.common.app import App
+from services.common.drain import CallStarts
 from services.common.interceptors import CallInterceptor
 from services.common.reflection import MethodAwarePool
 from services.common.registry import ServiceSpec
@@ -36,13 +37,15 @@ class StudioServer:
         self.port: int | None = None
         names = [spec.full_name for spec in self.specs]
         settings = app.settings
+        self._starts = CallStarts()
         self._server = grpc.aio.server(
             interceptors=[
+                self._starts,
                 CallInterceptor(
                     policy_table(names),
                     app.authenticator,
                     TrustedProxies(settings.trusted_proxies),
-                )
+                ),
             ],
             options=[
                 ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
@@ -93,9 +96,13 @@ class StudioServer:
     async def stop(self, grace: float | None = None) -> None:
         """Turn health NOT_SERVING first, then let in-flight RPCs finish within `grace`."""
         grace = self.app.settings.shutdown_grace_seconds if grace is None else grace
+        deadline = asyncio.get_running_loop().time() + grace
         await self.health.enter_graceful_shutdown()
         log.info("gRPC server draining", extra={"grace_seconds": grace})
-        await self._server.stop(grace)
+        # stop() cancels the calls that arrived but were not picked up yet: serve until no
+        # more arrive (within half the grace), then give the running ones the rest of it.
+        await self._starts.quiet(grace / 2)
+        await self._server.stop(max(0.0, deadline - asyncio.get_running_loop().time()))
         log.info("gRPC server stopped")
 
     async def wait_for_termination(self) -> None:
