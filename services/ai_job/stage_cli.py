@@ -36,7 +36,8 @@ from services.ai_job.stage_graph import stage_input_errors
 from services.common.config import Settings
 from services.common.errors import DomainError, InvalidArgument
 from services.common.logs import configure_logging
-from services.common.storage import Storage, storage_from_settings, validate_key
+from services.common.storage import Storage, validate_key
+from services.common.storage_setup import storage_from_settings
 
 log = logging.getLogger(__name__)
 

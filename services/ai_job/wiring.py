@@ -16,7 +16,7 @@ from services.ai_job.servicer import AIJobServicer
 from services.ai_job.worker import Worker
 from services.common.app import App
 from services.common.registry import Domain, ServiceSpec
-from services.common.storage import storage_from_settings
+from services.common.storage_setup import storage_from_settings
 from services.common.tokens import ServiceToken
 from services.project.project_service import ProjectService
 

@@ -24,7 +24,8 @@ from services.ai_job.runners import RunnerRegistry
 from services.ai_job.stage_adapters import options_from
 from services.ai_job.stage_graph import GraphRunner, RunContext
 from services.common.config import Settings, load_settings
-from services.common.storage import Storage, storage_from_settings
+from services.common.storage import Storage
+from services.common.storage_setup import storage_from_settings
 from services.common.tokens import ServiceToken, TokenCodec
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.config import Settings
 from services.common.errors import FieldViolation, InvalidArgument, NotFound
 
 log = logging.getLogger(__name__)
@@ -195,22 +194,3 @@ class LocalStorage(Storage):
     def url(self, key: str, *, expires_in: int = 3600) -> str:
         """Return a file:// URL (local files do not expire)."""
         return self._path(key).as_uri()
-
-
-def storage_from_settings(settings: Settings) -> Storage:
-    """Return S3 storage when S3_BUCKET_NAME is set, else a directory under the var dir."""
-    if settings.s3_bucket_name:
-        # boto3 costs ~0.3 s to import: only a studio that stores on S3 pays for it.
-        from services.common.s3_storage import S3Storage
-
-        secret = settings.aws_secret_access_key
-        return S3Storage.connect(
-            settings.s3_bucket_name,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.aws_region,
-            access_key_id=settings.aws_access_key_id,
-            secret_access_key=secret.get_secret_value() if secret else None,
-        )
-    if settings.is_production:
-        log.warning("S3_BUCKET_NAME is not set: artifacts stay on this machine's disk")
-    return LocalStorage(settings.var_dir / "artifacts")

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.common.config import Settings
 from services.common.db import Database
-from services.common.storage import storage_from_settings
+from services.common.storage_setup import storage_from_settings
 from services.project.project_service import ProjectService
 from services.project.purge import purge_projects
 

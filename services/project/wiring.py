@@ -6,7 +6,7 @@ from filmstudio.v1 import project_pb2_grpc
 
 from services.common.app import App
 from services.common.registry import Domain, ServiceSpec
-from services.common.storage import storage_from_settings
+from services.common.storage_setup import storage_from_settings
 from services.project import cli, models
 from services.project.project_service import ProjectService
 from services.project.purge import purge_projects

@@ -21,7 +21,7 @@ from filmstudio.v1 import ai_job_pb2, common_pb2, project_pb2, project_pb2_grpc
 from google.protobuf import struct_pb2
 from PIL import Image
 
-from services.common.storage import storage_from_settings
+from services.common.storage_setup import storage_from_settings
 from tests.support.jobs import funded_studio
 from tests.support.workers import Workers, production_studio, redis_prefix
 

@@ -9,7 +9,8 @@ import pytest
 
 from services.common.config import Settings
 from services.common.errors import InvalidArgument, NotFound
-from services.common.storage import LocalStorage, content_key, storage_from_settings
+from services.common.storage import LocalStorage, content_key
+from services.common.storage_setup import storage_from_settings
 
 BAD_KEYS = ["../escape", "/etc/passwd", "a/../../b", "a//b", ".hidden", "a/./b", "", "a\\b",
             "a/b/", "k" * 600, "jobs/x y", "jobs/\x00"]  # fmt: skip

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from services.common.config import Settings
 from services.common.errors import InvalidArgument, NotFound, Unavailable
 from services.common.s3_storage import S3Storage
-from services.common.storage import storage_from_settings
+from services.common.storage_setup import storage_from_settings
 from tests.support.seaweed import SeaweedServer
 
 
