@@ -34,6 +34,10 @@ class GatewayConfig:
     # Peers (IPs or CIDR blocks) whose X-Forwarded-For is extended; anyone else's is replaced.
     trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1")
     max_body_bytes: int = 4 * 1024 * 1024
+    # The method option that declares an RPC's largest request message, if any: a route then
+    # accepts twice that as JSON (default_request_bytes where unset), never over max_body_bytes.
+    request_limit_extension: object | None = None
+    default_request_bytes: int = 64 * 1024
     default_timeout_seconds: float = 30.0
     max_timeout_seconds: float = 600.0
     channels: int = 2

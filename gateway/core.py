@@ -18,6 +18,7 @@ from gateway.asgi import Scope, Send, header, request_id, send_status
 from gateway.config import GatewayConfig
 from gateway.errors import GatewayError, http_status, status_from_rpc_error
 from gateway.forwarding import TrustedProxies
+from gateway.limits import BodyLimits
 from gateway.metadata import (
     ACCESS_TOKEN_PARAM,
     Metadata,
@@ -44,10 +45,12 @@ class Core:
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     renderer: Renderer = field(init=False)
     proxies: TrustedProxies = field(init=False)
+    body_limits: BodyLimits = field(init=False)
 
     def __post_init__(self) -> None:
         self.renderer = Renderer(self.pool)
         self.proxies = TrustedProxies(self.config.trusted_proxies)
+        self.body_limits = BodyLimits(self.config)
 
     def upstream_or_fail(self) -> Upstream:
         """Return the upstream, which exists between start-up and shutdown."""

@@ -52,6 +52,8 @@ def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> Gat
         services=filmstudio_services(),
         proto_paths=(PROTOS,) if PROTOS.is_dir() else (),
         max_message_bytes=settings.grpc_max_message_bytes,
+        request_limit_extension=options_pb2.max_request_bytes,
+        default_request_bytes=settings.grpc_max_request_bytes,
         trusted_proxies=tuple(settings.trusted_proxies.split(",")),
         upstream_client=settings.gateway_upstream_client,
         resume=RESUME,

@@ -18,6 +18,7 @@ from gateway.asgi import (
     Scope,
     Send,
     read_body,
+    request_id,
     send_bytes,
     send_error,
 )
@@ -68,7 +69,15 @@ async def handle_http(core: Core, scope: Scope, receive: Receive, send: Send) ->
     try:
         await _handle(core, scope, receive, tracking_send)
     except Exception:
-        log.exception("gateway failure on %s %s", scope.get("method"), scope.get("path"))
+        # The answer asks the user to quote the request id: the log line must carry it.
+        rid = request_id(scope)
+        log.exception(
+            "gateway failure on %s %s (request id %s)",
+            scope.get("method"),
+            scope.get("path"),
+            rid,
+            extra={"request_id": rid},
+        )
         if started:
             raise
         await send_error(send, GatewayError(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE))
@@ -81,7 +90,7 @@ async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> Non
         prepared = prepare(core, scope, streaming=binding.server_streaming)
         body = b""
         if binding.body or binding.client_streaming:
-            body = await read_body(scope, receive, core.config.max_body_bytes)
+            body = await read_body(scope, receive, core.body_limits.of(binding))
             if body:
                 check_content_type(scope, streaming=binding.client_streaming)
         request: Any

@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 
 from gateway.errors import bad_request
 from gateway.jsonpb import WRAPPERS, FieldError, field_map, parse_message, set_field
+from gateway.limits import check_depth, too_deep
 from gateway.render import Renderer
 from gateway.routing import Binding
 
@@ -164,8 +165,11 @@ def apply_path(message: Message, variables: dict[str, str]) -> None:
 
 def decode_json(body: bytes) -> Any:
     """Decode a JSON request body, or raise a 400 that says why."""
+    check_depth(body)
     try:
         return json.loads(body)
+    except RecursionError:
+        raise too_deep() from None
     except (UnicodeDecodeError, ValueError) as error:
         raise bad_request("", f"the body is not valid JSON: {error}", "INVALID_JSON") from None
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     grpc_host: str = Field(default="127.0.0.1", alias="GRPC_HOST")
     grpc_port: int = Field(default=50051, ge=0, le=65535, alias="GRPC_PORT")
     grpc_max_message_bytes: int = Field(default=8 * 1024 * 1024, alias="GRPC_MAX_MESSAGE_BYTES")
+    # The largest request of an RPC whose contract declares no max_request_bytes (most do not).
+    grpc_max_request_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=64 * 1024 * 1024, alias="GRPC_MAX_REQUEST_BYTES"
+    )
     # Copies of the server on one port (`filmstudio serve`): one Python process uses ~one core.
     grpc_processes: int = Field(default=1, ge=1, le=64, alias="GRPC_PROCESSES")
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, alias="SHUTDOWN_GRACE_SECONDS")
@@ -129,6 +133,10 @@ class Settings(BaseSettings):
     # spent refresh token gets a fresh pair instead of revoking its session as reuse (0: never).
     refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300, alias="REFRESH_REUSE_GRACE")
     bcrypt_rounds: int = Field(default=12, ge=4, le=16, alias="BCRYPT_ROUNDS")
+    # Password hashes computed at once (each takes a core for ~0.25 s); a burst queues briefly.
+    password_hash_concurrency: int = Field(
+        default=4, ge=1, le=64, alias="PASSWORD_HASH_CONCURRENCY"
+    )
     public_base_url: str = Field(default="http://127.0.0.1:8080", alias="PUBLIC_BASE_URL")
     smtp_url: str | None = Field(default=None, alias="SMTP_URL")
     mail_from: str = Field(default="FilmStudio <no-reply@filmstudio.local>", alias="MAIL_FROM")

@@ -33,6 +33,7 @@ from services.common.context import (
     request_id_var,
 )
 from services.common.db import database_unavailable
+from services.common.limits import Rejected, RequestGuard
 from services.common.status import internal_status, to_rpc_status
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,12 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         policies: dict[str, int],
         authenticator: Authenticator,
         trusted_proxies: TrustedProxies | None = None,
+        guard: RequestGuard | None = None,
     ) -> None:
         self._policies = policies
         self._authenticator = authenticator
         self._proxies = trusted_proxies or TrustedProxies()
+        self._guard = guard
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
@@ -128,6 +131,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             async def run(request: Any, context: Context) -> Any:
                 state = await self._enter(method, context)
                 try:
+                    if type(request) is Rejected:
+                        raise request.error
                     return await behaviour(request, context)
                 except BaseException as error:
                     await self._fail(state, context, error)
@@ -140,6 +145,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             async def run(request: Any, context: Context) -> AsyncIterator[Any]:
                 state = await self._enter(method, context)
                 try:
+                    if type(request) is Rejected:
+                        raise request.error
                     result = behaviour(request, context)
                     if inspect.isasyncgen(result):
                         async for message in result:
@@ -162,9 +169,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         for attribute, factory, wrapper in kinds:
             behaviour = getattr(handler, attribute)
             if behaviour is not None:
+                deserializer = handler.request_deserializer
+                if self._guard is not None:
+                    streaming = attribute.startswith("stream")
+                    deserializer = self._guard.deserializer(
+                        method, deserializer, streaming=streaming
+                    )
                 return factory(
                     wrapper(behaviour),
-                    request_deserializer=handler.request_deserializer,
+                    request_deserializer=deserializer,
                     response_serializer=handler.response_serializer,
                 )
         return handler

@@ -18,6 +18,7 @@ from services.common.addresses import TrustedProxies
 from services.common.app import App
 from services.common.drain import CallStarts
 from services.common.interceptors import CallInterceptor
+from services.common.limits import RequestGuard
 from services.common.reflection import MethodAwarePool
 from services.common.registry import ServiceSpec
 
@@ -37,6 +38,9 @@ class StudioServer:
         self.port: int | None = None
         names = [spec.full_name for spec in self.specs]
         settings = app.settings
+        # Each RPC's request limit comes from the contract; the transport drops anything over
+        # the largest before it is buffered whole, the guard checks each method's own.
+        guard = RequestGuard(names, settings.grpc_max_request_bytes)
         self._starts = CallStarts()
         self._server = grpc.aio.server(
             interceptors=[
@@ -45,10 +49,14 @@ class StudioServer:
                     policy_table(names),
                     app.authenticator,
                     TrustedProxies(settings.trusted_proxies),
+                    guard,
                 ),
             ],
             options=[
-                ("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
+                (
+                    "grpc.max_receive_message_length",
+                    min(guard.largest, settings.grpc_max_message_bytes),
+                ),
                 ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
                 # Only copies of one server (`serve --processes N`) share a port; a lone server
                 # on a taken port must fail to start rather than quietly split the traffic.
@@ -57,6 +65,11 @@ class StudioServer:
                 # internal sizes; one firm limit lets the interceptor refuse an oversized token.
                 ("grpc.max_metadata_size", MAX_METADATA_BYTES),
                 ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+                # BDP probing grows a stream's window to megabytes, so a hostile client pushes
+                # that much per call before an oversized message is refused (100 8 MB logins:
+                # +200 MB); a fixed window keeps each call's buffer small.
+                ("grpc.http2.bdp_probe", 0),
+                ("grpc.http2.lookahead_bytes", 256 * 1024),
                 ("grpc.keepalive_time_ms", 30_000),
                 ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ],

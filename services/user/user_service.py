@@ -83,7 +83,7 @@ class UserService:
             session_max_age=settings.session_max_age_seconds,
             reuse_grace=settings.refresh_reuse_grace_seconds,
         )
-        self.hasher = PasswordHasher(settings.bcrypt_rounds)
+        self.hasher = PasswordHasher(settings.bcrypt_rounds, settings.password_hash_concurrency)
         self.page_tokens = PageTokens(self.codec.derived_key("page-tokens"))
         base_url = settings.public_base_url
         check = self.session_check
