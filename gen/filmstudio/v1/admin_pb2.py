@@ -29,11 +29,12 @@ from filmstudio.v1 import options_pb2 as filmstudio_dot_v1_dot_options__pb2
 from filmstudio.v1 import project_pb2 as filmstudio_dot_v1_dot_project__pb2
 from filmstudio.v1 import user_pb2 as filmstudio_dot_v1_dot_user__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x66ilmstudio/v1/admin.proto\x12\rfilmstudio.v1\x1a\x1a\x66ilmstudio/v1/ai_job.proto\x1a\x1a\x66ilmstudio/v1/common.proto\x1a\x1b\x66ilmstudio/v1/credits.proto\x1a\x1b\x66ilmstudio/v1/options.proto\x1a\x1b\x66ilmstudio/v1/project.proto\x1a\x18\x66ilmstudio/v1/user.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x04\n\x0bSystemStats\x12\x1f\n\x0btotal_users\x18\x01 \x01(\x03R\ntotalUsers\x12!\n\x0c\x61\x63tive_users\x18\x02 \x01(\x03R\x0b\x61\x63tiveUsers\x12\'\n\x0fsuspended_users\x18\x03 \x01(\x03R\x0esuspendedUsers\x12%\n\x0etotal_projects\x18\x04 \x01(\x03R\rtotalProjects\x12^\n\x12projects_by_status\x18\x05 \x03(\x0b\x32\x30.filmstudio.v1.SystemStats.ProjectsByStatusEntryR\x10projectsByStatus\x12R\n\x0ejobs_by_status\x18\x06 \x03(\x0b\x32,.filmstudio.v1.SystemStats.JobsByStatusEntryR\x0cjobsByStatus\x12/\n\x13\x63redits_outstanding\x18\x07 \x01(\x03R\x12\x63reditsOutstanding\x12\x30\n\x14\x63redits_consumed_30d\x18\x08 \x01(\x03R\x12\x63reditsConsumed30d\x12=\n\x0cobserve_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bobserveTime\x1a\x43\n\x15ProjectsByStatusEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\x1a?\n\x11JobsByStatusEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\"\xf5\x01\n\nAuditEntry\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n\x05\x61\x63tor\x18\x02 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06\x61\x63tion\x18\x03 \x01(\tR\x06\x61\x63tion\x12\x16\n\x06target\x18\x04 \x01(\tR\x06target\x12\x31\n\x07\x64\x65tails\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x64\x65tails\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\x17\n\x15GetSystemStatsRequest\"J\n\x16GetSystemStatsResponse\x12\x30\n\x05stats\x18\x01 \x01(\x0b\x32\x1a.filmstudio.v1.SystemStatsR\x05stats\"\xbf\x01\n\x12SearchUsersRequest\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x18.filmstudio.v1.UserStateR\x05state\x12\'\n\x04role\x18\x03 \x01(\x0e\x32\x13.filmstudio.v1.RoleR\x04role\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"h\n\x13SearchUsersResponse\x12)\n\x05users\x18\x01 \x03(\x0b\x32\x13.filmstudio.v1.UserR\x05users\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"+\n\x15GetUserDetailsRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"\x92\x02\n\x16GetUserDetailsResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x13.filmstudio.v1.UserR\x04user\x12\x30\n\x07\x63redits\x18\x02 \x01(\x0b\x32\x16.filmstudio.v1.CreditsR\x07\x63redits\x12?\n\x0frecent_projects\x18\x03 \x03(\x0b\x32\x16.filmstudio.v1.ProjectR\x0erecentProjects\x12\x33\n\x0brecent_jobs\x18\x04 \x03(\x0b\x32\x12.filmstudio.v1.JobR\nrecentJobs\x12\'\n\x0f\x61\x63tive_sessions\x18\x05 \x01(\x05R\x0e\x61\x63tiveSessions\"@\n\x12SuspendUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\">\n\x13SuspendUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x13.filmstudio.v1.UserR\x04user\"C\n\x15ReactivateUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"A\n\x16ReactivateUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x13.filmstudio.v1.UserR\x04user\"\xb5\x01\n\x13GrantCreditsRequest\x12\x12\n\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n\x06\x61mount\x18\x02 \x01(\x03R\x06\x61mount\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\x12;\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"\x86\x01\n\x14GrantCreditsResponse\x12<\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1a.filmstudio.v1.TransactionR\x0btransaction\x12\x30\n\x07\x63redits\x18\x02 \x01(\x0b\x32\x16.filmstudio.v1.CreditsR\x07\x63redits\"\x86\x01\n\x15ListFailedJobsRequest\x12\x31\n\x08job_type\x18\x01 \x01(\x0e\x32\x16.filmstudio.v1.JobTypeR\x07jobType\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"h\n\x16ListFailedJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x12.filmstudio.v1.JobR\x04jobs\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n\x19GetModerationQueueRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"x\n\x1aGetModerationQueueResponse\x12\x32\n\x08projects\x18\x01 \x03(\x0b\x32\x16.filmstudio.v1.ProjectR\x08projects\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n\x15\x41pproveProjectRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04note\x18\x02 \x01(\tR\x04note\"J\n\x16\x41pproveProjectResponse\x12\x30\n\x07project\x18\x01 \x01(\x0b\x32\x16.filmstudio.v1.ProjectR\x07project\"B\n\x14RejectProjectRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"I\n\x15RejectProjectResponse\x12\x30\n\x07project\x18\x01 \x01(\x0b\x32\x16.filmstudio.v1.ProjectR\x07project\"\x97\x01\n\x13ListAuditLogRequest\x12\x14\n\x05\x61\x63tor\x18\x01 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06\x61\x63tion\x18\x02 \x01(\tR\x06\x61\x63tion\x12\x16\n\x06target\x18\x03 \x01(\tR\x06target\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"s\n\x14ListAuditLogResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.filmstudio.v1.AuditEntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xff\x0b\n\x0c\x41\x64minService\x12z\n\x0eGetSystemStats\x12$.filmstudio.v1.GetSystemStatsRequest\x1a%.filmstudio.v1.GetSystemStatsResponse\"\x1b\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/admin/stats\x12q\n\x0bSearchUsers\x12!.filmstudio.v1.SearchUsersRequest\x1a\".filmstudio.v1.SearchUsersResponse\"\x1b\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/admin/users\x12\x83\x01\n\x0eGetUserDetails\x12$.filmstudio.v1.GetUserDetailsRequest\x1a%.filmstudio.v1.GetUserDetailsResponse\"$\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/admin/{name=users/*}\x12\x8b\x01\n\x0bSuspendUser\x12!.filmstudio.v1.SuspendUserRequest\x1a\".filmstudio.v1.SuspendUserResponse\"5\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02+\" /v1/admin/{name=users/*}:suspend:\x01*b\x04user\x12\x97\x01\n\x0eReactivateUser\x12$.filmstudio.v1.ReactivateUserRequest\x1a%.filmstudio.v1.ReactivateUserResponse\"8\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02.\"#/v1/admin/{name=users/*}:reactivate:\x01*b\x04user\x12\x8e\x01\n\x0cGrantCredits\x12\".filmstudio.v1.GrantCreditsRequest\x1a#.filmstudio.v1.GrantCreditsResponse\"5\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02+\"&/v1/admin/{user=users/*}/credits:grant:\x01*\x12\x7f\n\x0eListFailedJobs\x12$.filmstudio.v1.ListFailedJobsRequest\x1a%.filmstudio.v1.ListFailedJobsResponse\" \x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/admin/failedJobs\x12\x90\x01\n\x12GetModerationQueue\x12(.filmstudio.v1.GetModerationQueueRequest\x1a).filmstudio.v1.GetModerationQueueResponse\"%\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/moderationQueue\x12\x9a\x01\n\x0e\x41pproveProject\x12$.filmstudio.v1.ApproveProjectRequest\x1a%.filmstudio.v1.ApproveProjectResponse\";\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x31\"#/v1/admin/{name=projects/*}:approve:\x01*b\x07project\x12\x96\x01\n\rRejectProject\x12#.filmstudio.v1.RejectProjectRequest\x1a$.filmstudio.v1.RejectProjectResponse\":\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x30\"\"/v1/admin/{name=projects/*}:reject:\x01*b\x07project\x12w\n\x0cListAuditLog\x12\".filmstudio.v1.ListAuditLogRequest\x1a#.filmstudio.v1.ListAuditLogResponse\"\x1e\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/admin/auditLogb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x66ilmstudio/v1/admin.proto\x12\rfilmstudio.v1\x1a\x1a\x66ilmstudio/v1/ai_job.proto\x1a\x1a\x66ilmstudio/v1/common.proto\x1a\x1b\x66ilmstudio/v1/credits.proto\x1a\x1b\x66ilmstudio/v1/options.proto\x1a\x1b\x66ilmstudio/v1/project.proto\x1a\x18\x66ilmstudio/v1/user.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x07\n\x0bSystemStats\x12\x1f\n\x0btotal_users\x18\x01 \x01(\x03R\ntotalUsers\x12!\n\x0c\x61\x63tive_users\x18\x02 \x01(\x03R\x0b\x61\x63tiveUsers\x12\'\n\x0fsuspended_users\x18\x03 \x01(\x03R\x0esuspendedUsers\x12%\n\x0etotal_projects\x18\x04 \x01(\x03R\rtotalProjects\x12^\n\x12projects_by_status\x18\x05 \x03(\x0b\x32\x30.filmstudio.v1.SystemStats.ProjectsByStatusEntryR\x10projectsByStatus\x12R\n\x0ejobs_by_status\x18\x06 \x03(\x0b\x32,.filmstudio.v1.SystemStats.JobsByStatusEntryR\x0cjobsByStatus\x12/\n\x13\x63redits_outstanding\x18\x07 \x01(\x03R\x12\x63reditsOutstanding\x12\x30\n\x14\x63redits_consumed_30d\x18\x08 \x01(\x03R\x12\x63reditsConsumed30d\x12=\n\x0cobserve_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bobserveTime\x12 \n\x0cnew_users_7d\x18\n \x01(\x03R\nnewUsers7d\x12\x39\n\x0cjobs_by_type\x18\x0b \x03(\x0b\x32\x17.filmstudio.v1.JobCountR\njobsByType\x12/\n\x14job_failure_rate_24h\x18\x0c \x01(\x01R\x11jobFailureRate24h\x12$\n\x0ejobs_ended_24h\x18\r \x01(\x03R\x0cjobsEnded24h\x12\x30\n\x14\x63redits_issued_month\x18\x0e \x01(\x03R\x12\x63reditsIssuedMonth\x12\x34\n\x16\x63redits_consumed_month\x18\x0f \x01(\x03R\x14\x63reditsConsumedMonth\x12\x1f\n\x0bqueue_depth\x18\x10 \x01(\x03R\nqueueDepth\x12!\n\x0cjobs_running\x18\x11 \x01(\x03R\x0bjobsRunning\x1a\x43\n\x15ProjectsByStatusEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\x1a?\n\x11JobsByStatusEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\"\x85\x01\n\x08JobCount\x12\x31\n\x08job_type\x18\x01 \x01(\x0e\x32\x16.filmstudio.v1.JobTypeR\x07jobType\x12\x30\n\x06status\x18\x02 \x01(\x0e\x32\x18.filmstudio.v1.JobStatusR\x06status\x12\x14\n\x05\x63ount\x18\x03 \x01(\x03R\x05\x63ount\"\xdc\x01\n\tFailedJob\x12$\n\x03job\x18\x01 \x01(\x0b\x32\x12.filmstudio.v1.JobR\x03job\x12\x16\n\x06worker\x18\x02 \x01(\tR\x06worker\x12!\n\x0cmax_attempts\x18\x03 \x01(\x05R\x0bmaxAttempts\x12\x38\n\nqueue_wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\tqueueWait\x12\x34\n\x08run_time\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07runTime\"\xf5\x01\n\nAuditEntry\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n\x05\x61\x63tor\x18\x02 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06\x61\x63tion\x18\x03 \x01(\tR\x06\x61\x63tion\x12\x16\n\x06target\x18\x04 \x01(\tR\x06target\x12\x31\n\x07\x64\x65tails\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructR\x07\x64\x65tails\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\x17\n\x15GetSystemStatsRequest\"J\n\x16GetSystemStatsResponse\x12\x30\n\x05stats\x18\x01 \x01(\x0b\x32\x1a.filmstudio.v1.SystemStatsR\x05stats\"\xc3\x02\n\x12SearchUsersRequest\x12\x14\n\x05query\x18\x01 \x01(\tR\x05query\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x18.filmstudio.v1.UserStateR\x05state\x12\'\n\x04role\x18\x03 \x01(\x0e\x32\x13.filmstudio.v1.RoleR\x04role\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\x12?\n\rcreated_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x63reatedAfter\x12\x41\n\x0e\x63reated_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rcreatedBefore\"h\n\x13SearchUsersResponse\x12)\n\x05users\x18\x01 \x03(\x0b\x32\x13.filmstudio.v1.UserR\x05users\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"+\n\x15GetUserDetailsRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"\x93\x03\n\x16GetUserDetailsResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x13.filmstudio.v1.UserR\x04user\x12\x30\n\x07\x63redits\x18\x02 \x01(\x0b\x32\x16.filmstudio.v1.CreditsR\x07\x63redits\x12?\n\x0frecent_projects\x18\x03 \x03(\x0b\x32\x16.filmstudio.v1.ProjectR\x0erecentProjects\x12\x33\n\x0brecent_jobs\x18\x04 \x03(\x0b\x32\x12.filmstudio.v1.JobR\nrecentJobs\x12\'\n\x0f\x61\x63tive_sessions\x18\x05 \x01(\x05R\x0e\x61\x63tiveSessions\x12K\n\x13recent_transactions\x18\x06 \x03(\x0b\x32\x1a.filmstudio.v1.TransactionR\x12recentTransactions\x12\x32\n\x08sessions\x18\x07 \x03(\x0b\x32\x16.filmstudio.v1.SessionR\x08sessions\"@\n\x12SuspendUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\">\n\x13SuspendUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x13.filmstudio.v1.UserR\x04user\"C\n\x15ReactivateUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"A\n\x16ReactivateUserResponse\x12\'\n\x04user\x18\x01 \x01(\x0b\x32\x13.filmstudio.v1.UserR\x04user\"\xb5\x01\n\x13GrantCreditsRequest\x12\x12\n\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n\x06\x61mount\x18\x02 \x01(\x03R\x06\x61mount\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\x12;\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"\x86\x01\n\x14GrantCreditsResponse\x12<\n\x0btransaction\x18\x01 \x01(\x0b\x32\x1a.filmstudio.v1.TransactionR\x0btransaction\x12\x30\n\x07\x63redits\x18\x02 \x01(\x0b\x32\x16.filmstudio.v1.CreditsR\x07\x63redits\"\xf8\x01\n\x15ListFailedJobsRequest\x12\x31\n\x08job_type\x18\x01 \x01(\x0e\x32\x16.filmstudio.v1.JobTypeR\x07jobType\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12\x39\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\"\x9e\x01\n\x16ListFailedJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x12.filmstudio.v1.JobR\x04jobs\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x34\n\x08\x66\x61ilures\x18\x03 \x03(\x0b\x32\x18.filmstudio.v1.FailedJobR\x08\x66\x61ilures\"W\n\x19GetModerationQueueRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"x\n\x1aGetModerationQueueResponse\x12\x32\n\x08projects\x18\x01 \x03(\x0b\x32\x16.filmstudio.v1.ProjectR\x08projects\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n\x15\x41pproveProjectRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04note\x18\x02 \x01(\tR\x04note\"J\n\x16\x41pproveProjectResponse\x12\x30\n\x07project\x18\x01 \x01(\x0b\x32\x16.filmstudio.v1.ProjectR\x07project\"B\n\x14RejectProjectRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"I\n\x15RejectProjectResponse\x12\x30\n\x07project\x18\x01 \x01(\x0b\x32\x16.filmstudio.v1.ProjectR\x07project\"\x97\x01\n\x13ListAuditLogRequest\x12\x14\n\x05\x61\x63tor\x18\x01 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06\x61\x63tion\x18\x02 \x01(\tR\x06\x61\x63tion\x12\x16\n\x06target\x18\x03 \x01(\tR\x06target\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"s\n\x14ListAuditLogResponse\x12\x33\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.filmstudio.v1.AuditEntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xff\x0b\n\x0c\x41\x64minService\x12z\n\x0eGetSystemStats\x12$.filmstudio.v1.GetSystemStatsRequest\x1a%.filmstudio.v1.GetSystemStatsResponse\"\x1b\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/admin/stats\x12q\n\x0bSearchUsers\x12!.filmstudio.v1.SearchUsersRequest\x1a\".filmstudio.v1.SearchUsersResponse\"\x1b\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/admin/users\x12\x83\x01\n\x0eGetUserDetails\x12$.filmstudio.v1.GetUserDetailsRequest\x1a%.filmstudio.v1.GetUserDetailsResponse\"$\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/admin/{name=users/*}\x12\x8b\x01\n\x0bSuspendUser\x12!.filmstudio.v1.SuspendUserRequest\x1a\".filmstudio.v1.SuspendUserResponse\"5\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02+\" /v1/admin/{name=users/*}:suspend:\x01*b\x04user\x12\x97\x01\n\x0eReactivateUser\x12$.filmstudio.v1.ReactivateUserRequest\x1a%.filmstudio.v1.ReactivateUserResponse\"8\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02.\"#/v1/admin/{name=users/*}:reactivate:\x01*b\x04user\x12\x8e\x01\n\x0cGrantCredits\x12\".filmstudio.v1.GrantCreditsRequest\x1a#.filmstudio.v1.GrantCreditsResponse\"5\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02+\"&/v1/admin/{user=users/*}/credits:grant:\x01*\x12\x7f\n\x0eListFailedJobs\x12$.filmstudio.v1.ListFailedJobsRequest\x1a%.filmstudio.v1.ListFailedJobsResponse\" \x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/admin/failedJobs\x12\x90\x01\n\x12GetModerationQueue\x12(.filmstudio.v1.GetModerationQueueRequest\x1a).filmstudio.v1.GetModerationQueueResponse\"%\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/moderationQueue\x12\x9a\x01\n\x0e\x41pproveProject\x12$.filmstudio.v1.ApproveProjectRequest\x1a%.filmstudio.v1.ApproveProjectResponse\";\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x31\"#/v1/admin/{name=projects/*}:approve:\x01*b\x07project\x12\x96\x01\n\rRejectProject\x12#.filmstudio.v1.RejectProjectRequest\x1a$.filmstudio.v1.RejectProjectResponse\":\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x30\"\"/v1/admin/{name=projects/*}:reject:\x01*b\x07project\x12w\n\x0cListAuditLog\x12\".filmstudio.v1.ListAuditLogRequest\x1a#.filmstudio.v1.ListAuditLogResponse\"\x1e\x88\xb5\x18\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/admin/auditLogb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -66,58 +67,62 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADMINSERVICE'].methods_by_name['RejectProject']._serialized_options = b'\210\265\030\003\202\323\344\223\0020\"\"/v1/admin/{name=projects/*}:reject:\001*b\007project'
   _globals['_ADMINSERVICE'].methods_by_name['ListAuditLog']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['ListAuditLog']._serialized_options = b'\210\265\030\003\202\323\344\223\002\024\022\022/v1/admin/auditLog'
-  _globals['_SYSTEMSTATS']._serialized_start=307
-  _globals['_SYSTEMSTATS']._serialized_end=944
-  _globals['_SYSTEMSTATS_PROJECTSBYSTATUSENTRY']._serialized_start=812
-  _globals['_SYSTEMSTATS_PROJECTSBYSTATUSENTRY']._serialized_end=879
-  _globals['_SYSTEMSTATS_JOBSBYSTATUSENTRY']._serialized_start=881
-  _globals['_SYSTEMSTATS_JOBSBYSTATUSENTRY']._serialized_end=944
-  _globals['_AUDITENTRY']._serialized_start=947
-  _globals['_AUDITENTRY']._serialized_end=1192
-  _globals['_GETSYSTEMSTATSREQUEST']._serialized_start=1194
-  _globals['_GETSYSTEMSTATSREQUEST']._serialized_end=1217
-  _globals['_GETSYSTEMSTATSRESPONSE']._serialized_start=1219
-  _globals['_GETSYSTEMSTATSRESPONSE']._serialized_end=1293
-  _globals['_SEARCHUSERSREQUEST']._serialized_start=1296
-  _globals['_SEARCHUSERSREQUEST']._serialized_end=1487
-  _globals['_SEARCHUSERSRESPONSE']._serialized_start=1489
-  _globals['_SEARCHUSERSRESPONSE']._serialized_end=1593
-  _globals['_GETUSERDETAILSREQUEST']._serialized_start=1595
-  _globals['_GETUSERDETAILSREQUEST']._serialized_end=1638
-  _globals['_GETUSERDETAILSRESPONSE']._serialized_start=1641
-  _globals['_GETUSERDETAILSRESPONSE']._serialized_end=1915
-  _globals['_SUSPENDUSERREQUEST']._serialized_start=1917
-  _globals['_SUSPENDUSERREQUEST']._serialized_end=1981
-  _globals['_SUSPENDUSERRESPONSE']._serialized_start=1983
-  _globals['_SUSPENDUSERRESPONSE']._serialized_end=2045
-  _globals['_REACTIVATEUSERREQUEST']._serialized_start=2047
-  _globals['_REACTIVATEUSERREQUEST']._serialized_end=2114
-  _globals['_REACTIVATEUSERRESPONSE']._serialized_start=2116
-  _globals['_REACTIVATEUSERRESPONSE']._serialized_end=2181
-  _globals['_GRANTCREDITSREQUEST']._serialized_start=2184
-  _globals['_GRANTCREDITSREQUEST']._serialized_end=2365
-  _globals['_GRANTCREDITSRESPONSE']._serialized_start=2368
-  _globals['_GRANTCREDITSRESPONSE']._serialized_end=2502
-  _globals['_LISTFAILEDJOBSREQUEST']._serialized_start=2505
-  _globals['_LISTFAILEDJOBSREQUEST']._serialized_end=2639
-  _globals['_LISTFAILEDJOBSRESPONSE']._serialized_start=2641
-  _globals['_LISTFAILEDJOBSRESPONSE']._serialized_end=2745
-  _globals['_GETMODERATIONQUEUEREQUEST']._serialized_start=2747
-  _globals['_GETMODERATIONQUEUEREQUEST']._serialized_end=2834
-  _globals['_GETMODERATIONQUEUERESPONSE']._serialized_start=2836
-  _globals['_GETMODERATIONQUEUERESPONSE']._serialized_end=2956
-  _globals['_APPROVEPROJECTREQUEST']._serialized_start=2958
-  _globals['_APPROVEPROJECTREQUEST']._serialized_end=3021
-  _globals['_APPROVEPROJECTRESPONSE']._serialized_start=3023
-  _globals['_APPROVEPROJECTRESPONSE']._serialized_end=3097
-  _globals['_REJECTPROJECTREQUEST']._serialized_start=3099
-  _globals['_REJECTPROJECTREQUEST']._serialized_end=3165
-  _globals['_REJECTPROJECTRESPONSE']._serialized_start=3167
-  _globals['_REJECTPROJECTRESPONSE']._serialized_end=3240
-  _globals['_LISTAUDITLOGREQUEST']._serialized_start=3243
-  _globals['_LISTAUDITLOGREQUEST']._serialized_end=3394
-  _globals['_LISTAUDITLOGRESPONSE']._serialized_start=3396
-  _globals['_LISTAUDITLOGRESPONSE']._serialized_end=3511
-  _globals['_ADMINSERVICE']._serialized_start=3514
-  _globals['_ADMINSERVICE']._serialized_end=5049
+  _globals['_SYSTEMSTATS']._serialized_start=339
+  _globals['_SYSTEMSTATS']._serialized_end=1328
+  _globals['_SYSTEMSTATS_PROJECTSBYSTATUSENTRY']._serialized_start=1196
+  _globals['_SYSTEMSTATS_PROJECTSBYSTATUSENTRY']._serialized_end=1263
+  _globals['_SYSTEMSTATS_JOBSBYSTATUSENTRY']._serialized_start=1265
+  _globals['_SYSTEMSTATS_JOBSBYSTATUSENTRY']._serialized_end=1328
+  _globals['_JOBCOUNT']._serialized_start=1331
+  _globals['_JOBCOUNT']._serialized_end=1464
+  _globals['_FAILEDJOB']._serialized_start=1467
+  _globals['_FAILEDJOB']._serialized_end=1687
+  _globals['_AUDITENTRY']._serialized_start=1690
+  _globals['_AUDITENTRY']._serialized_end=1935
+  _globals['_GETSYSTEMSTATSREQUEST']._serialized_start=1937
+  _globals['_GETSYSTEMSTATSREQUEST']._serialized_end=1960
+  _globals['_GETSYSTEMSTATSRESPONSE']._serialized_start=1962
+  _globals['_GETSYSTEMSTATSRESPONSE']._serialized_end=2036
+  _globals['_SEARCHUSERSREQUEST']._serialized_start=2039
+  _globals['_SEARCHUSERSREQUEST']._serialized_end=2362
+  _globals['_SEARCHUSERSRESPONSE']._serialized_start=2364
+  _globals['_SEARCHUSERSRESPONSE']._serialized_end=2468
+  _globals['_GETUSERDETAILSREQUEST']._serialized_start=2470
+  _globals['_GETUSERDETAILSREQUEST']._serialized_end=2513
+  _globals['_GETUSERDETAILSRESPONSE']._serialized_start=2516
+  _globals['_GETUSERDETAILSRESPONSE']._serialized_end=2919
+  _globals['_SUSPENDUSERREQUEST']._serialized_start=2921
+  _globals['_SUSPENDUSERREQUEST']._serialized_end=2985
+  _globals['_SUSPENDUSERRESPONSE']._serialized_start=2987
+  _globals['_SUSPENDUSERRESPONSE']._serialized_end=3049
+  _globals['_REACTIVATEUSERREQUEST']._serialized_start=3051
+  _globals['_REACTIVATEUSERREQUEST']._serialized_end=3118
+  _globals['_REACTIVATEUSERRESPONSE']._serialized_start=3120
+  _globals['_REACTIVATEUSERRESPONSE']._serialized_end=3185
+  _globals['_GRANTCREDITSREQUEST']._serialized_start=3188
+  _globals['_GRANTCREDITSREQUEST']._serialized_end=3369
+  _globals['_GRANTCREDITSRESPONSE']._serialized_start=3372
+  _globals['_GRANTCREDITSRESPONSE']._serialized_end=3506
+  _globals['_LISTFAILEDJOBSREQUEST']._serialized_start=3509
+  _globals['_LISTFAILEDJOBSREQUEST']._serialized_end=3757
+  _globals['_LISTFAILEDJOBSRESPONSE']._serialized_start=3760
+  _globals['_LISTFAILEDJOBSRESPONSE']._serialized_end=3918
+  _globals['_GETMODERATIONQUEUEREQUEST']._serialized_start=3920
+  _globals['_GETMODERATIONQUEUEREQUEST']._serialized_end=4007
+  _globals['_GETMODERATIONQUEUERESPONSE']._serialized_start=4009
+  _globals['_GETMODERATIONQUEUERESPONSE']._serialized_end=4129
+  _globals['_APPROVEPROJECTREQUEST']._serialized_start=4131
+  _globals['_APPROVEPROJECTREQUEST']._serialized_end=4194
+  _globals['_APPROVEPROJECTRESPONSE']._serialized_start=4196
+  _globals['_APPROVEPROJECTRESPONSE']._serialized_end=4270
+  _globals['_REJECTPROJECTREQUEST']._serialized_start=4272
+  _globals['_REJECTPROJECTREQUEST']._serialized_end=4338
+  _globals['_REJECTPROJECTRESPONSE']._serialized_start=4340
+  _globals['_REJECTPROJECTRESPONSE']._serialized_end=4413
+  _globals['_LISTAUDITLOGREQUEST']._serialized_start=4416
+  _globals['_LISTAUDITLOGREQUEST']._serialized_end=4567
+  _globals['_LISTAUDITLOGRESPONSE']._serialized_start=4569
+  _globals['_LISTAUDITLOGRESPONSE']._serialized_end=4684
+  _globals['_ADMINSERVICE']._serialized_start=4687
+  _globals['_ADMINSERVICE']._serialized_end=6222
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from filmstudio.v1 import options_pb2 as _options_pb2
 from filmstudio.v1 import project_pb2 as _project_pb2
 from filmstudio.v1 import user_pb2 as _user_pb2
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -18,7 +19,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SystemStats(_message.Message):
-    __slots__ = ("total_users", "active_users", "suspended_users", "total_projects", "projects_by_status", "jobs_by_status", "credits_outstanding", "credits_consumed_30d", "observe_time")
+    __slots__ = ("total_users", "active_users", "suspended_users", "total_projects", "projects_by_status", "jobs_by_status", "credits_outstanding", "credits_consumed_30d", "observe_time", "new_users_7d", "jobs_by_type", "job_failure_rate_24h", "jobs_ended_24h", "credits_issued_month", "credits_consumed_month", "queue_depth", "jobs_running")
     class ProjectsByStatusEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +43,14 @@ class SystemStats(_message.Message):
     CREDITS_OUTSTANDING_FIELD_NUMBER: _ClassVar[int]
     CREDITS_CONSUMED_30D_FIELD_NUMBER: _ClassVar[int]
     OBSERVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NEW_USERS_7D_FIELD_NUMBER: _ClassVar[int]
+    JOBS_BY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    JOB_FAILURE_RATE_24H_FIELD_NUMBER: _ClassVar[int]
+    JOBS_ENDED_24H_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_ISSUED_MONTH_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_CONSUMED_MONTH_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    JOBS_RUNNING_FIELD_NUMBER: _ClassVar[int]
     total_users: int
     active_users: int
     suspended_users: int
@@ -51,7 +60,39 @@ class SystemStats(_message.Message):
     credits_outstanding: int
     credits_consumed_30d: int
     observe_time: _timestamp_pb2.Timestamp
-    def __init__(self, total_users: _Optional[int] = ..., active_users: _Optional[int] = ..., suspended_users: _Optional[int] = ..., total_projects: _Optional[int] = ..., projects_by_status: _Optional[_Mapping[str, int]] = ..., jobs_by_status: _Optional[_Mapping[str, int]] = ..., credits_outstanding: _Optional[int] = ..., credits_consumed_30d: _Optional[int] = ..., observe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    new_users_7d: int
+    jobs_by_type: _containers.RepeatedCompositeFieldContainer[JobCount]
+    job_failure_rate_24h: float
+    jobs_ended_24h: int
+    credits_issued_month: int
+    credits_consumed_month: int
+    queue_depth: int
+    jobs_running: int
+    def __init__(self, total_users: _Optional[int] = ..., active_users: _Optional[int] = ..., suspended_users: _Optional[int] = ..., total_projects: _Optional[int] = ..., projects_by_status: _Optional[_Mapping[str, int]] = ..., jobs_by_status: _Optional[_Mapping[str, int]] = ..., credits_outstanding: _Optional[int] = ..., credits_consumed_30d: _Optional[int] = ..., observe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., new_users_7d: _Optional[int] = ..., jobs_by_type: _Optional[_Iterable[_Union[JobCount, _Mapping]]] = ..., job_failure_rate_24h: _Optional[float] = ..., jobs_ended_24h: _Optional[int] = ..., credits_issued_month: _Optional[int] = ..., credits_consumed_month: _Optional[int] = ..., queue_depth: _Optional[int] = ..., jobs_running: _Optional[int] = ...) -> None: ...
+
+class JobCount(_message.Message):
+    __slots__ = ("job_type", "status", "count")
+    JOB_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    job_type: _common_pb2.JobType
+    status: _common_pb2.JobStatus
+    count: int
+    def __init__(self, job_type: _Optional[_Union[_common_pb2.JobType, str]] = ..., status: _Optional[_Union[_common_pb2.JobStatus, str]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class FailedJob(_message.Message):
+    __slots__ = ("job", "worker", "max_attempts", "queue_wait", "run_time")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_WAIT_FIELD_NUMBER: _ClassVar[int]
+    RUN_TIME_FIELD_NUMBER: _ClassVar[int]
+    job: _ai_job_pb2.Job
+    worker: str
+    max_attempts: int
+    queue_wait: _duration_pb2.Duration
+    run_time: _duration_pb2.Duration
+    def __init__(self, job: _Optional[_Union[_ai_job_pb2.Job, _Mapping]] = ..., worker: _Optional[str] = ..., max_attempts: _Optional[int] = ..., queue_wait: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., run_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("name", "actor", "action", "target", "details", "request_id", "create_time")
@@ -82,18 +123,22 @@ class GetSystemStatsResponse(_message.Message):
     def __init__(self, stats: _Optional[_Union[SystemStats, _Mapping]] = ...) -> None: ...
 
 class SearchUsersRequest(_message.Message):
-    __slots__ = ("query", "state", "role", "page_size", "page_token")
+    __slots__ = ("query", "state", "role", "page_size", "page_token", "created_after", "created_before")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     query: str
     state: _user_pb2.UserState
     role: _common_pb2.Role
     page_size: int
     page_token: str
-    def __init__(self, query: _Optional[str] = ..., state: _Optional[_Union[_user_pb2.UserState, str]] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, query: _Optional[str] = ..., state: _Optional[_Union[_user_pb2.UserState, str]] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SearchUsersResponse(_message.Message):
     __slots__ = ("users", "next_page_token")
@@ -110,18 +155,22 @@ class GetUserDetailsRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class GetUserDetailsResponse(_message.Message):
-    __slots__ = ("user", "credits", "recent_projects", "recent_jobs", "active_sessions")
+    __slots__ = ("user", "credits", "recent_projects", "recent_jobs", "active_sessions", "recent_transactions", "sessions")
     USER_FIELD_NUMBER: _ClassVar[int]
     CREDITS_FIELD_NUMBER: _ClassVar[int]
     RECENT_PROJECTS_FIELD_NUMBER: _ClassVar[int]
     RECENT_JOBS_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
     user: _user_pb2.User
     credits: _credits_pb2.Credits
     recent_projects: _containers.RepeatedCompositeFieldContainer[_project_pb2.Project]
     recent_jobs: _containers.RepeatedCompositeFieldContainer[_ai_job_pb2.Job]
     active_sessions: int
-    def __init__(self, user: _Optional[_Union[_user_pb2.User, _Mapping]] = ..., credits: _Optional[_Union[_credits_pb2.Credits, _Mapping]] = ..., recent_projects: _Optional[_Iterable[_Union[_project_pb2.Project, _Mapping]]] = ..., recent_jobs: _Optional[_Iterable[_Union[_ai_job_pb2.Job, _Mapping]]] = ..., active_sessions: _Optional[int] = ...) -> None: ...
+    recent_transactions: _containers.RepeatedCompositeFieldContainer[_credits_pb2.Transaction]
+    sessions: _containers.RepeatedCompositeFieldContainer[_user_pb2.Session]
+    def __init__(self, user: _Optional[_Union[_user_pb2.User, _Mapping]] = ..., credits: _Optional[_Union[_credits_pb2.Credits, _Mapping]] = ..., recent_projects: _Optional[_Iterable[_Union[_project_pb2.Project, _Mapping]]] = ..., recent_jobs: _Optional[_Iterable[_Union[_ai_job_pb2.Job, _Mapping]]] = ..., active_sessions: _Optional[int] = ..., recent_transactions: _Optional[_Iterable[_Union[_credits_pb2.Transaction, _Mapping]]] = ..., sessions: _Optional[_Iterable[_Union[_user_pb2.Session, _Mapping]]] = ...) -> None: ...
 
 class SuspendUserRequest(_message.Message):
     __slots__ = ("name", "reason")
@@ -174,22 +223,28 @@ class GrantCreditsResponse(_message.Message):
     def __init__(self, transaction: _Optional[_Union[_credits_pb2.Transaction, _Mapping]] = ..., credits: _Optional[_Union[_credits_pb2.Credits, _Mapping]] = ...) -> None: ...
 
 class ListFailedJobsRequest(_message.Message):
-    __slots__ = ("job_type", "page_size", "page_token")
+    __slots__ = ("job_type", "page_size", "page_token", "start_time", "end_time")
     JOB_TYPE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
     job_type: _common_pb2.JobType
     page_size: int
     page_token: str
-    def __init__(self, job_type: _Optional[_Union[_common_pb2.JobType, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, job_type: _Optional[_Union[_common_pb2.JobType, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListFailedJobsResponse(_message.Message):
-    __slots__ = ("jobs", "next_page_token")
+    __slots__ = ("jobs", "next_page_token", "failures")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[_ai_job_pb2.Job]
     next_page_token: str
-    def __init__(self, jobs: _Optional[_Iterable[_Union[_ai_job_pb2.Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    failures: _containers.RepeatedCompositeFieldContainer[FailedJob]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_ai_job_pb2.Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., failures: _Optional[_Iterable[_Union[FailedJob, _Mapping]]] = ...) -> None: ...
 
 class GetModerationQueueRequest(_message.Message):
     __slots__ = ("page_size", "page_token")
