@@ -95,7 +95,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, on uvloop, from one process or several on one port."""
     check_copies(args.processes, _port(args, settings), "--port")
     if args.processes == 1:
-        _serve(args, settings)
+        try:
+            _serve(args, settings)
+        except OSError as error:  # the port is taken: say so, without a traceback
+            log.error("cannot serve: %s", error)
+            return 1
         return 0
     return supervise(args.processes, _serve_copy, args, settings)
 

@@ -39,7 +39,7 @@ class GatewayServer:
         reuse_port: bool = False,
     ) -> None:
         self.gateway = Gateway(config)
-        self._reuse_port = (host, port) if reuse_port else None
+        self._address, self._reuse_port = (host, port), reuse_port
         self.grace_seconds = grace_seconds
         self._server = _Uvicorn(
             uvicorn.Config(
@@ -62,12 +62,21 @@ class GatewayServer:
 
     async def start(self) -> int:
         """Start serving and return the bound port."""
-        sockets = None
-        if self._reuse_port is not None:
-            # Copies of the gateway share the port; the kernel spreads connections over them.
-            listener = socket.create_server(self._reuse_port, reuse_port=True, backlog=2048)
-            sockets = [listener]
-        self._task = asyncio.create_task(self._server.serve(sockets=sockets))
+        # The gateway binds its socket itself: a taken port is a clear OSError here, where
+        # uvicorn would exit the whole process. Copies of the gateway share the port
+        # (reuse_port); the kernel spreads connections over them.
+        host, port = self._address
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            listener = socket.create_server(
+                self._address, family=family, reuse_port=self._reuse_port, backlog=2048
+            )
+        except OSError as error:
+            raise OSError(
+                f"the gateway cannot listen on {host}:{port}: {error.strerror or error}; "
+                "is the port in use?"
+            ) from None
+        self._task = asyncio.create_task(self._server.serve(sockets=[listener]))
         while not self._server.started:
             if self._task.done():
                 self._task.result()

@@ -69,7 +69,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if "CREDITS_AUTO_MONTHLY" not in os.environ:
         # The embedded studio has no scheduler: grant each month's allowance itself.
         settings = settings.model_copy(update={"credits_auto_monthly": True})
-    run_on_uvloop(_serve(settings, "all", migrate_first=True, with_gateway=True))
+    try:
+        run_on_uvloop(_serve(settings, "all", migrate_first=True, with_gateway=True))
+    except OSError as error:  # a port already taken, most often by another `make run`
+        log.error("cannot run the studio: %s", error)
+        return 1
     return 0
 
 

@@ -151,12 +151,16 @@ async def serve_until_signalled(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await server.start(address)
-    for companion in companions:
-        await companion.start()
-    if on_started is not None:
-        on_started()
-    await stop.wait()
-    log.info("shutdown signal received")
-    for companion in companions:
-        await companion.stop()
-    await server.stop()
+    started: list[Companion] = []
+    try:
+        for companion in companions:
+            await companion.start()
+            started.append(companion)
+        if on_started is not None:
+            on_started()
+        await stop.wait()
+        log.info("shutdown signal received")
+    finally:  # also when a companion cannot start: nothing is left half-running
+        for companion in started:
+            await companion.stop()
+        await server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import time
 
@@ -70,3 +71,29 @@ def test_reflection_can_be_turned_off(tmp_path) -> None:
         assert "reflection" in (listed.stderr + listed.stdout).lower()
     finally:
         _stop(process)
+
+
+def _refused(process: subprocess.Popen[str]) -> str:
+    """Return the output of a process that must exit 1 at once, saying the port is taken."""
+    try:
+        output = process.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("it kept running on the taken port") from None
+    assert process.returncode == 1, output
+    assert "is the port in use" in output
+    assert "Traceback" not in output
+    return output
+
+
+def test_run_and_gateway_on_a_taken_gateway_port_say_so_and_leave_nothing_running(
+    tmp_path,
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        studio, grpc_port = _start(tmp_path / "run", "run", env={"GATEWAY_PORT": str(port)})
+        _refused(studio)
+        with socket.socket() as probe:  # the gRPC server it had started was stopped too
+            assert probe.connect_ex(("127.0.0.1", grpc_port)) != 0
+        gateway, _ = _start(tmp_path / "gateway", "gateway", "--port", str(port))
+        _refused(gateway)
