@@ -14,7 +14,7 @@ from datetime import datetime
 
 from services.admin.records import SuspendOutcome
 from services.ai_job.ai_job_service import AIJobService
-from services.common import errors
+from services.common import audit, errors
 from services.common.caller import Caller
 from services.common.db import Database
 from services.common.errors import FieldViolation
@@ -105,7 +105,7 @@ class Actions:
             raise errors.FailedPrecondition(
                 "an operator cannot suspend their own account", reason="SELF_SUSPENSION"
             )
-        user = await self.users.suspend_user(user_id, why)
+        user = await self.users.suspend_user(user_id, why, actor=caller.name)
         cancelled = await cancel_live_jobs(self.jobs, user_id, caller)
         log.info(
             "user suspended",
@@ -116,7 +116,7 @@ class Actions:
     async def reactivate(self, user_id: int, reason: str, caller: Caller) -> User:
         """Let a suspended account sign in again."""
         why = require_reason(reason)
-        user = await self.users.reactivate_user(user_id, why)
+        user = await self.users.reactivate_user(user_id, why, actor=caller.name)
         log.info("user reactivated", extra={"target_user": user_id, "actor": caller.name})
         return user
 
@@ -158,6 +158,13 @@ class Actions:
             await self.projects.transition(db, row, status, caller.name, why)
             project = to_project(row)
             self.outbox.enqueue(db, _decision_mail(owner, project, status, why))
+            await audit.append(
+                db,
+                "project.approve" if status == "approved" else "project.reject",
+                target=f"projects/{project_id}",
+                actor=caller.name,
+                details={"reason": why, "owner": f"users/{owner_id}"},
+            )
         self.outbox.flush_soon()
         log.info(
             "project moderated",

@@ -2,16 +2,19 @@
 
 Reads across the domains are aggregate queries and keyset listings (`stats.py`, `search.py`,
 `reads.py`); changes go through each owning domain's facade (`actions.py`). This class holds
-the dependencies and is the one entry point; the audit log is not part of it yet.
+the dependencies and is the one entry point. The audit log is written by every domain through
+`services/common/audit.py`; this class lists it (`audit_log.py`) and checks its hash chain.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from services.admin import reads, search, stats
+from services.admin import audit_log, reads, search, stats
 from services.admin.actions import Actions
+from services.admin.audit_log import AuditFilter
 from services.admin.records import (
+    AuditPage,
     FailedJobPage,
     ProjectPage,
     SuspendOutcome,
@@ -21,6 +24,7 @@ from services.admin.records import (
 )
 from services.admin.search import UserFilter
 from services.ai_job.ai_job_service import AIJobService
+from services.common.audit_verify import AuditReport, verify
 from services.common.caller import Caller
 from services.common.db import Database
 from services.common.mail import Outbox
@@ -32,14 +36,14 @@ from services.project.records import Project
 from services.user.records import SessionInfo, User
 from services.user.user_service import UserService
 
-__all__ = ["AdminService", "UserFilter"]
+__all__ = ["AdminService", "AuditFilter", "UserFilter"]
 
 # How much of a user's history the details show.
 RECENT = 10
 
 
 class AdminService:
-    """Operators' use cases: statistics, users, grants, failed jobs and moderation."""
+    """Operators' use cases: stats, users, grants, failed jobs, moderation, the audit log."""
 
     def __init__(
         self,
@@ -115,6 +119,18 @@ class AdminService:
     async def get_moderation_queue(self, limit: int = 0, page_token: str = "") -> ProjectPage:
         """List projects waiting for review, longest waiting first."""
         return await reads.moderation_queue(self.db, self.page_tokens, limit, page_token)
+
+    async def list_audit_log(
+        self, filters: AuditFilter | None = None, limit: int = 0, page_token: str = ""
+    ) -> AuditPage:
+        """List audit entries by actor, action, target and time range, newest first."""
+        return await audit_log.page(
+            self.db, self.page_tokens, filters or AuditFilter(), limit, page_token
+        )
+
+    async def verify_audit_log(self) -> AuditReport:
+        """Recompute the audit log's hash chain; the report names the first broken row."""
+        return await verify(self.db)
 
     # --- Changes --------------------------------------------------------------------------------
 

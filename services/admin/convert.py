@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from filmstudio.v1 import admin_pb2, common_pb2, user_pb2
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
 from services.admin.records import FailedJob, JobCount, SystemStats, UserDetails
 from services.ai_job.convert import job_message
+from services.common.audit import AuditEntry
 from services.common.convert import Link, timestamp
 from services.common.enums import JOB_STATUS_VALUE, JOB_TYPE_VALUE
 from services.credits.convert import credits_message, transaction_message
@@ -93,4 +94,22 @@ def failed_message(failed: FailedJob, link: Link | None) -> admin_pb2.FailedJob:
         max_attempts=failed.max_attempts,
         queue_wait=_duration(failed.queue_wait_seconds),
         run_time=_duration(failed.run_seconds),
+    )
+
+
+def audit_message(entry: AuditEntry) -> admin_pb2.AuditEntry:
+    """Return the AuditEntry message of an audit log entry."""
+    details = struct_pb2.Struct()
+    details.update(entry.details)
+    return admin_pb2.AuditEntry(
+        name=f"auditEntries/{entry.seq}",
+        actor=entry.actor,
+        action=entry.action,
+        target=entry.target,
+        details=details,
+        request_id=entry.request_id,
+        create_time=timestamp(entry.created_at),
+        sequence=entry.seq,
+        hash=entry.hash,
+        previous_hash=entry.prev_hash,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Index
 
+from services.common.audit import AuditHeadRow, AuditRow
 from services.user.models import UserRow
 
 SEARCHED_COLUMNS = ("email", "first_name", "last_name")
@@ -22,3 +23,7 @@ TRIGRAM_INDEXES = tuple(
     ).ddl_if(dialect="postgresql")
     for column in SEARCHED_COLUMNS
 )
+
+# The audit log's tables live in the runtime (every domain appends in its own transactions);
+# named here so the admin domain's schema, which reads and checks them, says where they are.
+__all__ = ["TRIGRAM_INDEXES", "AuditHeadRow", "AuditRow"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.ai_job.records import Job
+from services.common.audit import AuditEntry
 from services.common.records import Record
 from services.credits.records import Credits, Transaction
 from services.project.records import Project
@@ -98,3 +99,11 @@ class SuspendOutcome(Record):
 
     user: User
     cancelled_jobs: list[int]
+
+
+@dataclass(frozen=True)
+class AuditPage(Record):
+    """One page of the audit log."""
+
+    entries: list[AuditEntry]
+    next_page_token: str

@@ -6,9 +6,11 @@ import grpc
 from filmstudio.v1 import admin_pb2, admin_pb2_grpc
 
 from services.admin.admin_service import AdminService
+from services.admin.audit_log import AuditFilter
 from services.admin.convert import (
     ROLE_FILTER,
     STATE_FILTER,
+    audit_message,
     details_message,
     failed_message,
     filter_name,
@@ -17,7 +19,6 @@ from services.admin.convert import (
 )
 from services.admin.search import UserFilter
 from services.ai_job.convert import job_message
-from services.common import errors
 from services.common.caller import caller_of
 from services.common.context import require_principal
 from services.common.convert import Link, resource_id
@@ -162,8 +163,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         request: admin_pb2.ListAuditLogRequest,
         context: Context[admin_pb2.ListAuditLogRequest, admin_pb2.ListAuditLogResponse],
     ) -> admin_pb2.ListAuditLogResponse:
-        # The audit log is its own piece of work (issue 29); until it lands, say so plainly.
-        raise errors.Unimplemented(
-            "the audit log is not implemented yet",
-            metadata={"method": "filmstudio.v1.AdminService.ListAuditLog"},
+        filters = AuditFilter(
+            actor=request.actor,
+            action=request.action,
+            target=request.target,
+            start=moment(request.start_time, request.HasField("start_time")),
+            end=moment(request.end_time, request.HasField("end_time")),
+        )
+        page = await self.service.list_audit_log(filters, request.page_size, request.page_token)
+        return admin_pb2.ListAuditLogResponse(
+            entries=[audit_message(e) for e in page.entries], next_page_token=page.next_page_token
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from filmstudio.v1 import admin_pb2_grpc
 
-from services.admin import models
+from services.admin import cli, models
 from services.admin.admin_service import AdminService
 from services.admin.servicer import AdminServicer
 from services.ai_job.ai_job_service import AIJobService
@@ -43,4 +43,5 @@ DOMAIN = Domain(
     ),
     models=models,
     providers={AdminService: _admin_service},
+    commands=cli.register,
 )

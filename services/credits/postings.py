@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import errors
+from services.common import audit, errors
 from services.credits import checks, holds
 from services.credits.checks import Outcome
 from services.credits.fastpath import FastPath
@@ -171,6 +171,20 @@ async def add(
                 )
             )
         await save(db, wallet)
+        if kind == GRANT:
+            await audit.append(
+                db,
+                "credits.grant",
+                target=f"users/{user_id}",
+                actor=actor,
+                details={
+                    "amount": amount,
+                    "reason": meta.reason,
+                    "transaction": row.id,
+                    "request_id": request_id,
+                    "expires_at": expires_at.isoformat() if expires_at else None,
+                },
+            )
         return LedgerResult(from_row(Transaction, row), wallet.credits(), wallet.available)
 
     result = await uow.write(work)

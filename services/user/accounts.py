@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.common import errors
+from services.common import audit, errors
 from services.common.db import Database, utcnow
 from services.user.models import UserRow
 from services.user.records import User, to_user
@@ -57,8 +57,14 @@ class Accounts:
             row.updated_at = utcnow()
             return to_user(row)
 
-    async def set_state(self, user_id: int, state: str, reason: str) -> User:
-        """Suspend or reactivate an account; suspension ends every session at once."""
+    async def set_state(
+        self, user_id: int, state: str, reason: str, actor: str | None = None
+    ) -> User:
+        """Suspend or reactivate an account; suspension ends every session at once.
+
+        The change is audited as `user.suspend` or `user.reactivate` by `actor` (default: the
+        authenticated caller), in the same transaction.
+        """
         if state not in STATES:
             raise errors.InvalidArgument.field("state", "must be active or suspended")
         async with self.database.session() as db, db.begin():
@@ -69,6 +75,10 @@ class Accounts:
             if state == "suspended":
                 self.session_check.forget(*await revoke_all(db, user_id, "suspended"))
             user = to_user(row)
+            action = "user.suspend" if state == "suspended" else "user.reactivate"
+            await audit.append(
+                db, action, target=f"users/{user_id}", actor=actor, details={"reason": reason}
+            )
         self.session_check.forget_all()
         log.info("user state changed", extra={"user_id": user_id, "state": state, "reason": reason})
         return user
@@ -85,5 +95,8 @@ class Accounts:
                 raise errors.NotFound("no user with that email")
             row.role, row.updated_at = role, utcnow()
             user = to_user(row)
+            await audit.append(
+                db, "user.set_role", target=f"users/{row.id}", details={"role": role}
+            )
         self.session_check.forget_all()
         return user

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import errors
+from services.common import audit, errors
 from services.common.context import ClientInfo
 from services.common.db import Database, utcnow
 from services.user.models import OAuthIdentityRow, OAuthStateRow, UserRow
@@ -109,6 +109,17 @@ class OAuthLogin:
             user.last_login_at = utcnow()
             tokens = await self.tokens.start(db, user, client, provider=provider)
             result = AuthResult.of(tokens, to_user(user), created=created)
+            await audit.append(
+                db,
+                "auth.login",
+                target=f"users/{user.id}",
+                actor=f"users/{user.id}",
+                details={
+                    "method": provider,
+                    "ip": client.ip_address,
+                    "user_agent": client.user_agent,
+                },
+            )
         if created:
             await self.new_accounts.created(result.user.id)
         return result
@@ -157,5 +168,12 @@ class OAuthLogin:
                 email=email,
                 created_at=now,
             )
+        )
+        await audit.append(
+            db,
+            "auth.oauth_link",
+            target=f"users/{user.id}",
+            actor=f"users/{user.id}",
+            details={"provider": identity.provider, "new_account": created, "email": email},
         )
         return user, created

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import errors
+from services.common import audit, errors
 from services.common.context import current_client
 from services.common.db import Database, utcnow
 from services.user import passwords
@@ -77,5 +77,14 @@ class PasswordChange:
             )
             current = await db.get(SessionRow, session_id) if session_id else None
             if current is None or current.revoked_at is not None:
-                return await self.tokens.start(db, user, current_client())
-            return await self.tokens.issue(db, user, current)
+                pair = await self.tokens.start(db, user, current_client())
+            else:
+                pair = await self.tokens.issue(db, user, current)
+            await audit.append(
+                db,
+                "auth.password_change",
+                target=f"users/{user_id}",
+                actor=f"users/{user_id}",
+                details=audit.client_details(),
+            )
+            return pair

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.common import errors
+from services.common import audit, errors
 from services.common.db import Database
 from services.common.mail import Mail, Outbox
 from services.user import passwords, throttle
@@ -53,6 +53,13 @@ class PasswordReset:
                     "If it was not you, ignore this mail; your password has not changed."
                 )
                 self.outbox.enqueue(db, Mail(user.email, "Reset your FilmStudio password", body))
+                await audit.append(
+                    db,
+                    "auth.password_reset_request",
+                    target=f"users/{user.id}",
+                    actor=audit.ANONYMOUS,
+                    details=audit.client_details(),
+                )
         self.outbox.flush_soon()
 
     async def reset(self, token: str, new_password: str) -> None:
@@ -70,4 +77,11 @@ class PasswordReset:
                 "If this was not you, reset it again at once and contact support."
             )
             self.outbox.enqueue(db, Mail(user.email, "Your FilmStudio password was reset", body))
+            await audit.append(
+                db,
+                "auth.password_reset",
+                target=f"users/{user.id}",
+                actor=audit.ANONYMOUS,
+                details=audit.client_details(),
+            )
         self.outbox.flush_soon()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from services.common import errors
+from services.common import audit, errors
 from services.common.context import current_client
 from services.common.db import Database, utcnow
 from services.common.tokens import ACCESS, REFRESH, TokenCodec, principal_from_claims
@@ -22,6 +22,9 @@ from services.user.session_tokens import RefreshReuse, SessionTokens
 log = logging.getLogger(__name__)
 
 INVALID_LOGIN = "invalid email or password"
+# Audit actions of sign-in.
+LOGIN = "auth.login"
+LOGIN_FAILED = "auth.login_failed"
 
 
 class SignIn:
@@ -60,6 +63,17 @@ class SignIn:
                 async with db.begin():
                     await throttle.record_failure(db, keys[0], throttle.ACCOUNT_POLICY)
                     await throttle.record_failure(db, keys[1], throttle.ADDRESS_POLICY)
+                    await audit.append(
+                        db,
+                        LOGIN_FAILED,
+                        target=f"users/{user.id}" if user is not None else "",
+                        actor=audit.ANONYMOUS,
+                        details={
+                            "email": email,
+                            "why": "unknown account" if user is None else "wrong password",
+                            **audit.client_details(),
+                        },
+                    )
                 raise errors.Unauthenticated(INVALID_LOGIN, reason="INVALID_CREDENTIALS")
             async with db.begin():
                 user = await db.get(UserRow, user.id, with_for_update=True, populate_existing=True)
@@ -69,6 +83,13 @@ class SignIn:
                 user.last_login_at = utcnow()
                 tokens = await self.tokens.start(db, user, client)
                 result = AuthResult.of(tokens, to_user(user))
+                await audit.append(
+                    db,
+                    LOGIN,
+                    target=f"users/{user.id}",
+                    actor=f"users/{user.id}",
+                    details={"method": "password", **audit.client_details()},
+                )
         log.info(
             "user signed in", extra={"user_id": result.user.id, "session_id": result.session_id}
         )

@@ -156,17 +156,21 @@ class UserService:
             db, user, new_hash, reason, session_check=self.session_check, keep=keep
         )
 
-    async def set_state(self, user_id: int, state: str, reason: str = "") -> User:
-        """Suspend or reactivate an account; suspension ends every session at once."""
-        return await self.accounts.set_state(user_id, state, reason)
+    async def set_state(
+        self, user_id: int, state: str, reason: str = "", actor: str | None = None
+    ) -> User:
+        """Suspend or reactivate an account; suspension ends every session at once (audited)."""
+        return await self.accounts.set_state(user_id, state, reason, actor)
 
-    async def suspend_user(self, user_id: int, reason: str = "") -> User:
+    async def suspend_user(self, user_id: int, reason: str = "", actor: str | None = None) -> User:
         """Suspend an account."""
-        return await self.set_state(user_id, "suspended", reason)
+        return await self.set_state(user_id, "suspended", reason, actor)
 
-    async def reactivate_user(self, user_id: int, reason: str = "") -> User:
+    async def reactivate_user(
+        self, user_id: int, reason: str = "", actor: str | None = None
+    ) -> User:
         """Reactivate a suspended account."""
-        return await self.set_state(user_id, "active", reason)
+        return await self.set_state(user_id, "active", reason, actor)
 
     async def set_role(self, email: str, role: str) -> User:
         """Give an account a role (the command line makes the first admin)."""

@@ -22,7 +22,6 @@ from tests.support.studio import bearer, call_method, running_studio, signed_in,
 from tests.support.users import error_of, mails_to
 
 ADMIN_METHODS = [m for m in all_methods() if m.containing_service.name == "AdminService"]
-NOT_YET = {"ListAuditLog"}
 
 
 @dataclass
@@ -75,14 +74,11 @@ async def test_every_admin_rpc_refuses_strangers_and_users_and_is_built_for_admi
     assert await _code(console.channel, method) == grpc.StatusCode.UNAUTHENTICATED
     assert await _code(console.channel, method, console.user) == grpc.StatusCode.PERMISSION_DENIED
     code = await _code(console.channel, method, console.admin)
-    if method.name in NOT_YET:
-        assert code == grpc.StatusCode.UNIMPLEMENTED
-    else:
-        assert code not in (
-            grpc.StatusCode.UNIMPLEMENTED,
-            grpc.StatusCode.PERMISSION_DENIED,
-            grpc.StatusCode.INTERNAL,
-        )
+    assert code not in (
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.INTERNAL,
+    )
 
 
 @pytest.mark.parametrize(
