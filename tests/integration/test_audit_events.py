@@ -17,7 +17,7 @@ from services.common.server import StudioServer
 from services.project.project_service import ProjectService
 from services.user.user_service import UserService
 from tests.support.studio import TEST_PASSWORD, bearer, running_studio, signed_in, studio_settings
-from tests.support.users import Client, error_of
+from tests.support.users import Client, error_of, mails_to, token_in
 
 
 @dataclass
@@ -140,6 +140,19 @@ async def test_logins_failed_logins_and_password_changes_are_recorded(console) -
     assert len(unknown) == 1
     assert unknown[0].target == ""
     assert unknown[0].details["why"] == "unknown account"
+
+
+async def test_password_resets_are_recorded(console) -> None:
+    client, email, name = await _new_user(console)
+    await client.call("RequestPasswordReset", user_pb2.RequestPasswordResetRequest(email=email))
+    token = token_in((await mails_to(console.server, email))[-1])
+    await client.call(
+        "ResetPassword",
+        user_pb2.ResetPasswordRequest(token=token, new_password="another fresh passphrase 7"),
+    )
+    entries = await console.entries(target=name)
+    assert [e.action for e in entries] == ["auth.password_reset", "auth.password_reset_request"]
+    assert entries[1].details["ip"] == client.ip
 
 
 async def test_list_audit_log_filters_by_time_and_pages_with_sealed_tokens(console) -> None:
