@@ -1,0 +1,518 @@
+"""The product's authenticated reads against a hello-world grpc.aio server, measured in one run.
+
+Two servers run side by side as separate processes: a hello-world grpc.aio server on uvloop
+(services/common/loop.py, the product's event-loop setup; one unary method, no interceptors)
+and the product in production shape: `filmstudio serve --services user,project,credits,jobs`
+with FILMSTUDIO_ENV=production, JSON logs at INFO, a throwaway PostgreSQL database and Redis.
+A user with a bearer token, 25 projects, the account's credits and a queued job are seeded
+through the domain services. Each call is then driven with the same load generator at the same
+concurrency: h2load (h2c with gRPC framing) where it is on PATH, otherwise a Python grpc.aio
+client (several channels, many calls in flight), which the output says. Rounds alternate the
+hello-world server and each product call (GetMe, GetProject, ListProjects with a page of 20,
+GetCredits, GetJob), reversing the order every other round, and each ratio is taken within its
+round: the machine is shared and its speed drifts.
+
+Every answer is checked: h2load sees only HTTP 200, so a run counts the DATA bytes received (a
+gRPC error is trailers-only and carries no message: the bytes must be a whole number of good
+answers); and the product's own log line for each call names its gRPC code, which must be OK
+(CANCELLED allowed for the calls h2load cuts off when time is up). The Python client checks the
+status and size of each answer itself.
+
+`--rest` also starts the gateway (`python -m gateway`) and measures each product call over REST
+(h2load --h1, or raw HTTP/1.1 from Python) against the same call over gRPC in the same round.
+With py-spy installed (`.venv/bin/pip install py-spy`), a flame graph of the backend serving
+GetProject under load is written to the output folder (`--out`, default var/bench/api).
+
+    .venv/bin/python bench/api.py [--seconds 2.5] [--rounds 3] [--concurrency 64] [--rest]
+                                  [--python-client] [--out DIR] [--no-profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
+
+import grpc  # noqa: E402
+from filmstudio.v1 import (  # noqa: E402
+    ai_job_pb2,
+    credits_pb2,
+    project_pb2,
+    user_pb2,
+)
+
+PASSWORD = "bench horse battery staple"
+SCRIPT = "INT. STUDIO - NIGHT\nA director watches the numbers.\nDIRECTOR: Again, faster."
+HELLO = "/bench.Greeter/SayHello"
+HELLO_REPLY = b"\n\x0bHello bench"  # a HelloReply(message="Hello bench")
+GOALS = {"GetProject": 0.5}  # the others: 0.4
+REST_GOAL = 0.8
+
+
+@dataclass
+class Call:
+    """One RPC to drive: its path, request bytes, REST path, and the size of a good answer."""
+
+    label: str
+    path: str
+    request: bytes
+    rest: str = ""
+    grpc_bytes: int = 0  # DATA bytes of one good answer: the 5-byte frame header and message
+    rest_bytes: int = 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the servers --------------------------------------------------------------------------
+
+
+async def serve_hello(port: int) -> None:
+    """Serve one unary hello-world method on a bare grpc.aio server until killed."""
+
+    async def say_hello(request: bytes, context: object) -> bytes:
+        return HELLO_REPLY
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Greeter", {"SayHello": grpc.unary_unary_rpc_method_handler(say_hello)}
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"{process.args!r} does not listen on {port}:\n{log.read_text()[-2000:]}")
+
+
+class Processes:
+    """Child processes logging under a folder, stopped in reverse order."""
+
+    def __init__(self, var: Path, env: dict[str, str]) -> None:
+        self.var, self.env = var, env
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    def start(self, command: list[str], log: str, port: int) -> int:
+        with (self.var / log).open("ab") as out:
+            process = subprocess.Popen(
+                command, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.children.append(process)
+        wait_listening(process, port, self.var / log)
+        return process.pid
+
+    def stop(self) -> None:
+        for process in reversed(self.children):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def studio_env(var: Path, database_url: str, grpc_port: int) -> dict[str, str]:
+    """Return the environment of a production deployment on this machine."""
+    return {
+        "FILMSTUDIO_ENV": "production",
+        "FILMSTUDIO_VAR_DIR": str(var),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "QUEUE_PREFIX": f"bench-api-{secrets.token_hex(4)}",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "GRPC_HOST": "127.0.0.1",
+        "GRPC_PORT": str(grpc_port),
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
+    }
+
+
+async def seed(env: dict[str, str]) -> tuple[str, list[Call]]:
+    """Make a user, 25 projects and a queued job through the domain; return token and calls."""
+    from services.ai_job.ai_job_service import AIJobService
+    from services.bootstrap import build_app
+    from services.common.config import Settings
+    from services.project.project_service import ProjectService
+    from services.user.user_service import UserService
+
+    app = build_app(Settings(**env))  # type: ignore[arg-type]
+    try:
+        users = app.get(UserService)
+        email = "director@bench.example.com"
+        await users.register_user(email=email, password=PASSWORD, first_name="Bench")
+        signed_in = await users.login(email=email, password=PASSWORD)
+        user_id = signed_in.user.id
+        projects = app.get(ProjectService)
+        for n in range(25):
+            project = await projects.create_project(
+                user_id, f"The benchmark {n}", SCRIPT, style="cinematic", target_duration=90
+            )
+        job = await app.get(AIJobService).create_job(project.id, user_id, "script_analysis")
+    finally:
+        await app.close()
+
+    def call(label: str, path: str, request: object, rest: str) -> Call:
+        return Call(label, path, request.SerializeToString(), rest)  # type: ignore[attr-defined]
+
+    name = f"projects/{project.id}"
+    return signed_in.access_token, [
+        call("GetMe", "/filmstudio.v1.UserService/GetMe", user_pb2.GetMeRequest(), "users/me"),
+        call(
+            "GetProject",
+            "/filmstudio.v1.ProjectService/GetProject",
+            project_pb2.GetProjectRequest(name=name),
+            name,
+        ),
+        call(
+            "ListProjects",
+            "/filmstudio.v1.ProjectService/ListProjects",
+            project_pb2.ListProjectsRequest(page_size=20),
+            "projects?pageSize=20",
+        ),
+        call(
+            "GetCredits",
+            "/filmstudio.v1.CreditsService/GetCredits",
+            credits_pb2.GetCreditsRequest(name="users/me/credits"),
+            "users/me/credits",
+        ),
+        call(
+            "GetJob",
+            "/filmstudio.v1.AIJobService/GetJob",
+            ai_job_pb2.GetJobRequest(name=f"jobs/{job.id}"),
+            f"jobs/{job.id}",
+        ),
+    ]
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """Where a call goes and what it carries."""
+
+    port: int
+    call: Call
+    token: str = ""
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+
+def h2load_run(target: Target, rest: bool, concurrency: int, seconds: float, work: Path) -> float:
+    """Run h2load against one call after a short warm-up; check the answers; return calls/s."""
+    auth = ["-H", f"authorization: Bearer {target.token}"] if target.token else []
+    if rest:
+        url = f"http://127.0.0.1:{target.port}/v1/{target.call.rest}"
+        command = ["h2load", "--h1", "-c", str(concurrency), *auth, url]
+        expected = target.call.rest_bytes
+    else:
+        frame = work / "frame"
+        body = target.call.request
+        frame.write_bytes(b"\x00" + len(body).to_bytes(4, "big") + body)
+        connections = min(4, concurrency)
+        command = ["h2load", "-c", str(connections), "-m", str(concurrency // connections)]
+        command += ["-d", str(frame), "-H", "content-type: application/grpc", "-H", "te: trailers"]
+        command += [*auth, f"http://127.0.0.1:{target.port}{target.call.path}"]
+        expected = target.call.grpc_bytes
+    subprocess.run([*command, "-D", "0.5"], capture_output=True, check=False)
+    timed = ["-D", f"{round(seconds * 1000)}ms"]
+    output = subprocess.run([*command, *timed], capture_output=True, text=True).stdout
+    found = re.search(r"([\d.]+) req/s", output)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
+    counts = re.search(r"requests: \d+ total, (\d+) started, (\d+) done, (\d+) succeeded", output)
+    data = re.search(r"traffic: .*?\((\d+)\) data", output)
+    if found is None or codes is None or counts is None or data is None:
+        raise SystemExit(f"h2load {target.call.label} run failed:\n{output[-800:]}")
+    started, done, succeeded = (int(n) for n in counts.groups())
+    received = int(data.group(1))
+    bad = sum(int(n) for n in codes.groups()[1:]) + done - succeeded
+    # Each good answer adds its message's bytes; calls cut off at the end may have had theirs.
+    if bad or received % expected or not succeeded * expected <= received <= started * expected:
+        raise SystemExit(
+            f"h2load {target.call.label}: {bad} bad answers, {received} data bytes for "
+            f"{succeeded} answers of {expected}:\n{output[-800:]}"
+        )
+    return float(found.group(1))
+
+
+async def python_run(target: Target, rest: bool, concurrency: int, seconds: float) -> float:
+    """Drive one call from Python (4 grpc.aio channels, or raw HTTP/1.1); return calls/s."""
+    loop = asyncio.get_running_loop()
+    done = 0
+    channels: list[grpc.aio.Channel] = []
+
+    async def grpc_worker(method: grpc.aio.UnaryUnaryMultiCallable, stop_at: float) -> None:
+        nonlocal done
+        while loop.time() < stop_at:
+            answer = await method(target.call.request, metadata=target.metadata)  # raises unless OK
+            if 5 + len(answer) != target.call.grpc_bytes:
+                raise SystemExit(f"{target.call.label} answered {len(answer)} bytes")
+            done += 1
+
+    async def http_worker(stop_at: float) -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
+        auth = f"Authorization: Bearer {target.token}\r\n" if target.token else ""
+        request = f"GET /v1/{target.call.rest} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
+        while loop.time() < stop_at:
+            head, body = await http_call(reader, writer, request)
+            if not head.startswith(b"HTTP/1.1 200") or len(body) != target.call.rest_bytes:
+                raise SystemExit(f"REST {target.call.label} failed: {head[:80]!r}")
+            done += 1
+        writer.close()
+
+    if not rest:
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        address = f"127.0.0.1:{target.port}"
+        channels = [grpc.aio.insecure_channel(address, options=options) for _ in range(4)]
+        methods = [c.unary_unary(target.call.path) for c in channels]
+    for length in (0.5, seconds):  # the first is the warm-up
+        done = 0
+        stop_at = loop.time() + length
+        started = time.perf_counter()
+        if rest:
+            await asyncio.gather(*(http_worker(stop_at) for _ in range(concurrency)))
+        else:
+            await asyncio.gather(
+                *(grpc_worker(methods[i % 4], stop_at) for i in range(concurrency))
+            )
+        elapsed = time.perf_counter() - started
+    for channel in channels:
+        await channel.close()
+    return done / elapsed
+
+
+async def http_call(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[bytes, bytes]:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length: *(\d+)", head)
+    return head, await reader.readexactly(int(length.group(1)) if length else 0)
+
+
+async def reference(target: Target, rest_port: int | None) -> None:
+    """Make one call each way, check it, and note the size of a good answer."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{target.port}") as channel:
+        answer = await channel.unary_unary(target.call.path)(
+            target.call.request, metadata=target.metadata
+        )
+        target.call.grpc_bytes = 5 + len(answer)
+        if target.token:
+            try:
+                await channel.unary_unary(target.call.path)(target.call.request)
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.UNAUTHENTICATED:
+                    raise SystemExit(
+                        f"{target.call.label} without a token: {error.code()}"
+                    ) from None
+            else:
+                raise SystemExit(f"{target.call.label} answered without a token: auth is off")
+    if rest_port is not None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", rest_port)
+        auth = f"Authorization: Bearer {target.token}\r\n"
+        request = f"GET /v1/{target.call.rest} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode()
+        head, body = await http_call(reader, writer, request)
+        writer.close()
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise SystemExit(f"REST {target.call.label}: {head[:80]!r} {body[:300]!r}")
+        json.loads(body)
+        target.call.rest_bytes = len(body)
+
+
+def logged_codes(log: Path, offset: int) -> tuple[Counter[str], int]:
+    """Return the gRPC codes of the calls the product logged after `offset`, and the new end."""
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        text = lines.read()
+    codes: Counter[str] = Counter()
+    for line in text.splitlines():
+        if b'"rpc finished"' in line:
+            entry = json.loads(line)
+            codes[f"{entry.get('rpc', '?').rpartition('/')[2]} {entry.get('code')}"] += 1
+    return codes, offset + len(text)
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def profile(pid: int, out: Path, load: object) -> str:
+    """Record a py-spy flame graph of `pid` while `load()` runs; return what was written."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        return "py-spy not installed: no profile (.venv/bin/pip install py-spy)"
+    out.mkdir(parents=True, exist_ok=True)
+    svg = out / "getproject.svg"
+    recorder = subprocess.Popen(
+        [spy, "record", "-p", str(pid), "-d", "6", "-r", "200", "-o", str(svg), "--nonblocking"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    time.sleep(0.5)
+    load()  # type: ignore[operator]
+    output, _ = recorder.communicate(timeout=60)
+    if recorder.returncode != 0 or not svg.exists():
+        return f"py-spy failed: {output.decode(errors='replace')[-300:]}"
+    return f"py-spy flame graph of GetProject under load: {svg}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.5, help="per run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rest", action="store_true", help="also REST through the gateway")
+    parser.add_argument("--python-client", action="store_true", help="even if h2load is here")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "api")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--hello-port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    from services.common.loop import run_on_uvloop
+
+    if args.hello_port:
+        run_on_uvloop(serve_hello(args.hello_port))
+        return
+    from tests.support.database import create_postgres_database, drop_postgres_database
+
+    use_h2load = bool(shutil.which("h2load")) and not args.python_client
+    if use_h2load:
+        client = "h2load"
+    else:
+        why = "asked for" if args.python_client else "h2load is not on PATH"
+        client = f"Python grpc.aio client, 4 channels ({why})"
+    url = create_postgres_database()
+    var = Path(tempfile.mkdtemp())
+    hello_port, grpc_port, http_port = free_port(), free_port(), free_port()
+    env = studio_env(var, url, grpc_port)
+    path = [str(ROOT), str(ROOT / "gen"), os.environ.get("PYTHONPATH")]
+    children = Processes(
+        var, {**os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+    )
+    rows: dict[str, list[float]] = {}  # label -> calls/s per round
+    codes: Counter[str] = Counter()
+    notes: list[str] = []
+    try:
+        children.start(
+            [sys.executable, __file__, f"--hello-port={hello_port}"], "hello.log", hello_port
+        )
+        services = "user,project,credits,jobs"
+        serve = [sys.executable, "-m", "services.cli", "serve", "--services", services, "--migrate"]
+        backend = children.start(serve, "backend.log", grpc_port)
+        token, calls = asyncio.run(seed(env))
+        if args.rest:
+            gateway = [sys.executable, "-m", "gateway", "--backend", f"127.0.0.1:{grpc_port}"]
+            children.start([*gateway, "--port", str(http_port)], "gateway.log", http_port)
+        hello = Target(hello_port, Call("hello-world", HELLO, b""))
+        targets = [hello] + [Target(grpc_port, c, token) for c in calls]
+
+        async def check_all() -> None:
+            for target in targets:
+                await reference(target, http_port if args.rest and target.token else None)
+
+        asyncio.run(check_all())
+        log = var / "backend.log"
+        offset = log.stat().st_size
+        work = Path(tempfile.mkdtemp())
+
+        def run(target: Target, rest: bool = False) -> float:
+            port = http_port if rest else target.port
+            aimed = Target(port, target.call, target.token)
+            if use_h2load:
+                return h2load_run(aimed, rest, args.concurrency, args.seconds, work)
+            return asyncio.run(python_run(aimed, rest, args.concurrency, args.seconds))
+
+        for turn in range(args.rounds):
+            order = targets if turn % 2 == 0 else targets[::-1]
+            for target in order:
+                rows.setdefault(target.call.label, []).append(run(target))
+                if args.rest and target.token:
+                    rows.setdefault(f"{target.call.label} REST", []).append(run(target, True))
+            found, offset = logged_codes(log, offset)
+            codes.update(found)
+        if not args.no_profile:
+            get_project = targets[2]
+            notes.append(profile(backend, args.out, lambda: run(get_project)))
+            offset = logged_codes(log, offset)[1]
+    finally:
+        children.stop()
+        drop_postgres_database(url)
+        shutil.rmtree(var, ignore_errors=True)
+    report(rows, codes, client, args, notes)
+
+
+def report(
+    rows: dict[str, list[float]],
+    codes: Counter[str],
+    client: str,
+    args: argparse.Namespace,
+    notes: list[str],
+) -> None:
+    """Print each call's rate and its ratio to hello-world (and REST's to gRPC), round by round."""
+    bad = {code: n for code, n in codes.items() if not code.endswith((" OK", " CANCELLED"))}
+    cancelled = sum(n for code, n in codes.items() if code.endswith(" CANCELLED"))
+    hello = rows["hello-world"]
+    print(
+        f"client: {client}, {args.concurrency} calls in flight, {args.seconds} s a run, "
+        f"{args.rounds} rounds; cores: {os.cpu_count()} (servers and client share them)"
+    )
+    print(f"{'call':<20}{'calls/s':>10}  {'ratio (median; each round)':<40}{'goal':>8}")
+    met = True
+    for label, rates in rows.items():
+        rest = label.endswith(" REST")
+        base = rows[label.removesuffix(" REST")] if rest else hello
+        ratios = [r / b for r, b in zip(rates, base, strict=True)]
+        ratio = statistics.median(ratios)
+        goal = REST_GOAL if rest else GOALS.get(label, 0.4)
+        verdict = (
+            ""
+            if label == "hello-world"
+            else f">= {goal:.2f} {'met' if ratio >= goal else 'NOT met'}"
+        )
+        met &= label == "hello-world" or ratio >= goal
+        against = "vs gRPC" if rest else "vs hello"
+        each = ", ".join(f"{r:.2f}" for r in ratios)
+        print(
+            f"{label:<20}{statistics.median(rates):>10.0f}  {ratio:.2f} {against} ({each})".ljust(
+                72
+            )
+            + verdict
+        )
+    print(
+        f"answers: the product logged {sum(codes.values())} calls: "
+        + ", ".join(f"{code} {n}" for code, n in sorted(codes.items()))
+    )
+    if bad:
+        raise SystemExit(f"calls that did not answer OK: {bad}")
+    print(f"every answer OK ({cancelled} cut off by the client when time was up)")
+    for note in notes:
+        print(note)
+    print(f"goals: {'all met' if met else 'NOT all met'}")
+
+
+if __name__ == "__main__":
+    main()
