@@ -86,55 +86,104 @@ def _segment_regex(part: str) -> str:
     return re.escape(part)
 
 
-def _split(body: str, text: str) -> list[str]:
-    """Split on the '/' outside braces; refuse empty segments."""
-    parts, depth, current = [], 0, ""
-    for char in body:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth not in (0, 1):
-            raise TemplateError(f"template {text!r} has unbalanced braces")
-        if char == "/" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    if depth or "" in parts:
-        raise TemplateError(f"template {text!r} has an empty segment or unbalanced braces")
-    return parts
+_PCHAR = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+")
+_EOF = "\x00"
+_PUNCTUATION = frozenset("/{}.=")
+
+
+def _tokenize(path: str) -> tuple[list[str], str]:
+    """Split a template (without its leading '/') into tokens and a verb, as grpc-gateway does."""
+    tokens: list[str] = []
+    state = "init"
+    stops = {"init": "/{", "field": ".=}", "nested": "/}"}
+    while path:
+        index = next((i for i, c in enumerate(path) if c in stops[state]), -1)
+        if index < 0:
+            tokens.append(path)
+            break
+        char = path[index]
+        state = {"{": "field", "=": "nested", "}": "init"}.get(char, state)
+        if index:
+            tokens.append(path[:index])
+        tokens.append(char)
+        path = path[index + 1 :]
+    verb = ""
+    if tokens:
+        # The verb follows the last ':' of the last segment, or the first one right after a
+        # variable: "{uuid}:custom:custom" has the verb "custom:custom".
+        last = tokens[-1]
+        after_variable = len(tokens) >= 2 and tokens[-2] == "}"
+        split = last.find(":") if after_variable else last.rfind(":")
+        if split == 0:
+            tokens, verb = tokens[:-1], last[1:]
+        elif split > 0:
+            tokens[-1], verb = last[:split], last[split + 1 :]
+    return [*tokens, _EOF], verb
+
+
+class _Parser:
+    """The google.api.http template grammar, as grpc-gateway's httprule parser reads it."""
+
+    def __init__(self, tokens: list[str], text: str) -> None:
+        self.tokens, self.text = tokens, text
+
+    def fail(self, why: str) -> TemplateError:
+        return TemplateError(f"template {self.text!r}: {why}")
+
+    def accept(self, token: str) -> bool:
+        if self.tokens[0] == token:
+            self.tokens.pop(0)
+            return True
+        return False
+
+    def segments(self, nested: bool) -> list[str | Variable]:
+        found = [self.segment(nested)]
+        while self.accept("/"):
+            found.append(self.segment(nested))
+        return found
+
+    def segment(self, nested: bool) -> str | Variable:
+        token = self.tokens[0]
+        if token in ("*", "**") or (token not in _PUNCTUATION and _PCHAR.fullmatch(token)):
+            self.tokens.pop(0)
+            return token
+        if not nested and self.accept("{"):
+            return self.variable()
+        raise self.fail(f"unexpected {token!r}" if token != _EOF else "an empty segment")
+
+    def variable(self) -> Variable:
+        names = [self.ident()]
+        while self.accept("."):
+            names.append(self.ident())
+        inner: tuple[str, ...] = ("*",)
+        if self.accept("="):
+            parts = self.segments(nested=True)
+            inner = tuple(p for p in parts if isinstance(p, str))
+        if not self.accept("}"):
+            raise self.fail(f"unterminated variable {'.'.join(names)!r}")
+        return Variable(".".join(names), inner)
+
+    def ident(self) -> str:
+        token = self.tokens.pop(0)
+        if not _IDENT.fullmatch(token):
+            raise self.fail(f"bad field name {token!r}")
+        return token
 
 
 def parse_template(text: str) -> PathTemplate:
     """Parse `/v1/{name=projects/*}:verb` into a template with a compiled matcher."""
     if not text.startswith("/"):
         raise TemplateError(f"template {text!r} must start with '/'")
-    body, verb = text[1:], ""
-    # The verb follows the last ':' outside braces.
-    depth, split = 0, -1
-    for index, char in enumerate(body):
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if char == ":" and depth == 0:
-            split = index
-    if split >= 0:
-        body, verb = body[:split], body[split + 1 :]
-        if not verb or "/" in verb:
-            raise TemplateError(f"template {text!r} has a bad verb")
-    segments: list[str | Variable] = []
-    for part in _split(body, text) if body else []:
-        if part.startswith("{"):
-            name, equals, inner = part[1:-1].partition("=")
-            if equals and not inner:
-                raise TemplateError(f"template {text!r} has an empty variable template")
-            if not all(_IDENT.fullmatch(p) for p in name.split(".")):
-                raise TemplateError(f"template {text!r} has a bad variable {part!r}")
-            inner_parts = tuple(inner.split("/")) if inner else ("*",)
-            if "" in inner_parts or any("{" in p or "}" in p for p in inner_parts):
-                raise TemplateError(f"template {text!r} has a bad variable {part!r}")
-            segments.append(Variable(name, inner_parts))
-        elif "{" in part or "}" in part:
-            raise TemplateError(f"template {text!r} has a bad segment {part!r}")
-        else:
-            segments.append(part)
+    tokens, verb = _tokenize(text[1:])
+    parser = _Parser(tokens, text)
+    segments = parser.segments(nested=False) if tokens[0] != _EOF else []
+    if parser.tokens[0] != _EOF:
+        raise parser.fail(f"unexpected {parser.tokens[0]!r}")
+    if text.endswith(":") and not verb:
+        raise parser.fail("an empty verb")
+    flat = [p for s in segments for p in (s.segments if isinstance(s, Variable) else (s,))]
+    if flat.count("**") > 1:
+        raise parser.fail("more than one '**'")
     regex, index = [], 0
     for segment in segments:
         if isinstance(segment, Variable):
@@ -208,8 +257,12 @@ def _bindings_of(method: MethodDescriptor, rule: http_pb2.HttpRule, index: int) 
     template = parse_template(text)
     for variable in template.variables:
         fields = resolve_field(method, variable.field_path)
-        if fields[-1].is_repeated:
-            raise TemplateError(f"{method.full_name}: path variable {variable.field_path} repeats")
+        # A repeated leaf takes a comma-separated list, as grpc-gateway binds it; a repeated
+        # field on the way to it cannot be addressed, nor can a map.
+        if any(f.is_repeated for f in fields[:-1]) or _is_map_field(fields[-1]):
+            raise TemplateError(
+                f"{method.full_name}: path variable {variable.field_path} cannot be bound"
+            )
     if rule.body not in ("", "*"):
         resolve_field(method, rule.body)
     if rule.response_body and rule.response_body not in method.output_type.fields_by_name:
@@ -227,8 +280,17 @@ def bindings_for(services: Iterable[ServiceDescriptor]) -> list[Binding]:
                 continue
             rules = [rule, *rule.additional_bindings]
             for index, one in enumerate(rules):
-                bindings.append(_bindings_of(method, one, index))
+                try:
+                    bindings.append(_bindings_of(method, one, index))
+                except TemplateError as error:
+                    # One rule the gateway cannot serve leaves the other routes alone.
+                    log.warning("HTTP rule skipped: %s", error, extra={"rpc": method.full_name})
     return bindings
+
+
+def _is_map_field(found: FieldDescriptor) -> bool:
+    entry = found.message_type
+    return entry is not None and bool(entry.GetOptions().map_entry)
 
 
 class Router:

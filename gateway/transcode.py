@@ -160,7 +160,15 @@ def apply_path(message: Message, variables: dict[str, str]) -> None:
         for name in dotted.split("."):
             fields.append(descriptor.fields_by_name[name])
             descriptor = fields[-1].message_type
-        set_field(_parent(message, fields), fields[-1], query_value(fields[-1], text), dotted)
+        leaf = fields[-1]
+        # A repeated field bound by the path takes a comma-separated list, as grpc-gateway's
+        # generated handlers split it (runtime.StringSlice and friends).
+        value = (
+            [query_value(leaf, item) for item in text.split(",")]
+            if leaf.is_repeated
+            else query_value(leaf, text)
+        )
+        set_field(_parent(message, fields), leaf, value, dotted)
 
 
 def decode_json(body: bytes) -> Any:

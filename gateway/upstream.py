@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, Literal, cast
 
 import grpc
 from google.protobuf import message_factory
@@ -50,7 +50,7 @@ class Upstream:
         self._unary: dict[str, tuple[str, Any]] = {}
         for method in {m.full_name: m for m in methods}.values():
             self._callables[method.full_name] = [self._make(c, method) for c in self.channels]
-            if not (method.client_streaming or method.server_streaming):
+            if not method.server_streaming:
                 response_class = message_factory.GetMessageClass(method.output_type)
                 self._unary[method.full_name] = (_path(method), response_class.FromString)
         # Unary calls, the bulk of REST traffic, skip grpcio's per-call thread hand-offs.
@@ -78,19 +78,31 @@ class Upstream:
     async def unary(
         self,
         method: MethodDescriptor,
-        request: Message,
+        request: Message | AsyncIterator[Message],
         metadata: list[tuple[str, str | bytes]],
         timeout_s: float | None,
     ) -> Reply:
-        """Make a unary call; return the response and both metadata, or raise AioRpcError."""
+        """Make a unary call; return the response and both metadata, or raise AioRpcError.
+
+        A client-streaming call takes an async iterator of requests instead of one request.
+        """
         if self.lean is None:
             call = self.callable_for(method)(request, metadata=metadata, timeout=timeout_s)
             response = await call
             return response, await call.initial_metadata(), await call.trailing_metadata()
         path, parse = self._unary[method.full_name]
-        payload, initial, trailing = await self.lean.unary(
-            path, request.SerializeToString(), metadata, timeout_s
-        )
+        if method.client_streaming:
+            # The gateway reads a request stream whole before the call: its messages go out
+            # back to back as one request body.
+            stream = cast(AsyncIterator[Message], request)
+            framed = b"".join([_frame(one.SerializeToString()) async for one in stream])
+            payload, initial, trailing = await self.lean.unary(
+                path, framed, metadata, timeout_s, framed=True
+            )
+        else:
+            payload, initial, trailing = await self.lean.unary(
+                path, cast(Message, request).SerializeToString(), metadata, timeout_s
+            )
         try:
             return parse(payload), initial, trailing
         except DecodeError:
@@ -111,6 +123,11 @@ class Upstream:
             await self.lean.close()
         for channel in self.channels:
             await channel.close(None)
+
+
+def _frame(message: bytes) -> bytes:
+    """Return one gRPC length-prefixed message, uncompressed."""
+    return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
 def _path(method: MethodDescriptor) -> str:

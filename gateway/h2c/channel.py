@@ -79,11 +79,21 @@ class H2cChannel:
         return True
 
     async def unary(
-        self, path: str, request: bytes, metadata: Metadata, timeout_s: float | None
+        self,
+        path: str,
+        request: bytes,
+        metadata: Metadata,
+        timeout_s: float | None,
+        *,
+        framed: bool = False,
     ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
-        """Make one unary call; return the response bytes and both metadata, or raise."""
+        """Make one unary call; return the response bytes and both metadata, or raise.
+
+        With `framed`, `request` is already one or more length-prefixed messages: a client
+        stream known whole before the call, sent as one request body.
+        """
         block = self._block(path, metadata, timeout_s)
-        message = b"\x00" + len(request).to_bytes(4, "big") + request
+        message = request if framed else b"\x00" + len(request).to_bytes(4, "big") + request
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
         for attempt in (1, 2):

@@ -228,6 +228,21 @@ class Probes(pb_grpc.ProbeServiceServicer):
             response.time_remaining.FromMilliseconds(int(remaining * 1000))
         return response
 
+    async def Bind(self, request: Any, context: Any) -> Any:
+        self.calls.requests["Bind"] = request
+        if any(genre not in pb.Genre.values() for genre in request.genres):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unknown genre")
+        return request
+
+    async def Collect(self, request_iterator: Any, context: Any) -> Any:
+        response = pb.CollectResponse()
+        async for message in request_iterator:
+            response.total += message.number
+            response.count += 1
+            if message.label:
+                response.labels.append(message.label)
+        return response
+
     async def Sleep(self, request: Any, context: Any) -> Any:
         seconds = max(request.duration.seconds + request.duration.nanos / 1e9, 0.0)
         await asyncio.sleep(min(seconds, 0.01 if self.calls.fuzzing else 2.0))

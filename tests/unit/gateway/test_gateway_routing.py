@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 
 from gateway.errors import GatewayError
 from gateway.routing import Router, TemplateError, Variable, bindings_for, parse_template
@@ -30,7 +34,46 @@ def test_double_wildcard_spans_segments() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["v1/x", "/v1//x", "/v1/{name", "/v1/{na-me}", "/v1/{name=}", "/v1/x:", "/v1/a{b}"]
+    ("text", "verb", "path", "variables"),
+    [
+        # After a variable the verb starts at the first ':' (grpc-gateway's httprule parser).
+        ("/v1/{uuid}:custom:custom", "custom:custom", "/v1/a:b:custom:custom", {"uuid": "a:b"}),
+        # After a literal it starts at the last one; the rest is the literal.
+        ("/v1/foo:bar:baz", "baz", "/v1/foo:bar:baz", {}),
+        (
+            "/v1/{name=shelves/*/books/**}:x",
+            "x",
+            "/v1/shelves/s/books/a/b:x",
+            {"name": "shelves/s/books/a/b"},
+        ),
+        ("/v1/{a.b.c=x/*}/y/{ids}", "", "/v1/x/1/y/p,q", {"a.b.c": "x/1", "ids": "p,q"}),
+        ("/v1/**/tail", "", "/v1/a/b/tail", {}),
+        ("/v1/*/{n}", "", "/v1/any/one", {"n": "one"}),
+    ],
+)
+def test_the_full_template_syntax_parses_as_grpc_gateway_reads_it(
+    text: str, verb: str, path: str, variables: dict[str, str]
+) -> None:
+    template = parse_template(text)
+    assert template.verb == verb
+    assert template.match(path) == variables
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "v1/x",
+        "/v1//x",
+        "/v1/{name",
+        "/v1/{na-me}",
+        "/v1/{name=}",
+        "/v1/x:",
+        "/v1/a{b}",
+        "/v1/",
+        "/v1/{a={b}}",
+        "/v1/**/**",
+        "/v1/a b",
+    ],
 )
 def test_malformed_templates_are_refused(text: str) -> None:
     with pytest.raises(TemplateError):
@@ -79,3 +122,56 @@ def test_no_match_is_404_and_another_method_is_405() -> None:
 )
 def test_each_template_knows_the_literal_prefix_of_its_paths(text: str, prefix: str) -> None:
     assert parse_template(text).prefix == prefix
+
+
+def _pool_with(file: descriptor_pb2.FileDescriptorProto) -> descriptor_pool.DescriptorPool:
+    """Return a pool holding the file and, from the default pool, everything it imports."""
+    pool = descriptor_pool.DescriptorPool()
+    added: set[str] = set()
+
+    def add(name: str) -> None:
+        found = descriptor_pool.Default().FindFileByName(name)
+        for dependency in found.dependencies:
+            if dependency.name not in added:
+                add(dependency.name)
+        proto = descriptor_pb2.FileDescriptorProto()
+        found.CopyToProto(proto)
+        pool.Add(proto)
+        added.add(name)
+
+    for name in file.dependency:
+        add(name)
+    pool.Add(file)
+    return pool
+
+
+def test_a_rule_that_cannot_be_served_is_skipped_and_logged(caplog) -> None:
+    file = descriptor_pb2.FileDescriptorProto(
+        name="skipped/v1/skipped.proto",
+        package="skipped.v1",
+        syntax="proto3",
+        dependency=["google/api/annotations.proto"],
+    )
+    message = file.message_type.add(name="Thing")
+    message.field.add(name="name", number=1, type=9, label=1)
+    message.field.add(name="children", number=2, type=11, label=3, type_name=".skipped.v1.Thing")
+    service = file.service.add(name="Things")
+    templates = {
+        "Good": "/v1/{name}:custom:custom",
+        "BadTemplate": "/v1/{name=}",
+        "NoSuchField": "/v1/{missing}",
+        "ThroughRepeated": "/v1/{children.name}",
+    }
+    for method_name, template in templates.items():
+        method = service.method.add(
+            name=method_name, input_type=".skipped.v1.Thing", output_type=".skipped.v1.Thing"
+        )
+        method.options.Extensions[annotations_pb2.http].CopyFrom(http_pb2.HttpRule(get=template))
+    pool = _pool_with(file)
+    with caplog.at_level(logging.WARNING, logger="gateway.routing"):
+        bindings = bindings_for([pool.FindServiceByName("skipped.v1.Things")])
+    assert [b.method.name for b in bindings] == ["Good"]
+    skipped = [r.getMessage() for r in caplog.records if "HTTP rule skipped" in r.getMessage()]
+    assert len(skipped) == 3
+    assert any("/v1/{name=}" in line for line in skipped)
+    assert any("missing" in line for line in skipped)

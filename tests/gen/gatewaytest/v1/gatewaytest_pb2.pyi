@@ -381,3 +381,31 @@ class SleepRequest(_message.Message):
     DURATION_FIELD_NUMBER: _ClassVar[int]
     duration: _duration_pb2.Duration
     def __init__(self, duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class BindRequest(_message.Message):
+    __slots__ = ("uuid", "ids", "genres")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    GENRES_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    genres: _containers.RepeatedScalarFieldContainer[Genre]
+    def __init__(self, uuid: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., genres: _Optional[_Iterable[_Union[Genre, str]]] = ...) -> None: ...
+
+class CollectRequest(_message.Message):
+    __slots__ = ("number", "label")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    label: str
+    def __init__(self, number: _Optional[int] = ..., label: _Optional[str] = ...) -> None: ...
+
+class CollectResponse(_message.Message):
+    __slots__ = ("total", "count", "labels")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    count: int
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, total: _Optional[int] = ..., count: _Optional[int] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...

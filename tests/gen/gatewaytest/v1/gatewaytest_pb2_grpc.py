@@ -479,6 +479,16 @@ class ProbeServiceStub:
                 request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.InspectRequest.SerializeToString,
                 response_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.InspectResponse.FromString,
                 _registered_method=True)
+        self.Bind = channel.unary_unary(
+                '/gatewaytest.v1.ProbeService/Bind',
+                request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.BindRequest.SerializeToString,
+                response_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.BindRequest.FromString,
+                _registered_method=True)
+        self.Collect = channel.stream_unary(
+                '/gatewaytest.v1.ProbeService/Collect',
+                request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectRequest.SerializeToString,
+                response_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectResponse.FromString,
+                _registered_method=True)
         self.Sleep = channel.unary_unary(
                 '/gatewaytest.v1.ProbeService/Sleep',
                 request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.SleepRequest.SerializeToString,
@@ -511,6 +521,21 @@ class ProbeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Bind(self, request, context):
+        """Return the request as the path bound it: a verb with colons after a variable, and
+        repeated fields bound comma-separated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Collect(self, request_iterator, context):
+        """Add up a stream of numbers (client streaming).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Sleep(self, request, context):
         """Sleep for the given duration, then answer.
         """
@@ -535,6 +560,16 @@ def add_ProbeServiceServicer_to_server(servicer, server):
                     servicer.Inspect,
                     request_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.InspectRequest.FromString,
                     response_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.InspectResponse.SerializeToString,
+            ),
+            'Bind': grpc.unary_unary_rpc_method_handler(
+                    servicer.Bind,
+                    request_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.BindRequest.FromString,
+                    response_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.BindRequest.SerializeToString,
+            ),
+            'Collect': grpc.stream_unary_rpc_method_handler(
+                    servicer.Collect,
+                    request_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectRequest.FromString,
+                    response_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectResponse.SerializeToString,
             ),
             'Sleep': grpc.unary_unary_rpc_method_handler(
                     servicer.Sleep,
@@ -624,6 +659,60 @@ class ProbeService:
             '/gatewaytest.v1.ProbeService/Inspect',
             gatewaytest_dot_v1_dot_gatewaytest__pb2.InspectRequest.SerializeToString,
             gatewaytest_dot_v1_dot_gatewaytest__pb2.InspectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Bind(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gatewaytest.v1.ProbeService/Bind',
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.BindRequest.SerializeToString,
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.BindRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Collect(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/gatewaytest.v1.ProbeService/Collect',
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectRequest.SerializeToString,
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectResponse.FromString,
             options,
             channel_credentials,
             insecure,
