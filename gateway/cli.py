@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import descriptor_pb2
+
 from gateway.config import GatewayConfig
-from gateway.filmstudio import filmstudio_config
+from gateway.filmstudio import filmstudio_config, filmstudio_services
+from gateway.reflection import ReflectionError, reflect
 from gateway.server import GatewayServer, serve_until_signalled
 from services.common.config import Settings, load_settings
 from services.common.logs import configure_logging
@@ -38,10 +41,20 @@ def register(subparsers: Any) -> None:
         "--descriptor-set",
         type=Path,
         help="serve the services of this FileDescriptorSet (protoc --include_imports "
-        "--include_source_info --descriptor_set_out) instead of FilmStudio's",
+        "--include_source_info --descriptor_set_out); without it, a --backend is asked for its "
+        "descriptors by gRPC server reflection (FilmStudio's own when it serves them)",
     )
     parser.add_argument(
-        "--service", action="append", default=[], help="with --descriptor-set: a service to expose"
+        "--service",
+        action="append",
+        default=[],
+        help="with --descriptor-set or reflection: a service to expose",
+    )
+    parser.add_argument(
+        "--reflection-timeout",
+        type=float,
+        default=30.0,
+        help="how long to wait for the --backend to answer server reflection, seconds",
     )
     parser.add_argument("--timeout", type=float, help="default deadline of unary calls, seconds")
     parser.add_argument("--max-body-bytes", type=int, help="the largest request body accepted")
@@ -66,14 +79,40 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.handler(args, settings))
 
 
-def config_from_args(args: argparse.Namespace, settings: Settings) -> GatewayConfig:
+async def resolve_config(args: argparse.Namespace, settings: Settings) -> GatewayConfig:
+    """Build the configuration; a --backend without --descriptor-set is asked by reflection.
+
+    A backend whose reflection lists FilmStudio's services gets FilmStudio's binding (its
+    compiled contracts, access option, stream resume and webhook routes).
+    """
+    if args.backend is None or args.descriptor_set is not None:
+        return config_from_args(args, settings)
+    files = await reflect(args.backend, args.reflection_timeout)
+    names = {
+        f"{file.package}.{service.name}" if file.package else service.name
+        for file in files.file
+        for service in file.service
+    }
+    if not args.service and set(filmstudio_services()) <= names:
+        log.info("the backend serves FilmStudio: its own binding is used")
+        return config_from_args(args, settings)
+    return config_from_args(args, settings, file_set=files)
+
+
+def config_from_args(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    file_set: descriptor_pb2.FileDescriptorSet | None = None,
+) -> GatewayConfig:
     """Build the gateway configuration from the command line and settings."""
     backend = args.backend or settings.grpc_address
-    if args.descriptor_set is not None:
+    if args.descriptor_set is not None or file_set is not None:
         config = GatewayConfig(
             backend=backend,
             services=tuple(args.service),
             descriptor_set=args.descriptor_set,
+            file_set=file_set,
             upstream_client=settings.gateway_upstream_client,
             trusted_proxies=tuple(settings.trusted_proxies.split(",")),
         )
@@ -97,7 +136,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.processes == 1:
         try:
             _serve(args, settings)
-        except OSError as error:  # the port is taken: say so, without a traceback
+        except (OSError, ReflectionError) as error:  # say so, without a traceback
             log.error("cannot serve: %s", error)
             return 1
         return 0
@@ -109,14 +148,17 @@ def _port(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings, *, reuse_port: bool = False) -> None:
-    server = GatewayServer(
-        config_from_args(args, settings),
-        host=args.host or settings.gateway_host,
-        port=_port(args, settings),
-        grace_seconds=settings.shutdown_grace_seconds,
-        reuse_port=reuse_port,
-    )
-    run_on_uvloop(serve_until_signalled(server))
+    async def serve() -> None:
+        server = GatewayServer(
+            await resolve_config(args, settings),
+            host=args.host or settings.gateway_host,
+            port=_port(args, settings),
+            grace_seconds=settings.shutdown_grace_seconds,
+            reuse_port=reuse_port,
+        )
+        await serve_until_signalled(server)
+
+    run_on_uvloop(serve())
 
 
 def _serve_copy(args: argparse.Namespace, settings: Settings, index: int) -> None:

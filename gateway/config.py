@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from google.protobuf import descriptor_pool
+from google.protobuf import descriptor_pb2, descriptor_pool
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class GatewayConfig:
     services: tuple[str, ...] = ()
     # Where the descriptors come from: a FileDescriptorSet file, else the given or default pool.
     descriptor_set: Path | None = None
+    # The same, already in memory (read from the backend by server reflection).
+    file_set: descriptor_pb2.FileDescriptorSet | None = None
     pool: descriptor_pool.DescriptorPool | None = None
     # Include paths of the .proto sources, compiled at start-up for the comments in /openapi.json.
     proto_paths: tuple[Path, ...] = ()

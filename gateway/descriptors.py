@@ -26,6 +26,13 @@ def load_file_set(path: Path) -> descriptor_pb2.FileDescriptorSet:
     return descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
 
 
+def _file_set(config: GatewayConfig) -> descriptor_pb2.FileDescriptorSet:
+    if config.file_set is not None:
+        return config.file_set
+    assert config.descriptor_set is not None
+    return load_file_set(config.descriptor_set)
+
+
 def pool_from_file_set(files: descriptor_pb2.FileDescriptorSet) -> descriptor_pool.DescriptorPool:
     """Build a private pool from a descriptor set (it must include its imports)."""
     pool = descriptor_pool.DescriptorPool()
@@ -39,8 +46,8 @@ def load_services(
 ) -> tuple[descriptor_pool.DescriptorPool, list[ServiceDescriptor]]:
     """Return the pool and the services the gateway exposes."""
     names = list(config.services)
-    if config.descriptor_set is not None:
-        files = load_file_set(config.descriptor_set)
+    if config.file_set is not None or config.descriptor_set is not None:
+        files = _file_set(config)
         pool = pool_from_file_set(files)
         if not names:
             names = [
@@ -143,8 +150,8 @@ def comments(files: descriptor_pb2.FileDescriptorSet) -> dict[str, str]:
 
 def load_comments(config: GatewayConfig, services: Iterable[ServiceDescriptor]) -> dict[str, str]:
     """Return the comments of the exposed services' files, from whichever source has them."""
-    if config.descriptor_set is not None:
-        found = comments(load_file_set(config.descriptor_set))
+    if config.file_set is not None or config.descriptor_set is not None:
+        found = comments(_file_set(config))
         if found:
             return found
     if not config.proto_paths:

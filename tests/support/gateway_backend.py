@@ -26,6 +26,7 @@ from google.protobuf import duration_pb2, empty_pb2, struct_pb2, timestamp_pb2, 
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection as grpc_reflection
 from grpc_status import rpc_status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,14 +272,19 @@ class Backend:
 
 
 @asynccontextmanager
-async def running_backend(*, fuzzing: bool = False) -> AsyncIterator[Backend]:
-    """Serve both test services with health on a free port."""
+async def running_backend(
+    *, fuzzing: bool = False, reflection: bool = False
+) -> AsyncIterator[Backend]:
+    """Serve both test services with health (and server reflection if asked) on a free port."""
     calls = Calls(fuzzing=fuzzing)
     server = grpc.aio.server()
     pb_grpc.add_ShelfServiceServicer_to_server(Shelves(calls), server)
     pb_grpc.add_ProbeServiceServicer_to_server(Probes(calls), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    if reflection:
+        names = (SHELF_SERVICE, PROBE_SERVICE, grpc_reflection.SERVICE_NAME)
+        grpc_reflection.enable_server_reflection(names, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     for name in ("", SHELF_SERVICE, PROBE_SERVICE):
