@@ -358,6 +358,45 @@ def logged_codes(log: Path, offset: int) -> tuple[Counter[str], int]:
     return codes, offset + len(text)
 
 
+async def session_check_costs(env: dict[str, str], token: str, calls: int = 3000) -> str:
+    """Time the auth's session check per call, one at a time: cached, Redis-validated, database."""
+    from services.common.config import Settings
+    from services.common.db import Database
+    from services.common.tokens import ACCESS, TokenCodec, principal_from_claims
+    from services.user.session_check import DatabaseSessionCheck
+
+    settings = Settings(**env)  # type: ignore[arg-type]
+    database = Database.from_settings(settings)
+    codec = TokenCodec.from_settings(settings)
+    principal = principal_from_claims(codec.decode(token, expected_types=(ACCESS,)))
+    prefix = f"{settings.queue_prefix}-check"
+    checks = {
+        "in-process cache only (no Redis)": DatabaseSessionCheck(database),
+        "cache validated by a Redis GET": DatabaseSessionCheck(
+            database, redis_url=settings.redis_url, key_prefix=prefix
+        ),
+        "database lookup (a miss)": DatabaseSessionCheck(database, ttl=0),
+    }
+    costs: dict[str, float] = {}
+    try:
+        for _ in range(2):  # the first pass warms up
+            for label, check in checks.items():
+                started = time.perf_counter()
+                for _ in range(calls):
+                    if await check.current(principal) is None:
+                        raise SystemExit(f"the session check refused the token ({label})")
+                costs[label] = (time.perf_counter() - started) / calls * 1e6
+    finally:
+        for check in checks.values():
+            await check.close()
+        await database.dispose()
+    database_cost = costs["database lookup (a miss)"]
+    return "session check per call, one at a time:\n" + "\n".join(
+        f"  {label:<36}{cost:8.1f} µs  ({cost / database_cost:.2f}x the database lookup)"
+        for label, cost in costs.items()
+    )
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -454,6 +493,7 @@ def main() -> None:
                     rows.setdefault(f"{target.call.label} REST", []).append(run(target, True))
             found, offset = logged_codes(log, offset)
             codes.update(found)
+        notes.append(run_on_uvloop(session_check_costs(env, token)))
         if not args.no_profile:
             get_project = targets[2]
             notes.append(profile(backend, args.out, lambda: run(get_project)))

@@ -79,7 +79,7 @@ class Accounts:
             await audit.append(
                 db, action, target=f"users/{user_id}", actor=actor, details={"reason": reason}
             )
-        self.session_check.forget_all()
+        await self.session_check.revoked(user_id)
         log.info("user state changed", extra={"user_id": user_id, "state": state, "reason": reason})
         return user
 
@@ -98,5 +98,5 @@ class Accounts:
             await audit.append(
                 db, "user.set_role", target=f"users/{row.id}", details={"role": role}
             )
-        self.session_check.forget_all()
+        await self.session_check.revoked(user.id)
         return user

@@ -122,6 +122,9 @@ class OAuthLogin:
             )
         if created:
             await self.new_accounts.created(result.user.id)
+        else:
+            # An existing account's sessions may have ended (the takeover defence): everywhere.
+            await self.session_check.revoked(result.user.id)
         return result
 
     async def _account_for(self, db: AsyncSession, identity: OAuthIdentity) -> tuple[UserRow, bool]:

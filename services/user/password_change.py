@@ -87,4 +87,5 @@ class PasswordChange:
                 actor=f"users/{user_id}",
                 details=audit.client_details(),
             )
-            return pair
+        await self.session_check.revoked(user_id)
+        return pair

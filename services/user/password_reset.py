@@ -84,4 +84,5 @@ class PasswordReset:
                 actor=audit.ANONYMOUS,
                 details=audit.client_details(),
             )
+        await self.session_check.revoked(user.id)
         self.outbox.flush_soon()

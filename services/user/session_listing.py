@@ -60,3 +60,4 @@ class SessionListing:
                 raise errors.NotFound(f"users/{user_id}/sessions/{session_id} not found")
             revoke(row, reason)
         self.session_check.forget(session_id)
+        await self.session_check.revoked(user_id)

@@ -107,6 +107,7 @@ class SignIn:
         if reused is not None:
             claims = self.codec.decode(refresh_token, expected_types=(REFRESH,))
             self.session_check.forget(str(claims.get("sid", "")))
+            await self.session_check.revoked(str(claims.get("sub", "")))
             log.warning(
                 "refresh token reuse; session revoked", extra={"session_id": claims.get("sid")}
             )

@@ -151,7 +151,11 @@ class UserService:
     async def store_password(
         self, db: AsyncSession, user: UserRow, new_hash: str, reason: str, keep: str = ""
     ) -> None:
-        """Store a new hash and end pending resets and every session but `keep`."""
+        """Store a new hash and end pending resets and every session but `keep`.
+
+        Runs in the caller's transaction: after it commits, `session_check.revoked(user.id)`
+        makes the ended sessions fail in every process.
+        """
         await store_password(
             db, user, new_hash, reason, session_check=self.session_check, keep=keep
         )

@@ -18,6 +18,15 @@ def _session_check(app: App) -> SessionCheck:
     return app.get(DatabaseSessionCheck)
 
 
+def _database_session_check(app: App) -> DatabaseSessionCheck:
+    settings = app.settings
+    check = DatabaseSessionCheck(
+        app.database, redis_url=settings.redis_url, key_prefix=settings.queue_prefix
+    )
+    app.on_close(check.close)
+    return check
+
+
 def _user_service(app: App) -> UserService:
     return UserService(
         app.database,
@@ -43,7 +52,7 @@ DOMAIN = Domain(
     models=models,
     providers={
         UserService: _user_service,
-        DatabaseSessionCheck: lambda app: DatabaseSessionCheck(app.database),
+        DatabaseSessionCheck: _database_session_check,
         # None here; the composition root adds what other domains do for a new account.
         NewAccountHooks: lambda app: NewAccountHooks(),
     },
