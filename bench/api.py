@@ -408,7 +408,7 @@ def profile(pid: int, out: Path, load: object) -> str:
     out.mkdir(parents=True, exist_ok=True)
     svg = out / "getproject.svg"
     recorder = subprocess.Popen(
-        [spy, "record", "-p", str(pid), "-d", "6", "-r", "200", "-o", str(svg), "--nonblocking"],
+        [spy, "record", "-p", str(pid), "-d", "6", "-r", "100", "-o", str(svg)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -417,7 +417,8 @@ def profile(pid: int, out: Path, load: object) -> str:
     output, _ = recorder.communicate(timeout=60)
     if recorder.returncode != 0 or not svg.exists():
         return f"py-spy failed: {output.decode(errors='replace')[-300:]}"
-    return f"py-spy flame graph of GetProject under load: {svg}"
+    said = [line for line in output.decode(errors="replace").splitlines() if "amples" in line]
+    return f"py-spy flame graph of GetProject under load: {svg} ({'; '.join(said).strip()})"
 
 
 def main() -> None:
