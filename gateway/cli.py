@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 async def resolve_config(args: argparse.Namespace, settings: Settings) -> GatewayConfig:
     """Build the configuration; a --backend without --descriptor-set is asked by reflection.
 
-    A backend whose reflection lists FilmStudio's services gets FilmStudio's binding (its
+    A backend whose reflection lists only FilmStudio's services gets FilmStudio's binding (its
     compiled contracts, access option, stream resume and webhook routes).
     """
     if args.backend is None or args.descriptor_set is not None:
@@ -93,10 +93,19 @@ async def resolve_config(args: argparse.Namespace, settings: Settings) -> Gatewa
         for file in files.file
         for service in file.service
     }
-    if not args.service and set(filmstudio_services()) <= names:
+    if not args.service and serves_filmstudio(names):
         log.info("the backend serves FilmStudio: its own binding is used")
         return config_from_args(args, settings)
     return config_from_args(args, settings, file_set=files)
+
+
+def serves_filmstudio(names: set[str]) -> bool:
+    """Say whether a backend's services are FilmStudio's (any subset) plus gRPC's own."""
+    # `serve --services user` is still FilmStudio: its routes and per-route limits apply, and
+    # a route to a service it does not run answers UNIMPLEMENTED as the backend would.
+    studio = set(filmstudio_services())
+    own = {name for name in names if not name.startswith("grpc.")}
+    return bool(own) and own <= studio
 
 
 def config_from_args(

@@ -6,6 +6,7 @@ import ast
 import re
 from pathlib import Path
 
+from gateway.cli import serves_filmstudio
 from gateway.filmstudio import filmstudio_config, filmstudio_services
 from services.common.config import Settings
 
@@ -80,3 +81,11 @@ def test_the_configuration_takes_its_limits_from_settings(tmp_path) -> None:
     assert (config.max_message_bytes, config.upstream_client) == (1234567, "grpcio")
     assert config.cors_origins == ("https://a.example",)
     assert filmstudio_config(settings, "10.0.0.5:9000").cors_origins == ()
+
+
+def test_a_backend_running_some_studio_services_keeps_the_studio_binding() -> None:
+    # `serve --services user` behind `gateway --backend`: the login route keeps its body limit.
+    assert serves_filmstudio({"filmstudio.v1.UserService", "grpc.health.v1.Health"})
+    assert serves_filmstudio(set(filmstudio_services()))
+    assert not serves_filmstudio({"filmstudio.v1.UserService", "shop.v1.ShelfService"})
+    assert not serves_filmstudio({"grpc.health.v1.Health"})
