@@ -173,6 +173,33 @@ class Settings(BaseSettings):
     # YouTube.
     youtube_client_id: str | None = Field(default=None, alias="YOUTUBE_CLIENT_ID")
     youtube_client_secret: SecretStr | None = Field(default=None, alias="YOUTUBE_CLIENT_SECRET")
+    youtube_redirect_uri: str = Field(
+        default="http://127.0.0.1:8080/youtube/callback", alias="YOUTUBE_REDIRECT_URI"
+    )
+    youtube_authorize_url: str = Field(
+        default="https://accounts.google.com/o/oauth2/v2/auth", alias="YOUTUBE_AUTHORIZE_URL"
+    )
+    youtube_token_url: str = Field(
+        default="https://oauth2.googleapis.com/token", alias="YOUTUBE_TOKEN_URL"
+    )
+    youtube_revoke_url: str = Field(
+        default="https://oauth2.googleapis.com/revoke", alias="YOUTUBE_REVOKE_URL"
+    )
+    # The root of the Data API and of its upload endpoints (the discovery document's rootUrl).
+    youtube_api_url: str = Field(default="https://youtube.googleapis.com", alias="YOUTUBE_API_URL")
+    # Refresh tokens are encrypted with the first key; the others still decrypt (rotation).
+    # "kid:base64url-32-bytes[,kid:key...]". Unset outside production: derived from JWT_SECRET.
+    youtube_token_keys: SecretStr | None = Field(default=None, alias="YOUTUBE_TOKEN_KEYS")
+    youtube_chunk_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=256 * 1024, alias="YOUTUBE_CHUNK_BYTES"
+    )
+    youtube_upload_retries: int = Field(default=8, ge=0, le=20, alias="YOUTUBE_UPLOAD_RETRIES")
+    youtube_retry_base_seconds: float = Field(
+        default=1.0, ge=0, le=60, alias="YOUTUBE_RETRY_BASE_SECONDS"
+    )
+    youtube_service_address: str | None = Field(default=None, alias="YOUTUBE_SERVICE_ADDR")
+    # Moderation on: only APPROVED projects may be uploaded; off: COMPLETED ones too.
+    youtube_require_approval: bool = Field(default=False, alias="YOUTUBE_REQUIRE_APPROVAL")
 
     # Logging.
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
@@ -208,6 +235,13 @@ class Settings(BaseSettings):
             raise ConfigError(f"TRUSTED_PROXIES: {error}") from None
         return value
 
+    @field_validator("youtube_chunk_bytes")
+    @classmethod
+    def _check_chunk(cls, value: int) -> int:
+        if value % (256 * 1024):
+            raise ConfigError("YOUTUBE_CHUNK_BYTES must be a multiple of 262144 (256 KiB)")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.jwt_algorithm not in SUPPORTED_JWT_ALGORITHMS:
@@ -238,6 +272,8 @@ class Settings(BaseSettings):
                 )
         elif self.jwt_private_key is None or self.jwt_public_key is None:
             missing.extend(["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY"])
+        if self.youtube_client_id and self.youtube_token_keys is None:
+            missing.append("YOUTUBE_TOKEN_KEYS")
         if missing:
             raise ConfigError(f"missing required production settings: {', '.join(missing)}")
 
