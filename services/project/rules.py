@@ -30,13 +30,14 @@ EDITABLE = ("title", "script", *DEFAULTS)
 CREATE_FIELDS = EDITABLE
 
 # The status machine, in one place. Cancelling a queued job fails its generation (QUEUED ->
-# FAILED), so that the project can be queued again like any failed one.
+# FAILED), so that the project can be queued again like any failed one. A COMPLETED project
+# goes straight to PUBLISHED when moderation is off (the upload job checks the setting).
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"queued"}),
     "queued": frozenset({"generating", "failed"}),
     "generating": frozenset({"completed", "failed"}),
     "failed": frozenset({"queued"}),
-    "completed": frozenset({"pending_review"}),
+    "completed": frozenset({"pending_review", "published"}),
     "pending_review": frozenset({"approved", "rejected"}),
     "approved": frozenset({"published"}),
     "rejected": frozenset(),

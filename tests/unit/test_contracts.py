@@ -16,7 +16,7 @@ EXPECTED_RPCS = {
     "filmstudio.v1.ProjectService": 7,
     "filmstudio.v1.CreditsService": 10,
     "filmstudio.v1.AIJobService": 10,
-    "filmstudio.v1.YouTubeService": 6,
+    "filmstudio.v1.YouTubeService": 8,
     "filmstudio.v1.AdminService": 11,
 }
 

@@ -179,3 +179,35 @@ class DisconnectYouTubeAccountRequest(_message.Message):
 class DisconnectYouTubeAccountResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class IssueUploadTokenRequest(_message.Message):
+    __slots__ = ("job", "refresh")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_FIELD_NUMBER: _ClassVar[int]
+    job: str
+    refresh: bool
+    def __init__(self, job: _Optional[str] = ..., refresh: _Optional[bool] = ...) -> None: ...
+
+class IssueUploadTokenResponse(_message.Message):
+    __slots__ = ("access_token", "expire_time", "upload")
+    ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    access_token: str
+    expire_time: _timestamp_pb2.Timestamp
+    upload: str
+    def __init__(self, access_token: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., upload: _Optional[str] = ...) -> None: ...
+
+class RecordUploadedVideoRequest(_message.Message):
+    __slots__ = ("job", "video_id")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    job: str
+    video_id: str
+    def __init__(self, job: _Optional[str] = ..., video_id: _Optional[str] = ...) -> None: ...
+
+class RecordUploadedVideoResponse(_message.Message):
+    __slots__ = ("upload",)
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    upload: Upload
+    def __init__(self, upload: _Optional[_Union[Upload, _Mapping]] = ...) -> None: ...

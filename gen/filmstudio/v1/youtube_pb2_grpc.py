@@ -60,6 +60,16 @@ class YouTubeServiceStub:
                 request_serializer=filmstudio_dot_v1_dot_youtube__pb2.GetUploadStatusRequest.SerializeToString,
                 response_deserializer=filmstudio_dot_v1_dot_youtube__pb2.GetUploadStatusResponse.FromString,
                 _registered_method=True)
+        self.IssueUploadToken = channel.unary_unary(
+                '/filmstudio.v1.YouTubeService/IssueUploadToken',
+                request_serializer=filmstudio_dot_v1_dot_youtube__pb2.IssueUploadTokenRequest.SerializeToString,
+                response_deserializer=filmstudio_dot_v1_dot_youtube__pb2.IssueUploadTokenResponse.FromString,
+                _registered_method=True)
+        self.RecordUploadedVideo = channel.unary_unary(
+                '/filmstudio.v1.YouTubeService/RecordUploadedVideo',
+                request_serializer=filmstudio_dot_v1_dot_youtube__pb2.RecordUploadedVideoRequest.SerializeToString,
+                response_deserializer=filmstudio_dot_v1_dot_youtube__pb2.RecordUploadedVideoResponse.FromString,
+                _registered_method=True)
         self.DisconnectYouTubeAccount = channel.unary_unary(
                 '/filmstudio.v1.YouTubeService/DisconnectYouTubeAccount',
                 request_serializer=filmstudio_dot_v1_dot_youtube__pb2.DisconnectYouTubeAccountRequest.SerializeToString,
@@ -106,6 +116,20 @@ class YouTubeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueUploadToken(self, request, context):
+        """Hand an upload's worker a current access token for the owner's channel (workers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordUploadedVideo(self, request, context):
+        """Record the video an upload made: the project becomes PUBLISHED (workers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DisconnectYouTubeAccount(self, request, context):
         """Remove the connection and revoke its tokens at Google.
         """
@@ -140,6 +164,16 @@ def add_YouTubeServiceServicer_to_server(servicer, server):
                     servicer.GetUploadStatus,
                     request_deserializer=filmstudio_dot_v1_dot_youtube__pb2.GetUploadStatusRequest.FromString,
                     response_serializer=filmstudio_dot_v1_dot_youtube__pb2.GetUploadStatusResponse.SerializeToString,
+            ),
+            'IssueUploadToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueUploadToken,
+                    request_deserializer=filmstudio_dot_v1_dot_youtube__pb2.IssueUploadTokenRequest.FromString,
+                    response_serializer=filmstudio_dot_v1_dot_youtube__pb2.IssueUploadTokenResponse.SerializeToString,
+            ),
+            'RecordUploadedVideo': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordUploadedVideo,
+                    request_deserializer=filmstudio_dot_v1_dot_youtube__pb2.RecordUploadedVideoRequest.FromString,
+                    response_serializer=filmstudio_dot_v1_dot_youtube__pb2.RecordUploadedVideoResponse.SerializeToString,
             ),
             'DisconnectYouTubeAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.DisconnectYouTubeAccount,
@@ -283,6 +317,60 @@ class YouTubeService:
             '/filmstudio.v1.YouTubeService/GetUploadStatus',
             filmstudio_dot_v1_dot_youtube__pb2.GetUploadStatusRequest.SerializeToString,
             filmstudio_dot_v1_dot_youtube__pb2.GetUploadStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueUploadToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/filmstudio.v1.YouTubeService/IssueUploadToken',
+            filmstudio_dot_v1_dot_youtube__pb2.IssueUploadTokenRequest.SerializeToString,
+            filmstudio_dot_v1_dot_youtube__pb2.IssueUploadTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordUploadedVideo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/filmstudio.v1.YouTubeService/RecordUploadedVideo',
+            filmstudio_dot_v1_dot_youtube__pb2.RecordUploadedVideoRequest.SerializeToString,
+            filmstudio_dot_v1_dot_youtube__pb2.RecordUploadedVideoResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,10 @@ class YouTubeServiceStub:
     """Create a playlist on the connected channel."""
     GetUploadStatus: _grpc.UnaryUnaryMultiCallable[_youtube_pb2.GetUploadStatusRequest, _youtube_pb2.GetUploadStatusResponse]
     """Return an upload's progress and YouTube's processing status."""
+    IssueUploadToken: _grpc.UnaryUnaryMultiCallable[_youtube_pb2.IssueUploadTokenRequest, _youtube_pb2.IssueUploadTokenResponse]
+    """Hand an upload's worker a current access token for the owner's channel (workers)."""
+    RecordUploadedVideo: _grpc.UnaryUnaryMultiCallable[_youtube_pb2.RecordUploadedVideoRequest, _youtube_pb2.RecordUploadedVideoResponse]
+    """Record the video an upload made: the project becomes PUBLISHED (workers)."""
     DisconnectYouTubeAccount: _grpc.UnaryUnaryMultiCallable[_youtube_pb2.DisconnectYouTubeAccountRequest, _youtube_pb2.DisconnectYouTubeAccountResponse]
     """Remove the connection and revoke its tokens at Google."""
 
@@ -61,6 +65,10 @@ class YouTubeServiceAsyncStub(YouTubeServiceStub):
     """Create a playlist on the connected channel."""
     GetUploadStatus: _aio.UnaryUnaryMultiCallable[_youtube_pb2.GetUploadStatusRequest, _youtube_pb2.GetUploadStatusResponse]  # type: ignore[assignment]
     """Return an upload's progress and YouTube's processing status."""
+    IssueUploadToken: _aio.UnaryUnaryMultiCallable[_youtube_pb2.IssueUploadTokenRequest, _youtube_pb2.IssueUploadTokenResponse]  # type: ignore[assignment]
+    """Hand an upload's worker a current access token for the owner's channel (workers)."""
+    RecordUploadedVideo: _aio.UnaryUnaryMultiCallable[_youtube_pb2.RecordUploadedVideoRequest, _youtube_pb2.RecordUploadedVideoResponse]  # type: ignore[assignment]
+    """Record the video an upload made: the project becomes PUBLISHED (workers)."""
     DisconnectYouTubeAccount: _aio.UnaryUnaryMultiCallable[_youtube_pb2.DisconnectYouTubeAccountRequest, _youtube_pb2.DisconnectYouTubeAccountResponse]  # type: ignore[assignment]
     """Remove the connection and revoke its tokens at Google."""
 
@@ -106,6 +114,22 @@ class YouTubeServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_youtube_pb2.GetUploadStatusResponse, _abc.Awaitable[_youtube_pb2.GetUploadStatusResponse]]:
         """Return an upload's progress and YouTube's processing status."""
+
+    @_abc_1.abstractmethod
+    def IssueUploadToken(
+        self,
+        request: _youtube_pb2.IssueUploadTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_youtube_pb2.IssueUploadTokenResponse, _abc.Awaitable[_youtube_pb2.IssueUploadTokenResponse]]:
+        """Hand an upload's worker a current access token for the owner's channel (workers)."""
+
+    @_abc_1.abstractmethod
+    def RecordUploadedVideo(
+        self,
+        request: _youtube_pb2.RecordUploadedVideoRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_youtube_pb2.RecordUploadedVideoResponse, _abc.Awaitable[_youtube_pb2.RecordUploadedVideoResponse]]:
+        """Record the video an upload made: the project becomes PUBLISHED (workers)."""
 
     @_abc_1.abstractmethod
     def DisconnectYouTubeAccount(
