@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from services.client_cli.commands import NAMES as CLIENT_COMMANDS
 from services.common.config import ConfigError, Settings, load_settings
 from services.common.logs import configure_logging
 
@@ -21,7 +22,11 @@ log = logging.getLogger("filmstudio")
 
 # Commands that need no server, database or gRPC: their module registers them on a parser of
 # their own, so a run imports only what it uses (the whole studio costs a second to import).
-STANDALONE_COMMANDS = {"stage": "services.ai_job.stage_cli"}
+STANDALONE_COMMANDS = {"stage": "services.ai_job.stage_cli"} | dict.fromkeys(
+    CLIENT_COMMANDS, "services.client_cli.commands"
+)
+# Maintenance actions under a client command's name need the studio's own parser.
+STUDIO_ACTIONS = {"projects": {"purge"}}
 
 
 async def _serve(
@@ -120,6 +125,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _parser() -> argparse.ArgumentParser:
     from gateway import cli as gateway_cli
     from services.bootstrap import DOMAINS, SERVICES
+    from services.client_cli import commands as client_commands
 
     parser = argparse.ArgumentParser(prog="filmstudio", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         if domain.commands is not None:
             domain.commands(commands)
     gateway_cli.register(commands)
+    client_commands.register(commands, skip=set(commands.choices))
     return parser
 
 
@@ -160,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     standalone = argv[0] if argv and argv[0] in STANDALONE_COMMANDS else None
+    if standalone and argv[1:2] and argv[1] in STUDIO_ACTIONS.get(standalone, ()):
+        standalone = None
     args = (_standalone_parser(standalone) if standalone else _parser()).parse_args(argv)
     try:
         settings = load_settings()

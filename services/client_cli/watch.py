@@ -1,0 +1,106 @@
+"""Follow a job's WatchJob stream: a live progress bar per stage (rich), or NDJSON for scripts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from filmstudio.v1 import ai_job_pb2, common_pb2
+from google.protobuf import json_format
+
+from services.client_cli.client import Client
+
+SUCCEEDED = common_pb2.JOB_STATUS_SUCCEEDED
+
+
+def watch(client: Client, job: str, *, as_json: bool) -> int:
+    """Follow `job` to its end; return 0 when it succeeded, 1 otherwise."""
+    follow = _print_json if as_json else _Bars(job).update
+    last: Any = None
+    after = ""
+    while True:
+        request = ai_job_pb2.WatchJobRequest(name=job, after_event_id=after)
+        # No deadline: a film takes as long as it takes; the stream ends with the job.
+        stream = client.jobs.WatchJob(request, metadata=client.metadata())
+        for response in stream:
+            last, after = response.event, response.event.id
+            follow(last)
+            if last.terminal:
+                break
+        if last is not None and last.terminal:
+            break
+        # The stream ended early (a restart, a token expiring): resume after the last event.
+    _Bars.finish(succeeded=last.status == SUCCEEDED)
+    return 0 if last.status == SUCCEEDED else 1
+
+
+def _print_json(event: Any) -> None:
+    sys.stdout.write(json_format.MessageToJson(event, indent=None) + "\n")
+    sys.stdout.flush()
+
+
+class _Bars:
+    """One bar for the job and one per stage; a stage's bar shows its share of the job."""
+
+    _active: Any = None
+
+    def __init__(self, job: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[message]}"),
+            console=Console(stderr=False),
+            # Off a terminal (a pipe, a test) rich still prints the final state; log lines too.
+            transient=False,
+        )
+        self.job_task = self.progress.add_task(job, total=100, message="")
+        self.stages: dict[str, Any] = {}
+        self.contributed: dict[str, float] = {}
+        self.percent = 0.0
+        self.progress.start()
+        _Bars._active = self
+
+    def update(self, event: Any) -> None:
+        """Show one event."""
+        from rich.console import Console
+
+        stage = event.stage or "job"
+        # Progress is the whole job's; a stage's own share is what it added to it.
+        gained = max(0.0, event.progress - self.percent)
+        self.percent = max(self.percent, event.progress)
+        if stage not in self.stages and stage != "job":
+            self.stages[stage] = self.progress.add_task(f"  {stage}", total=None, message="")
+            self.contributed[stage] = 0.0
+        if stage in self.stages:
+            self.contributed[stage] += gained
+            self.progress.update(
+                self.stages[stage],
+                total=100,
+                completed=min(100.0, self.contributed[stage]),
+                message=event.message[:60],
+            )
+        status = common_pb2.JobStatus.Name(event.status).removeprefix("JOB_STATUS_").lower()
+        self.progress.update(
+            self.job_task, completed=self.percent, message=f"{status}: {event.message[:50]}"
+        )
+        if not Console().is_terminal:
+            # A pipe gets a line per event: a script or a test can follow without a terminal.
+            sys.stdout.write(f"{self.percent:5.1f} % {stage}: {event.message}\n")
+            sys.stdout.flush()
+
+    @classmethod
+    def finish(cls, *, succeeded: bool) -> None:
+        """Fill every stage's bar when the job succeeded, and stop the live display."""
+        bars = cls._active
+        if bars is None:
+            return
+        if succeeded:
+            for stage, task in bars.stages.items():
+                share = bars.contributed[stage] or 1.0
+                bars.progress.update(task, total=share, completed=share)
+        bars.progress.stop()
+        cls._active = None
