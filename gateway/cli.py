@@ -64,6 +64,13 @@ def register(subparsers: Any) -> None:
         help="how unary calls reach the backend (default: GATEWAY_UPSTREAM_CLIENT, h2c)",
     )
     parser.add_argument(
+        "--strict-input",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="refuse (400) unknown JSON fields and query keys and bad Grpc-Metadata-* headers, "
+        "which grpc-gateway ignores (default: GATEWAY_STRICT_INPUT, off)",
+    )
+    parser.add_argument(
         "--processes", type=int, default=1, help="copies on the same port, about one per core"
     )
     parser.set_defaults(handler=run)
@@ -124,6 +131,7 @@ def config_from_args(
             file_set=file_set,
             upstream_client=settings.gateway_upstream_client,
             trusted_proxies=tuple(settings.trusted_proxies.split(",")),
+            strict_input=settings.gateway_strict_input,
         )
     else:
         config = filmstudio_config(settings, backend)
@@ -136,6 +144,8 @@ def config_from_args(
         changes["max_body_bytes"] = args.max_body_bytes
     if args.upstream_client is not None:
         changes["upstream_client"] = args.upstream_client
+    if args.strict_input is not None:
+        changes["strict_input"] = args.strict_input
     return dataclasses.replace(config, **changes)
 
 

@@ -55,6 +55,10 @@ class GatewayConfig:
     title: str = "API"
     version: str = "v1"
     description: str = ""
+    # Refuse input grpc-gateway ignores (unknown body fields and query keys, query values for
+    # fields the path or body binds, any query on a `body: "*"` route, bad Grpc-Metadata-*
+    # headers) with a 400 naming it, instead of ignoring it: catches clients' typos.
+    strict_input: bool = False
     # The method option extension that declares access (public/user/admin/internal), if any.
     access_extension: object | None = None
     # Called with the built Gateway: routes that are not transcoded (raw-body webhooks).

@@ -99,6 +99,7 @@ def prepare(core: Core, scope: Scope, *, streaming: bool) -> Prepared:
         address,
         token,
         trusted_peer=address is not None and core.proxies.trusts(address),
+        strict=core.config.strict_input,
     )
     raw_timeout = header(scope, b"grpc-timeout")
     timeout: float | None

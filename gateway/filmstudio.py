@@ -56,6 +56,7 @@ def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> Gat
         default_request_bytes=settings.grpc_max_request_bytes,
         trusted_proxies=tuple(settings.trusted_proxies.split(",")),
         upstream_client=settings.gateway_upstream_client,
+        strict_input=settings.gateway_strict_input,
         resume=RESUME,
         title="FilmStudio API",
         version="v1",

@@ -41,8 +41,9 @@ def _requests(
     messages = []
     for line in body.splitlines():
         if line.strip():
-            message = parse_stream_message(core.new_request(binding), line)
-            messages.append(build_request(binding, message, variables, query, b""))
+            strict = core.config.strict_input
+            message = parse_stream_message(core.new_request(binding), line, strict=strict)
+            messages.append(build_request(binding, message, variables, query, b"", strict=strict))
 
     async def stream() -> AsyncIterator[protobuf.Message]:
         for message in messages:
@@ -98,7 +99,12 @@ async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> Non
             request = _requests(core, binding, body, variables, prepared.query)
         else:
             request = build_request(
-                binding, core.new_request(binding), variables, prepared.query, body
+                binding,
+                core.new_request(binding),
+                variables,
+                prepared.query,
+                body,
+                strict=core.config.strict_input,
             )
     except GatewayError as error:
         await send_error(send, error)

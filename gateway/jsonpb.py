@@ -1,4 +1,4 @@
-"""Proto3 JSON into messages, strictly: unknown fields and malformed values name their field."""
+"""Proto3 JSON into messages: bad values (and, when strict, unknown fields) name their field."""
 
 from __future__ import annotations
 
@@ -83,11 +83,14 @@ def field_map(descriptor: Any) -> dict[str, FieldDescriptor]:
     return found
 
 
-def parse_message(value: Any, message: Message, path: str = "") -> None:
-    """Merge a decoded JSON value into a message, or raise FieldError."""
+def parse_message(value: Any, message: Message, path: str = "", *, strict: bool = True) -> None:
+    """Merge a decoded JSON value into a message, or raise FieldError.
+
+    Not strict, unknown fields are skipped, as protojson's DiscardUnknown does.
+    """
     descriptor = message.DESCRIPTOR
     if descriptor.full_name in WELL_KNOWN:
-        _parse_well_known(value, message, path)
+        _parse_well_known(value, message, path, strict)
         return
     if not isinstance(value, dict):
         raise FieldError(path, f"expected a JSON object for {descriptor.full_name}")
@@ -96,6 +99,8 @@ def parse_message(value: Any, message: Message, path: str = "") -> None:
     for key, item in value.items():
         found = fields.get(key)
         if found is None:
+            if not strict:
+                continue
             raise FieldError(_join(path, key), f"unknown field {key!r} in {descriptor.full_name}")
         where = _join(path, found.name)
         if found.name in seen:
@@ -106,17 +111,19 @@ def parse_message(value: Any, message: Message, path: str = "") -> None:
             if oneof.name in seen:
                 raise FieldError(where, f"more than one field of oneof {oneof.name!r} is set")
             seen[oneof.name] = key
-        set_field(message, found, item, where)
+        set_field(message, found, item, where, strict=strict)
 
 
-def set_field(message: Message, found: FieldDescriptor, value: Any, path: str) -> None:
+def set_field(
+    message: Message, found: FieldDescriptor, value: Any, path: str, *, strict: bool = True
+) -> None:
     """Set one field of a message from its JSON value (null clears it)."""
     target = found.message_type
     if value is None and (target is None or target.full_name != "google.protobuf.Value"):
         message.ClearField(found.name)
         return
     if target is not None and target.GetOptions().map_entry:
-        _set_map(message, found, value, path)
+        _set_map(message, found, value, path, strict)
     elif found.is_repeated:
         if not isinstance(value, list):
             raise FieldError(path, "expected a JSON array")
@@ -125,7 +132,7 @@ def set_field(message: Message, found: FieldDescriptor, value: Any, path: str) -
         for index, item in enumerate(value):
             where = f"{path}[{index}]"
             if target is not None:
-                parse_message(item, container.add(), where)
+                parse_message(item, container.add(), where, strict=strict)
             elif item is None:
                 raise FieldError(where, "null is not allowed in a repeated field")
             else:
@@ -133,7 +140,7 @@ def set_field(message: Message, found: FieldDescriptor, value: Any, path: str) -
     elif target is not None:
         child = getattr(message, found.name)
         child.Clear()
-        parse_message(value, child, path)
+        parse_message(value, child, path, strict=strict)
         if not child.ListFields() and target.full_name not in WELL_KNOWN:
             # An empty object still marks the field present, as protojson does.
             child.SetInParent()
@@ -141,7 +148,7 @@ def set_field(message: Message, found: FieldDescriptor, value: Any, path: str) -
         setattr(message, found.name, scalar(found, value, path))
 
 
-def _set_map(message: Message, found: FieldDescriptor, value: Any, path: str) -> None:
+def _set_map(message: Message, found: FieldDescriptor, value: Any, path: str, strict: bool) -> None:
     if not isinstance(value, dict):
         raise FieldError(path, "expected a JSON object (a map)")
     entry: Any = found.message_type
@@ -152,7 +159,7 @@ def _set_map(message: Message, found: FieldDescriptor, value: Any, path: str) ->
         where = f"{path}[{raw_key!r}]"
         key = map_key(key_field, raw_key, where)
         if value_field.message_type is not None:
-            parse_message(item, container[key], where)
+            parse_message(item, container[key], where, strict=strict)
         elif item is None:
             raise FieldError(where, "null is not allowed as a map value")
         else:
@@ -269,7 +276,7 @@ def _enum(found: FieldDescriptor, value: Any, path: str) -> int:
     raise FieldError(path, f"expected a name of {enum.full_name}")
 
 
-def _parse_well_known(value: Any, message: Message, path: str) -> None:
+def _parse_well_known(value: Any, message: Message, path: str, strict: bool) -> None:
     name = message.DESCRIPTOR.full_name
     if value is None and name != "google.protobuf.Value":
         return
@@ -279,7 +286,7 @@ def _parse_well_known(value: Any, message: Message, path: str) -> None:
         setattr(message, "value", scalar(inner, value, path))  # noqa: B010
         return
     try:
-        json_format.ParseDict(value, message)
+        json_format.ParseDict(value, message, ignore_unknown_fields=not strict)
     except (json_format.ParseError, TypeError, ValueError, AttributeError) as error:
         raise FieldError(path, _clean(str(error), name)) from None
 

@@ -61,11 +61,13 @@ def outgoing_metadata(
     access_token: str | None = None,
     *,
     trusted_peer: bool = False,
+    strict: bool = True,
 ) -> Metadata:
     """Build the call metadata: Authorization, Grpc-Metadata-*, request id, forwarding info.
 
     X-Forwarded-For is extended with the client when the client is a trusted proxy, and
-    otherwise replaced by it: anyone else's header is only their word.
+    otherwise replaced by it: anyone else's header is only their word. Not strict, a
+    Grpc-Metadata-* header with a bad key or a non-ASCII value is skipped, as grpc-gateway does.
     """
     metadata: Metadata = [(REQUEST_ID, request_id)]
     authorization = None
@@ -78,7 +80,11 @@ def outgoing_metadata(
         elif name.startswith(_METADATA_PREFIX):
             key = name[len(_METADATA_PREFIX) :].decode("latin-1")
             if not _METADATA_KEY.match(key) or key.startswith(_RESERVED) or key == REQUEST_ID:
+                if not strict:
+                    continue
                 raise bad_request(raw_name.decode("latin-1"), "not an allowed metadata key")
+            if not strict and not key.endswith("-bin") and not _PRINTABLE.match(raw_value):
+                continue
             metadata.append((key, _metadata_value(key, raw_value)))
         elif name == b"x-forwarded-for" and _PRINTABLE.match(raw_value):
             forwarded_for = raw_value.decode("latin-1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,7 +66,7 @@ class _Paths:
         )
         return "{" + name + "}"
 
-    def _variable(self, variable: Variable, before: str | None) -> str:
+    def _variable(self, variable: Variable) -> str:
         fields = resolve_field(self.binding.method, variable.field_path)
         what = f"Part of `{_camel_path(fields)}`"
         comment = self.schemas.comments.get(fields[-1].full_name, "")
@@ -73,9 +74,10 @@ class _Paths:
             schema = dict(scalar_schema(fields[-1]))
             if schema.get("type") == "string" and "pattern" not in schema:
                 schema["pattern"] = "^[^/]+$"
-            # Named like the ids of resource paths, so equal templates get equal names.
-            base = f"{before}Id" if before else fields[-1].json_name
-            return self._param(base, schema, comment or f"The `{_camel_path(fields)}` field.")
+            # Named as in the template (JSON names, as protoc-gen-openapiv2 writes them), so
+            # clients generated from this document match those generated for grpc-gateway.
+            name = _camel_path(fields)
+            return self._param(name, schema, comment or f"The `{name}` field.")
         out, previous = [], fields[-1].json_name
         for part in variable.segments:
             if part == "*":
@@ -93,11 +95,9 @@ class _Paths:
     def build(self) -> str:
         """Return the OpenAPI path, e.g. /v1/projects/{projectsId}:undelete."""
         parts: list[str] = []
-        for index, segment in enumerate(self.binding.template.segments):
+        for segment in self.binding.template.segments:
             if isinstance(segment, Variable):
-                # A literal right before the variable (not the version prefix) names it.
-                before = self.binding.template.segments[index - 1] if index > 1 else None
-                parts.append(self._variable(segment, before if isinstance(before, str) else None))
+                parts.append(self._variable(segment))
             else:
                 parts.append(segment)
         verb = f":{self.binding.template.verb}" if self.binding.template.verb else ""
@@ -227,6 +227,26 @@ def operation(
     return path, op
 
 
+_PARAMETER = re.compile(r"\{([^}]+)\}")
+
+
+def _same_shape(path: str, op: dict[str, Any], shapes: dict[str, str]) -> str:
+    """Return the path first given for this shape, renaming the operation's path parameters.
+
+    OpenAPI forbids two templated paths that differ only in parameter names; a binding that
+    would add one (`{bookId}` beside `{booksId}`) takes the first one's names.
+    """
+    shape = _PARAMETER.sub("{}", path)
+    first = shapes.setdefault(shape, path)
+    if first == path:
+        return path
+    renames = dict(zip(_PARAMETER.findall(path), _PARAMETER.findall(first), strict=True))
+    for parameter in op["parameters"]:
+        if parameter["in"] == "path":
+            parameter["name"] = renames.get(parameter["name"], parameter["name"])
+    return first
+
+
 def build_openapi(
     bindings: Iterable[Binding], config: GatewayConfig, comments: dict[str, str]
 ) -> dict[str, Any]:
@@ -235,8 +255,10 @@ def build_openapi(
     schemas.message_ref(status_pb2.Status.DESCRIPTOR)
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, dict[str, Any]] = {}
+    shapes: dict[str, str] = {}
     for binding in bindings:
         path, op = operation(binding, schemas, config)
+        path = _same_shape(path, op, shapes)
         paths.setdefault(path, {})[binding.http_method.lower()] = op
         service = binding.method.containing_service
         tags.setdefault(service.name, schemas.describe({"name": service.name}, service.full_name))

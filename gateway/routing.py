@@ -207,6 +207,8 @@ class Binding:
     response_body: str
     # Position among the RPC's bindings (0 for the main rule), for unique OpenAPI operation ids.
     index: int = 0
+    # The FieldMask a PATCH without one gets from its body's fields ("" where none applies).
+    mask_field: str = ""
 
     @property
     def rpc_path(self) -> str:
@@ -263,11 +265,27 @@ def _bindings_of(method: MethodDescriptor, rule: http_pb2.HttpRule, index: int) 
             raise TemplateError(
                 f"{method.full_name}: path variable {variable.field_path} cannot be bound"
             )
+    mask = ""
     if rule.body not in ("", "*"):
-        resolve_field(method, rule.body)
+        body = resolve_field(method, rule.body)[-1]
+        if verb == "PATCH" and body.message_type is not None and not body.is_repeated:
+            mask = _patch_mask_field(method)
     if rule.response_body and rule.response_body not in method.output_type.fields_by_name:
         raise TemplateError(f"{method.full_name}: no response field {rule.response_body!r}")
-    return Binding(method, verb, template, rule.body, rule.response_body, index)
+    return Binding(method, verb, template, rule.body, rule.response_body, index, mask)
+
+
+def _patch_mask_field(method: MethodDescriptor) -> str:
+    """Return the request's one FieldMask field, which grpc-gateway fills on PATCH; else ""."""
+    masks = [
+        found.name
+        for found in method.input_type.fields
+        if found.message_type is not None
+        and found.message_type.full_name == "google.protobuf.FieldMask"
+        and not found.is_repeated
+    ]
+    # grpc-gateway's generator leaves a request with two masks alone: which one is meant?
+    return masks[0] if len(masks) == 1 else ""
 
 
 def bindings_for(services: Iterable[ServiceDescriptor]) -> list[Binding]:

@@ -11,6 +11,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from gateway.errors import bad_request
+from gateway.fieldmask import mask_from_body
 from gateway.jsonpb import WRAPPERS, FieldError, field_map, parse_message, set_field
 from gateway.limits import check_depth, too_deep
 from gateway.render import Renderer
@@ -22,6 +23,7 @@ STRING_FORMS = frozenset(
     {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
 )
 _TRUE, _FALSE = {"true", "t", "1"}, {"false", "f", "0"}
+UNKNOWN_QUERY = "unknown query parameter"
 
 
 def _entry(found: FieldDescriptor) -> Any:
@@ -66,11 +68,11 @@ def _walk(descriptor: Any, key: str, dotted: str) -> list[FieldDescriptor]:
     for name in dotted.split("."):
         found = field_map(message).get(name) if message is not None else None
         if found is None:
-            raise FieldError(key, "unknown query parameter")
+            raise FieldError(key, UNKNOWN_QUERY)
         if fields and fields[-1].is_repeated:
             raise FieldError(key, "fields inside repeated fields cannot be query parameters")
         if message is not None and message.full_name in STRING_FORMS | WRAPPERS:
-            raise FieldError(key, "unknown query parameter")
+            raise FieldError(key, UNKNOWN_QUERY)
         fields.append(found)
         message = found.message_type
     return fields
@@ -99,23 +101,45 @@ def _check_leaf(key: str, leaf: FieldDescriptor, is_map_key: bool) -> None:
 
 
 def apply_query(
-    message: Message, query: Iterable[tuple[str, str]], bound: set[str], body_is_all: bool
+    message: Message,
+    query: Iterable[tuple[str, str]],
+    bound: set[str],
+    body_is_all: bool,
+    *,
+    strict: bool = True,
 ) -> None:
-    """Set the message's unbound fields from query parameters, grpc-gateway style."""
+    """Set the message's unbound fields from query parameters, grpc-gateway style.
+
+    Not strict (grpc-gateway's way), parameters for unknown fields, for fields the path or the
+    body binds, and any parameter of a `body: "*"` route are skipped instead of refused.
+    """
     singles: dict[str, tuple[list[FieldDescriptor], Any, str]] = {}
     lists: dict[str, tuple[list[FieldDescriptor], list[Any], str]] = {}
     maps: dict[str, tuple[list[FieldDescriptor], dict[str, Any], str]] = {}
     for key, text in query:
         if body_is_all:
-            raise FieldError(key, "query parameters are not accepted: the body carries the request")
+            if strict:
+                raise FieldError(
+                    key, "query parameters are not accepted: the body carries the request"
+                )
+            return
         parsed = _QUERY_KEY.match(key)
         if parsed is None:
-            raise FieldError(key, "malformed query parameter name")
-        fields = _walk(message.DESCRIPTOR, key, parsed.group("path"))
+            if strict:
+                raise FieldError(key, "malformed query parameter name")
+            continue
+        try:
+            fields = _walk(message.DESCRIPTOR, key, parsed.group("path"))
+        except FieldError as error:
+            if strict or error.description != UNKNOWN_QUERY:
+                raise
+            continue
         proto_path = ".".join(f.name for f in fields)
-        if any(proto_path == b or proto_path.startswith(b + ".") for b in bound) or any(
-            b.startswith(proto_path + ".") for b in bound
-        ):
+        if any(proto_path == b or proto_path.startswith(b + ".") for b in bound):
+            if strict:
+                raise FieldError(key, "the field is bound by the path or the body")
+            continue  # the path (or body) wins, as grpc-gateway's filter has it
+        if any(b.startswith(proto_path + ".") for b in bound):
             raise FieldError(key, "the field is bound by the path or the body")
         leaf = fields[-1]
         _check_leaf(key, leaf, parsed.group("key") is not None)
@@ -182,20 +206,35 @@ def decode_json(body: bytes) -> Any:
         raise bad_request("", f"the body is not valid JSON: {error}", "INVALID_JSON") from None
 
 
-def apply_body(message: Message, binding: Binding, body: bytes) -> None:
-    """Merge the JSON body into the request: all of it, or the one field the rule names."""
+def apply_body(message: Message, binding: Binding, body: bytes, *, strict: bool = True) -> Any:
+    """Merge the JSON body into the request: all of it, or the one field the rule names.
+
+    Return the decoded JSON (None without a body), from which a PATCH may derive its mask.
+    """
     if not binding.body or not body.strip():
-        return
+        return None
     value = decode_json(body)
     if binding.body == "*":
-        parse_message(value, message)
-        return
+        parse_message(value, message, strict=strict)
+        return value
     names = binding.body.split(".")
     parent = message
     for name in names[:-1]:
         parent = getattr(parent, name)
     found: Any = parent.DESCRIPTOR.fields_by_name[names[-1]]
-    set_field(parent, found, value, binding.body)
+    set_field(parent, found, value, binding.body, strict=strict)
+    return value
+
+
+def fill_update_mask(message: Message, binding: Binding, value: Any) -> None:
+    """Give a PATCH without an update mask the body's fields as its mask, as grpc-gateway does."""
+    mask = getattr(message, binding.mask_field)
+    if mask.paths:
+        return
+    target: Any = message.DESCRIPTOR
+    for name in binding.body.split("."):
+        target = target.fields_by_name[name].message_type
+    mask.paths.extend(mask_from_body(value, target))
 
 
 def build_request(
@@ -204,22 +243,27 @@ def build_request(
     variables: dict[str, str],
     query: Iterable[tuple[str, str]],
     body: bytes,
+    *,
+    strict: bool = True,
 ) -> Message:
     """Fill `message` from body, query and path (in that order), or raise a 400 GatewayError."""
     try:
-        apply_body(message, binding, body)
+        value = apply_body(message, binding, body, strict=strict)
         if query:  # most calls have none: skip working out which fields the rule binds
-            apply_query(message, query, bound_paths(binding), binding.body == "*")
+            apply_query(message, query, bound_paths(binding), binding.body == "*", strict=strict)
         apply_path(message, variables)
+        if binding.mask_field:
+            fill_update_mask(message, binding, value)
     except FieldError as error:
         raise bad_request(error.field, error.description) from None
     return message
 
 
-def parse_stream_message(message: Message, text: str | bytes) -> Message:
+def parse_stream_message(message: Message, text: str | bytes, *, strict: bool = True) -> Message:
     """Parse one JSON message of a streamed request, or raise a 400 GatewayError."""
     try:
-        parse_message(decode_json(text if isinstance(text, bytes) else text.encode()), message)
+        raw = text if isinstance(text, bytes) else text.encode()
+        parse_message(decode_json(raw), message, strict=strict)
     except FieldError as error:
         raise bad_request(error.field, error.description) from None
     return message

@@ -56,8 +56,13 @@ class _ClientStream:
             if not text.strip():
                 return  # half-close: the client has sent everything
             try:
-                message = parse_stream_message(self.core.new_request(self.binding), text)
-                yield build_request(self.binding, message, self.variables, self.query, b"")
+                strict = self.core.config.strict_input
+                message = parse_stream_message(
+                    self.core.new_request(self.binding), text, strict=strict
+                )
+                yield build_request(
+                    self.binding, message, self.variables, self.query, b"", strict=strict
+                )
             except GatewayError as error:
                 self.error = error
                 self.call.cancel()
@@ -75,7 +80,12 @@ async def handle_websocket(core: Core, scope: Scope, receive: Receive, send: Sen
         request: Any = None
         if not binding.client_streaming:
             request = build_request(
-                binding, core.new_request(binding), variables, prepared.query, b""
+                binding,
+                core.new_request(binding),
+                variables,
+                prepared.query,
+                b"",
+                strict=core.config.strict_input,
             )
     except GatewayError as error:
         # Refusing before accept makes the server answer the upgrade with 403.

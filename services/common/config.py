@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     gateway_upstream_client: Literal["h2c", "grpcio"] = Field(
         default="h2c", alias="GATEWAY_UPSTREAM_CLIENT"
     )
+    # Refuse (400) the input grpc-gateway ignores: unknown JSON fields and query keys, query
+    # values for fields bound by the path or body, bad Grpc-Metadata-* headers. Off: ignored.
+    gateway_strict_input: bool = Field(default=False, alias="GATEWAY_STRICT_INPUT")
 
     # Queue and events.
     redis_url: str | None = Field(default=None, alias="REDIS_URL")

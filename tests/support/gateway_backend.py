@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf import duration_pb2, empty_pb2, struct_pb2, timestamp_pb2, wrappers_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -243,6 +244,20 @@ class Probes(pb_grpc.ProbeServiceServicer):
             if message.label:
                 response.labels.append(message.label)
         return response
+
+    async def Download(self, request: Any, context: Any) -> Any:
+        context.set_trailing_metadata((("x-served", request.name),))
+        data = f"raw {request.name}\n".encode()
+        return httpbody_pb2.HttpBody(content_type=request.content_type, data=data)
+
+    async def DownloadStream(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        for number in range(request.parts):
+            data = f"{request.name} part {number}\n".encode()
+            yield httpbody_pb2.HttpBody(content_type=request.content_type, data=data)
+
+    async def Shout(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        async for message in request_iterator:
+            yield pb.ChatMessage(text=message.text.upper())
 
     async def Sleep(self, request: Any, context: Any) -> Any:
         seconds = max(request.duration.seconds + request.duration.nanos / 1e9, 0.0)

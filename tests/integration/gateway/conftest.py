@@ -36,3 +36,25 @@ async def live() -> AsyncIterator[Live]:
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client,
     ):
         yield Live(backend, server, client)
+
+
+@pytest.fixture(scope="package")
+async def strict(live: Live) -> AsyncIterator[Live]:
+    """A second gateway on the same backend with strict_input (GATEWAY_STRICT_INPUT) on."""
+    config = gateway_test_config(live.backend.address, strict_input=True)
+    async with (
+        running_gateway(config) as server,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client,
+    ):
+        yield Live(live.backend, server, client)
+
+
+@pytest.fixture(scope="module", params=["h2c", "grpcio"])
+async def both(request: pytest.FixtureRequest, live: Live) -> AsyncIterator[Live]:
+    """A gateway on the package's backend per upstream client (h2c, then grpcio)."""
+    config = gateway_test_config(live.backend.address, upstream_client=request.param)
+    async with (
+        running_gateway(config) as server,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client,
+    ):
+        yield Live(live.backend, server, client)

@@ -76,7 +76,9 @@ async def test_access_token_query_parameter_is_refused_where_headers_can_be_sent
     assert "Authorization: Bearer" in response.json()["message"]
 
 
-async def test_reserved_or_malformed_metadata_headers_are_400(live) -> None:
+async def test_reserved_or_malformed_metadata_headers_are_400(strict) -> None:
+    # Strict input; by default a reserved key is skipped (test_gateway_lenient_input.py).
+    live = strict
     reserved = await live.client.get("/v1/inspect", headers={"Grpc-Metadata-Grpc-Timeout": "1S"})
     assert reserved.status_code == 400
     bad_bin = await live.client.get("/v1/inspect", headers={"Grpc-Metadata-X-Bin": "%%%"})

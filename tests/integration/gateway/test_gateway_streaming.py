@@ -148,8 +148,9 @@ async def test_websocket_carries_bidirectional_streams(live) -> None:
     assert socket.close_code == 1000
 
 
-async def test_websocket_bad_frames_are_error_frames(live) -> None:
-    async with websockets.connect(f"ws://127.0.0.1:{live.server.port}/v1/chat") as socket:
+async def test_websocket_bad_frames_are_error_frames(strict) -> None:
+    # Strict input names the unknown field; by default it is ignored.
+    async with websockets.connect(f"ws://127.0.0.1:{strict.server.port}/v1/chat") as socket:
         await socket.send(json.dumps({"txt": "typo"}))
         frames = [json.loads(frame) async for frame in socket]
     assert frames[-1]["error"]["code"] == 3

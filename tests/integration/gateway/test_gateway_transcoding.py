@@ -215,11 +215,13 @@ def _violation(response) -> tuple[str, str]:
     ],
 )
 async def test_unknown_and_malformed_body_fields_are_400_naming_the_field(
-    live, payload, field
+    strict, payload, field
 ) -> None:
+    # Strict input: unknown fields are refused too (tests/.../test_gateway_lenient_input.py
+    # has the default, grpc-gateway's, which ignores them).
     # json.dumps escapes the lone surrogate as \ud800, as a hostile client would send it.
     body = json.dumps(payload).encode()
-    response = await live.client.post(
+    response = await strict.client.post(
         "/v1/shelves/s1/books", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400, response.text
@@ -240,8 +242,9 @@ async def test_unknown_and_malformed_body_fields_are_400_naming_the_field(
         ({"filter.publishedAfter": "noon"}, "filter.publishedAfter"),
     ],
 )
-async def test_bad_query_parameters_are_400_naming_the_parameter(live, query, field) -> None:
-    response = await live.client.get("/v1/shelves/s1/books", params=query)
+async def test_bad_query_parameters_are_400_naming_the_parameter(strict, query, field) -> None:
+    # Strict input: unknown and path-bound keys are refused too.
+    response = await strict.client.get("/v1/shelves/s1/books", params=query)
     assert response.status_code == 400, response.text
     assert _violation(response)[0] == field
 

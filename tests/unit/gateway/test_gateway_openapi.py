@@ -40,8 +40,11 @@ def test_templates_become_paths_with_named_id_parameters(spec) -> None:
         "/v1/fail",
         "/v1/inspect",
         "/v1/sleep",
-        "/v1/bind/{bindId}:custom:custom",
-        "/v1/bind/ids/{idsId}/genres/{genresId}",
+        "/v1/bind/{uuid}:custom:custom",
+        "/v1/bind/ids/{ids}/genres/{genres}",
+        "/v1/download/{name}",
+        "/v1/download/{name}:stream",
+        "/v1/shout",
         "/v1/collect",
     }
     book = spec["paths"]["/v1/shelves/{shelvesId}/books/{booksId}"]

@@ -2,6 +2,7 @@ import datetime
 
 from filmstudio.v1 import options_pb2 as _options_pb2
 from google.api import annotations_pb2 as _annotations_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -409,3 +410,13 @@ class CollectResponse(_message.Message):
     count: int
     labels: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, total: _Optional[int] = ..., count: _Optional[int] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DownloadRequest(_message.Message):
+    __slots__ = ("name", "content_type", "parts")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content_type: str
+    parts: int
+    def __init__(self, name: _Optional[str] = ..., content_type: _Optional[str] = ..., parts: _Optional[int] = ...) -> None: ...

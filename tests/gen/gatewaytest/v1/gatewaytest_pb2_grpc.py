@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from gatewaytest.v1 import gatewaytest_pb2 as gatewaytest_dot_v1_dot_gatewaytest__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -489,6 +490,21 @@ class ProbeServiceStub:
                 request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectRequest.SerializeToString,
                 response_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectResponse.FromString,
                 _registered_method=True)
+        self.Download = channel.unary_unary(
+                '/gatewaytest.v1.ProbeService/Download',
+                request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.DownloadRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.DownloadStream = channel.unary_stream(
+                '/gatewaytest.v1.ProbeService/DownloadStream',
+                request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.DownloadRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.Shout = channel.stream_stream(
+                '/gatewaytest.v1.ProbeService/Shout',
+                request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.ChatMessage.SerializeToString,
+                response_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.ChatMessage.FromString,
+                _registered_method=True)
         self.Sleep = channel.unary_unary(
                 '/gatewaytest.v1.ProbeService/Sleep',
                 request_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.SleepRequest.SerializeToString,
@@ -536,6 +552,27 @@ class ProbeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Download(self, request, context):
+        """Return `text` as raw bytes of the given content type (google.api.HttpBody).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadStream(self, request, context):
+        """Return `parts` raw chunks (a stream of google.api.HttpBody).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Shout(self, request_iterator, context):
+        """Echo each message upper-cased as it comes (bidi over HTTP).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Sleep(self, request, context):
         """Sleep for the given duration, then answer.
         """
@@ -570,6 +607,21 @@ def add_ProbeServiceServicer_to_server(servicer, server):
                     servicer.Collect,
                     request_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectRequest.FromString,
                     response_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectResponse.SerializeToString,
+            ),
+            'Download': grpc.unary_unary_rpc_method_handler(
+                    servicer.Download,
+                    request_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.DownloadRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'DownloadStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadStream,
+                    request_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.DownloadRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'Shout': grpc.stream_stream_rpc_method_handler(
+                    servicer.Shout,
+                    request_deserializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.ChatMessage.FromString,
+                    response_serializer=gatewaytest_dot_v1_dot_gatewaytest__pb2.ChatMessage.SerializeToString,
             ),
             'Sleep': grpc.unary_unary_rpc_method_handler(
                     servicer.Sleep,
@@ -713,6 +765,87 @@ class ProbeService:
             '/gatewaytest.v1.ProbeService/Collect',
             gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectRequest.SerializeToString,
             gatewaytest_dot_v1_dot_gatewaytest__pb2.CollectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Download(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gatewaytest.v1.ProbeService/Download',
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.DownloadRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/gatewaytest.v1.ProbeService/DownloadStream',
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.DownloadRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Shout(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/gatewaytest.v1.ProbeService/Shout',
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.ChatMessage.SerializeToString,
+            gatewaytest_dot_v1_dot_gatewaytest__pb2.ChatMessage.FromString,
             options,
             channel_credentials,
             insecure,
