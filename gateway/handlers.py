@@ -17,6 +17,7 @@ from gateway.asgi import (
     Receive,
     Scope,
     Send,
+    header,
     read_body,
     request_id,
     send_bytes,
@@ -52,6 +53,14 @@ def _requests(
     return stream()
 
 
+def challenge(scope: Scope) -> tuple[bytes, bytes]:
+    """Return the RFC 6750 WWW-Authenticate of a 401: invalid_token when a token was sent."""
+    sent = header(scope, b"authorization") is not None or b"access_token=" in scope.get(
+        "query_string", b""
+    )
+    return (b"www-authenticate", b'Bearer error="invalid_token"' if sent else b"Bearer")
+
+
 def raw_path(scope: Scope) -> str:
     """Return the still percent-encoded path, so an encoded '/' stays inside its segment."""
     raw = scope.get("raw_path")
@@ -64,7 +73,10 @@ async def handle_http(core: Core, scope: Scope, receive: Receive, send: Send) ->
 
     async def tracking_send(message: Message) -> None:
         nonlocal started
-        started = started or message["type"] == "http.response.start"
+        if message["type"] == "http.response.start":
+            started = True
+            if message["status"] == 401:
+                message["headers"] = [*message.get("headers", ()), challenge(scope)]
         await send(message)
 
     try:

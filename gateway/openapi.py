@@ -182,7 +182,7 @@ def _response(binding: Binding, schemas: Schemas) -> dict[str, Any]:
     return {
         "description": "A stream: one JSON object per line, or Server-Sent Events on request.",
         "content": {
-            "application/x-ndjson": {"schema": line},
+            "application/json": {"schema": line},
             "text/event-stream": {"schema": {"type": "string"}},
         },
     }

@@ -96,11 +96,16 @@ class Renderer:
 
     def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
         self.pool = pool
-        # Per field: name, JSON name, presence, and the converter (None: the value as it is).
-        self._plans: dict[str, list[tuple[str, str, bool, Convert | None]]] = {}
+        # Per field: name, JSON name, presence, the converter (None: the value as it is), and
+        # whether it is written as null when unset (singular messages outside oneofs).
+        self._plans: dict[str, list[tuple[str, str, bool, Convert | None, bool]]] = {}
 
     def to_json(self, message: Message) -> Any:
-        """Return the JSON value of a message, unpopulated scalars and lists included."""
+        """Return the JSON value of a message as protojson with EmitUnpopulated writes it.
+
+        That is grpc-gateway's default marshaler: unset scalars, lists and maps as their zero
+        values, unset message fields as null, unset oneof members (proto3 optional too) left out.
+        """
         descriptor = message.DESCRIPTOR
         if descriptor.full_name in _SPECIAL_FORMS:
             if (write := _STRING_WRITERS.get(descriptor.full_name)) is not None:
@@ -110,17 +115,25 @@ class Renderer:
         if plan is None:
             plan = self._plans[descriptor.full_name] = self._plan(descriptor)
         out: dict[str, Any] = {}
-        for name, key, presence, convert in plan:
+        for name, key, presence, convert, null in plan:
             if presence and not message.HasField(name):
+                if null:
+                    out[key] = None
                 continue
             value = getattr(message, name)
             out[key] = value if convert is None else convert(value)
         return out
 
-    def _plan(self, descriptor: Any) -> list[tuple[str, str, bool, Convert | None]]:
+    def _plan(self, descriptor: Any) -> list[tuple[str, str, bool, Convert | None, bool]]:
         plan = []
         for field in descriptor.fields:
-            plan.append((field.name, field.json_name, field.has_presence, self._converter(field)))
+            null = (
+                field.message_type is not None
+                and not field.is_repeated
+                and field.containing_oneof is None
+            )
+            convert = self._converter(field)
+            plan.append((field.name, field.json_name, field.has_presence, convert, null))
         return plan
 
     def _converter(self, field: FieldDescriptor) -> Convert | None:

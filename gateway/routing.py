@@ -324,7 +324,7 @@ class Router:
             self._by_verb.setdefault(binding.http_method, []).append(entry)
 
     def match(self, verb: str, raw_path: str) -> tuple[Binding, dict[str, str]]:
-        """Return the binding and path variables, or raise a 404 or 405 GatewayError."""
+        """Return the binding and path variables, or raise a 404 or 501 GatewayError."""
         for prefix, binding in self._by_verb.get(verb, ()):
             # A string prefix test is much cheaper than the regex and rules out most routes.
             if not raw_path.startswith(prefix):
@@ -338,10 +338,10 @@ class Router:
             if other != verb and any(b.template.match(raw_path) is not None for _, b in candidates)
         )
         if allowed:
+            # grpc-gateway's routing error: UNIMPLEMENTED, so 501; the Allow header is ours.
             raise GatewayError(
                 grpc.StatusCode.UNIMPLEMENTED,
                 "Method Not Allowed",
-                http=405,
                 headers=[("allow", ", ".join(allowed))],
             )
         raise GatewayError(grpc.StatusCode.NOT_FOUND, "Not Found")

@@ -1,4 +1,4 @@
-"""Server streaming over HTTP: NDJSON by default, Server-Sent Events on request."""
+"""Server streaming over HTTP: a JSON object a line by default, Server-Sent Events on request."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from gateway.transcode import dumps, render
 
 log = logging.getLogger(__name__)
 
-NDJSON = b"application/x-ndjson"
+# grpc-gateway's stream content type: its JSON marshaler's, whatever the delimiter.
+STREAM_JSON = b"application/json"
 EVENT_STREAM = b"text/event-stream"
 SSE_RETRY_MS = 2000
 
@@ -62,7 +63,7 @@ class Frames:
         self.count = 0
         # The read in flight, so whoever stops the stream can cancel it.
         self.reading: asyncio.Future[Any] | None = None
-        self.content_type = EVENT_STREAM if sse else NDJSON
+        self.content_type = EVENT_STREAM if sse else STREAM_JSON
 
     def opening(self) -> bytes:
         """Return what starts the stream (the SSE reconnect delay)."""

@@ -98,7 +98,7 @@ def test_comments_become_descriptions(spec) -> None:
     watch = spec["paths"]["/v1/shelves/{shelvesId}:watch"]["get"]
     assert watch["summary"].startswith("Stream the events of a shelf")
     assert set(watch["responses"]["200"]["content"]) == {
-        "application/x-ndjson",
+        "application/json",
         "text/event-stream",
     }
 

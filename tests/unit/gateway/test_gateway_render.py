@@ -1,8 +1,13 @@
-"""The cached renderer writes exactly what json_format writes."""
+"""The cached renderer writes what protojson with EmitUnpopulated writes (grpc-gateway's default).
+
+That is json_format's output with fields without presence included, plus unset singular
+message fields (outside oneofs) as null.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from filmstudio.v1 import ai_job_pb2, project_pb2
@@ -35,10 +40,38 @@ def _cases() -> list[object]:
     ]
 
 
+def _add_nulls(message: Any, out: dict[str, Any]) -> None:
+    """Write unset singular message fields as null, as protojson's EmitUnpopulated does."""
+    if message.DESCRIPTOR.full_name.startswith("google.protobuf."):
+        return
+    for field in message.DESCRIPTOR.fields:
+        target = field.message_type
+        if target is None or target.GetOptions().map_entry:
+            continue
+        if field.is_repeated:
+            items = getattr(message, field.name)
+            for item, written in zip(items, out[field.json_name], strict=True):
+                _add_nulls(item, written)
+        elif message.HasField(field.name):
+            _add_nulls(getattr(message, field.name), out[field.json_name])
+        elif field.containing_oneof is None:
+            out[field.json_name] = None
+
+
 @pytest.mark.parametrize("message", _cases(), ids=lambda m: type(m).__name__)
-def test_renderer_matches_json_format(message) -> None:
+def test_renderer_matches_protojson_emit_unpopulated(message) -> None:
     expected = json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    _add_nulls(message, expected)
     assert Renderer().to_json(message) == expected
+
+
+def test_unset_messages_are_null_and_unset_oneofs_and_optionals_are_left_out() -> None:
+    written = Renderer().to_json(pb.Book())
+    assert written["author"] is None
+    assert written["publishTime"] is None
+    assert written["pageCount"] is None
+    assert "inStock" not in written
+    assert "edition" not in written
 
 
 _INSTANTS = [

@@ -99,14 +99,14 @@ def test_the_most_specific_template_wins() -> None:
     assert binding.method.name == "GetShelf"
 
 
-def test_no_match_is_404_and_another_method_is_405() -> None:
+def test_no_match_is_404_and_another_method_is_501() -> None:
     router = Router(bindings_for([pb.DESCRIPTOR.services_by_name["ShelfService"]]))
     with pytest.raises(GatewayError) as missing:
         router.match("GET", "/v2/else")
     assert missing.value.http == 404
     with pytest.raises(GatewayError) as wrong:
         router.match("POST", "/v1/shelves/s1/books/b1")
-    assert wrong.value.http == 405
+    assert wrong.value.http == 501
     assert ("allow", "DELETE, GET, PATCH, PUT") in wrong.value.headers
 
 
