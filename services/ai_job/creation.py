@@ -99,7 +99,7 @@ class JobCreation:
         if project.deleted_at is not None:
             raise errors.NotFound(f"projects/{project_id} not found")
         try:
-            _check_project_ready(job_type, project.status)
+            _check_project_ready(job_type, project.status, self.settings.youtube_require_approval)
         except errors.FailedPrecondition:
             # A concurrent call with this request_id may have queued the project with our job.
             if request_id and (replayed := await self._replay(user_id or 0, request_id, digest)):
@@ -221,7 +221,9 @@ class JobCreation:
                 )
                 if existing is not None:
                     return existing
-            _check_project_ready(row.job_type, project.status)
+            _check_project_ready(
+                row.job_type, project.status, self.settings.youtube_require_approval
+            )
             row.project_status_before = project.status
             if row.job_type in GENERATING_TYPES:
                 await self.projects.transition(
@@ -263,14 +265,18 @@ def _job_id_for(owner_id: int, request_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 2
 
 
-def _check_project_ready(job_type: str, status: str) -> None:
+def _check_project_ready(job_type: str, status: str, require_approval: bool) -> None:
     if job_type in GENERATING_TYPES and status not in PROJECT_READY_FOR_GENERATION:
         raise errors.FailedPrecondition(
             f"a {status.upper()} project cannot start a {job_type} job",
             reason="PROJECT_NOT_READY",
             metadata={"status": status.upper()},
         )
-    if job_type == "youtube_upload" and status != "approved":
+    uploadable = ("approved",) if require_approval else ("completed", "approved")
+    # A PUBLISHED project's upload may be retried (its thumbnail or playlist step failed).
+    if job_type == "youtube_upload" and status not in (*uploadable, "published"):
         raise errors.FailedPrecondition(
-            "only an APPROVED project can be uploaded", reason="PROJECT_NOT_APPROVED"
+            f"only a {' or '.join(s.upper() for s in uploadable)} project can be uploaded",
+            reason="PROJECT_NOT_UPLOADABLE",
+            metadata={"status": status.upper()},
         )

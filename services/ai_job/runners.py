@@ -9,13 +9,14 @@ their artifact store, and their StageInputError becomes InvalidArgument in stage
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from services.ai_job import stage_adapters as adapt
 from services.ai_job.stage_graph import Progress, RunContext, Stage, StageFailed, order
 from services.common import errors
+from services.common.config import Settings
 
 
 def _analysis_inputs(ctx: RunContext) -> Mapping[str, Any]:
@@ -123,16 +124,26 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "full_generation": ("thumbnail_generation",),
 }
 
+# Job types a domain above the jobs brings (the YouTube upload): one stage, made from the
+# worker's settings. The jobs domain may not import those domains, so they plug in here.
+PLUGGED: dict[str, Callable[[Settings], Stage]] = {}
+
+
+def plug(job_type: str, make_stage: Callable[[Settings], Stage]) -> None:
+    """Let another domain run a job type of its own as one stage."""
+    PLUGGED[job_type] = make_stage
+
 
 class RunnerRegistry:
     """Maps job types to their stage graphs."""
 
-    def __init__(self, diagnostics: bool = False) -> None:
+    def __init__(self, diagnostics: bool = False, settings: Settings | None = None) -> None:
         self.diagnostics = diagnostics
+        self.settings = settings
 
     def require(self, job_type: str) -> None:
         """Raise Unimplemented for a job type that cannot run yet."""
-        if job_type not in TARGETS:
+        if job_type not in TARGETS and job_type not in PLUGGED:
             raise errors.Unimplemented(
                 f"{job_type} jobs are not available yet", reason="JOB_TYPE_NOT_AVAILABLE"
             )
@@ -140,6 +151,8 @@ class RunnerRegistry:
     def stages(self, job: dict[str, Any]) -> list[Stage]:
         """Return the stages a job runs, each after what it needs (a diagnostic when asked)."""
         self.require(job["job_type"])
+        if job["job_type"] in PLUGGED and self.settings is not None:
+            return [PLUGGED[job["job_type"]](self.settings)]
         graph = order(STAGES, TARGETS[job["job_type"]])
         extra = job.get("parameters", {}).get("extra") or {}
         if self.diagnostics and "diagnostic" in extra:

@@ -56,7 +56,7 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self.target = target or settings.jobs_service_address or settings.grpc_target
         self.codec = TokenCodec.from_settings(settings)
-        self.registry = RunnerRegistry(diagnostics=settings.job_diagnostics)
+        self.registry = RunnerRegistry(diagnostics=settings.job_diagnostics, settings=settings)
         self.graph = GraphRunner(
             storage,
             retries=settings.stage_retries,

@@ -109,9 +109,9 @@ async def test_a_project_must_be_ready_for_a_generation_job(studio) -> None:
     assert busy.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
-async def test_the_upload_job_type_is_unimplemented_until_youtube_lands(studio) -> None:
+async def test_an_upload_job_needs_a_finished_project(studio) -> None:
     error = await error_of(studio.create(common_pb2.JOB_TYPE_YOUTUBE_UPLOAD))
-    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 async def test_three_watchers_see_every_event_in_order_and_a_reconnect_misses_nothing(
