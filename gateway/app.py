@@ -28,6 +28,7 @@ from gateway.errors import GatewayError
 from gateway.handlers import handle_http
 from gateway.openapi import build_openapi
 from gateway.routing import Router, bindings_for
+from gateway.trailers import asks_for_trailers
 from gateway.upstream import Upstream
 from gateway.websocket import handle_websocket
 
@@ -49,6 +50,8 @@ class Gateway:
         self._docs: bytes | None = None
         # Routes that take the request body as it is (signed webhooks), by path.
         self.raw_routes: dict[str, Any] = {}
+        # Pages served beside the API (a web app), by exact path; GET and HEAD only.
+        self.page_routes: dict[str, Any] = {}
         for extend in config.extensions:
             extend(self)
         log.info(
@@ -95,6 +98,8 @@ class Gateway:
             await handle_websocket(self.core, scope, receive, send)
         elif scope["method"] == "GET" and scope["path"] in _BUILTIN:
             await _BUILTIN[scope["path"]](self, send)
+        elif scope["method"] in ("GET", "HEAD") and scope["path"] in self.page_routes:
+            await self.page_routes[scope["path"]](scope, receive, send)
         elif scope["method"] == "POST" and scope["path"] in self.raw_routes:
             try:
                 await self.raw_routes[scope["path"]](scope, receive, send)
@@ -155,7 +160,13 @@ class GzipWhenAccepted:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route the request through gzip only when Accept-Encoding names it."""
-        if scope["type"] == "http" and b"gzip" in (header(scope, b"accept-encoding") or b""):
+        # Starlette's gzip drops http.response.trailers: a client that asks for trailers
+        # (TE: trailers) gets its answer uncompressed rather than never finished.
+        if (
+            scope["type"] == "http"
+            and b"gzip" in (header(scope, b"accept-encoding") or b"")
+            and not asks_for_trailers(scope)
+        ):
             await self.gzipped(scope, receive, send)
         else:
             await self.plain(scope, receive, send)

@@ -12,7 +12,6 @@ from google.protobuf import message as protobuf
 
 from gateway import streaming
 from gateway.asgi import (
-    JSON,
     Message,
     Receive,
     Scope,
@@ -20,15 +19,14 @@ from gateway.asgi import (
     header,
     read_body,
     request_id,
-    send_bytes,
     send_error,
 )
 from gateway.asgi import check_json_content_type as check_content_type
 from gateway.core import Core, prepare, send_rpc_error, unavailable_while_draining
 from gateway.errors import GatewayError
-from gateway.metadata import response_headers
 from gateway.routing import Binding
-from gateway.transcode import build_request, dumps, parse_stream_message, render
+from gateway.transcode import build_request, parse_stream_message
+from gateway.unary import send_unary
 
 log = logging.getLogger(__name__)
 
@@ -132,5 +130,4 @@ async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> Non
     except grpc.aio.AioRpcError as error:
         await send_rpc_error(core, send, error)
         return
-    payload = dumps(render(binding, response, core.renderer))
-    await send_bytes(send, 200, payload, JSON, response_headers(initial, trailing))
+    await send_unary(scope, send, binding, core.renderer, response, initial, trailing)

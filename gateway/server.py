@@ -13,6 +13,7 @@ import uvicorn
 
 from gateway.app import Gateway, build_app
 from gateway.config import GatewayConfig
+from gateway.trailers import TrailerProtocol
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ class GatewayServer:
                 build_app(self.gateway),
                 host=host,
                 port=port,
-                http="httptools",
+                # httptools, plus trailers for requests that send TE: trailers.
+                http=TrailerProtocol,
                 ws="websockets-sansio",
                 lifespan="on",
                 log_config=None,

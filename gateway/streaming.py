@@ -17,6 +17,7 @@ from gateway.errors import make_status, status_from_rpc_error, status_json
 from gateway.metadata import response_headers
 from gateway.routing import Binding
 from gateway.transcode import dumps, render
+from gateway.unary import is_http_body, raw_body
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class Frames:
 
     def __init__(self, sse: bool, rule: ResumeRule | None, core: Core, binding: Binding) -> None:
         self.sse, self.rule, self.core, self.binding = sse, rule, core, binding
+        # google.api.HttpBody messages go out raw, undelimited, as grpc-gateway sends them.
+        self.raw = is_http_body(binding)
         self.count = 0
         # The read in flight, so whoever stops the stream can cancel it.
         self.reading: asyncio.Future[Any] | None = None
@@ -72,6 +75,8 @@ class Frames:
     def message(self, message: Message) -> bytes:
         """Return one result."""
         self.count += 1
+        if self.raw:
+            return raw_body(message)[0]
         result = render(self.binding, message, self.core.renderer)
         if not self.sse:
             return dumps({"result": result}) + b"\n"
@@ -111,7 +116,8 @@ async def respond(
     send: Send,
 ) -> None:
     """Forward a server stream until it ends, fails, the client leaves or the gateway drains."""
-    sse = wants_sse(scope)
+    raw = is_http_body(binding)
+    sse = wants_sse(scope) and not raw
     if isinstance(request, Message) and sse:
         apply_resume(core, binding, request, scope)
     frames = Frames(sse, core.config.resume.get(binding.method.full_name), core, binding)
@@ -122,9 +128,10 @@ async def respond(
     gone = asyncio.ensure_future(_disconnected(receive))
     draining = asyncio.ensure_future(core.draining.wait())
     try:
+        # Raw bodies take their content type from the first message: wait for it.
         done, _ = await asyncio.wait(
             {reading, gone},
-            timeout=core.config.first_message_wait_seconds,
+            timeout=None if raw else core.config.first_message_wait_seconds,
             return_when=asyncio.FIRST_COMPLETED,
         )
         if gone in done:
@@ -136,6 +143,8 @@ async def respond(
                 return
             raise error  # type: ignore[misc]
         initial = await call.initial_metadata() if reading in done else None
+        if raw and reading.result() is not EOF:
+            frames.content_type = raw_body(reading.result())[1]
         await send(
             {
                 "type": "http.response.start",

@@ -1,0 +1,60 @@
+"""A unary call's answer: JSON or a raw google.api.HttpBody, its trailers as the client accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from google.protobuf.message import Message
+
+from gateway.asgi import JSON, Scope, Send, send_bytes
+from gateway.metadata import response_headers
+from gateway.render import Renderer
+from gateway.routing import Binding
+from gateway.trailers import EXTENSION, asks_for_trailers
+from gateway.transcode import dumps, render
+
+HTTP_BODY = "google.api.HttpBody"
+OCTET_STREAM = b"application/octet-stream"
+
+
+def is_http_body(binding: Binding) -> bool:
+    """Tell whether the RPC answers a google.api.HttpBody sent as raw bytes (grpc-gateway)."""
+    return not binding.response_body and binding.method.output_type.full_name == HTTP_BODY
+
+
+def raw_body(message: Any) -> tuple[bytes, bytes]:
+    """Return an HttpBody's bytes and content type."""
+    content_type = message.content_type.encode("latin-1", "replace") or OCTET_STREAM
+    return bytes(message.data), content_type
+
+
+def wants_trailers(scope: Scope) -> bool:
+    """Tell whether trailers can go out as HTTP trailers: asked for, and the server can."""
+    return EXTENSION in scope.get("extensions", {}) and asks_for_trailers(scope)
+
+
+async def send_unary(
+    scope: Scope,
+    send: Send,
+    binding: Binding,
+    renderer: Renderer,
+    response: Message,
+    initial: Iterable[tuple[str, str | bytes]] | None,
+    trailing: Iterable[tuple[str, str | bytes]] | None,
+) -> None:
+    """Answer 200 with the response; trailers go as HTTP trailers when the client sent TE."""
+    if is_http_body(binding):
+        body, content_type = raw_body(response)
+    else:
+        body, content_type = dumps(render(binding, response, renderer)), JSON
+    if not wants_trailers(scope):
+        # grpc-gateway sends no trailers then; Grpc-Trailer-* headers keep them visible.
+        await send_bytes(send, 200, body, content_type, response_headers(initial, trailing))
+        return
+    fields = response_headers(None, trailing)
+    declared = [(b"trailer", name) for name, _ in fields]
+    headers = [(b"content-type", content_type), *response_headers(initial, None), *declared]
+    await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": True})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send({"type": "http.response.trailers", "headers": fields, "more_trailers": False})
