@@ -62,16 +62,38 @@ def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> Gat
         version="v1",
         description=DESCRIPTION,
         access_extension=options_pb2.access,
-        extensions=(lambda gateway: add_filmstudio_routes(gateway, backend),),
+        extensions=(lambda gateway: add_filmstudio_routes(gateway, backend, settings),),
     )
     return dataclasses.replace(config, **overrides)
 
 
-def add_filmstudio_routes(gateway: Any, backend: str) -> None:
-    """Add FilmStudio's raw-body routes (the payment webhook) to a gateway."""
+def add_filmstudio_routes(gateway: Any, backend: str, settings: Settings | None = None) -> None:
+    """Add FilmStudio's raw-body routes (the payment webhook) and, with settings, the web page."""
     from gateway.webhooks import PAYMENT_WEBHOOK, PaymentWebhook
 
     gateway.raw_routes[PAYMENT_WEBHOOK] = PaymentWebhook(backend)
+    if settings is not None:
+        from gateway.studio_web.install import add_web_app
+
+        add_web_app(gateway, backend, web_settings(settings))
+
+
+def web_settings(settings: Settings) -> dict[str, Any]:
+    """Return what the web page is told: prices (to show before a job starts) and sign-ins."""
+    from services.ai_job.pricing import DEFAULT_COSTS, RESOLUTION_FACTOR
+
+    return {
+        "prices": {**DEFAULT_COSTS, **settings.job_costs},
+        "resolutionFactor": RESOLUTION_FACTOR,
+        "oauth": [
+            name
+            for name, client in (
+                ("google", settings.google_client_id),
+                ("github", settings.github_client_id),
+            )
+            if client
+        ],
+    }
 
 
 async def serve_gateway(

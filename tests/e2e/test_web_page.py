@@ -1,0 +1,142 @@
+"""The web page as a new user drives it in headless Chromium, against `filmstudio run`.
+
+Debian's chromium through Playwright (no browser download); any console error fails the test,
+and axe-core (vendored under tests/support/vendor) must find no serious accessibility violation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.studio_process import StudioProcess, studio_process
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[1] / "support" / "vendor" / "axe-core" / "axe.min.js"
+SCREENPLAY = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "brick-and-steel.fountain"
+PASSWORD = "a long passphrase for the page"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt install chromium; .ci/run does)"
+)
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory) -> Iterator[StudioProcess]:
+    with studio_process(tmp_path_factory.mktemp("web")) as running:
+        yield running
+
+
+@pytest.fixture
+def page(tmp_path, monkeypatch) -> Iterator[tuple[Any, list[str]]]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Chromium writes its profile and caches under these: keep them in the test's directory.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-quic",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        tab = browser.new_page()
+        problems: list[str] = []
+        tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda error: problems.append(str(error)))
+        try:
+            yield tab, problems
+        finally:
+            browser.close()
+
+
+def _serious_violations(tab: Any) -> list[str]:
+    """Run axe-core in the page; return the serious and critical violations."""
+    if not tab.evaluate("() => typeof axe !== 'undefined'"):
+        tab.evaluate(AXE.read_text())  # evaluated over CDP: the page's CSP does not apply
+    found = tab.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))"
+    )
+    return [
+        f"{v['id']} ({v['impact']}, {v['nodes']})"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def _percent(tab: Any) -> float:
+    return float(tab.locator("#job-percent").inner_text().rstrip(" %") or 0)
+
+
+def test_a_new_user_makes_a_film_in_the_browser(studio, page, tmp_path) -> None:
+    tab, problems = page
+    tab.goto(studio.gateway_url + "/")
+    tab.get_by_role("heading", name="Create an account").wait_for()
+    assert _serious_violations(tab) == []
+
+    tab.get_by_label("First name").fill("Ada")
+    tab.locator("#up-email").fill("ada@example.com")
+    tab.locator("#up-password").fill(PASSWORD)
+    tab.get_by_role("button", name="Create account").click()
+    tab.get_by_role("heading", name="New project").wait_for()
+    assert (
+        tab.evaluate("() => Object.keys(localStorage).length + Object.keys(sessionStorage).length")
+        == 0
+    )
+    assert all(c["httpOnly"] for c in tab.context.cookies()), "the refresh token is HttpOnly"
+
+    tab.get_by_label("Title").fill("Brick & Steel")
+    tab.locator("#ed-script").fill(SCREENPLAY.read_text())
+    tab.get_by_label("Style").select_option("STYLE_NOIR")
+    tab.get_by_label("Duration (seconds)").fill("60")
+    tab.get_by_role("button", name="Save project").click()
+    tab.get_by_role("heading", name="Brick & Steel").wait_for()
+    price = int(tab.locator("#price").inner_text())
+    assert price == 18, "a 60-second 720p film: 10 + 8 a minute"
+    assert _serious_violations(tab) == []
+
+    tab.get_by_role("button", name="Generate film").click()
+    tab.wait_for_function(
+        "() => parseFloat(document.querySelector('#job-percent').textContent) > 0"
+    )
+    assert f"{price} credits on hold" in tab.locator("#status").inner_text()
+    before = _percent(tab)
+    tab.reload()
+    # After the reload the session comes back from the cookie and the watch resumes.
+    tab.get_by_role("heading", name="Brick & Steel").wait_for()
+    tab.locator("#job-panel").wait_for(state="visible")
+    tab.wait_for_function(
+        "() => document.querySelector('#job-percent').textContent === '100 %'", timeout=180_000
+    )
+    assert _percent(tab) >= before
+    assert tab.locator("#stages li").count() >= 5, "a bar per stage"
+
+    tab.locator("#result").wait_for(state="visible", timeout=30_000)
+    tab.wait_for_function("() => document.querySelector('#player').readyState >= 2")
+    tab.evaluate("() => { const v = document.querySelector('#player'); v.muted = true; v.play(); }")
+    tab.wait_for_function("() => document.querySelector('#player').currentTime > 0.5")
+    cues = tab.evaluate(
+        "() => { const t = document.querySelector('#player').textTracks[0]; t.mode = 'showing';"
+        " return t.cues ? t.cues.length : 0; }"
+    )
+    assert cues > 0, "the subtitle track is loaded"
+    assert tab.evaluate("() => document.querySelector('#thumbnail').naturalWidth") > 0
+    shot = tmp_path / "film-page.png"
+    tab.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert _serious_violations(tab) == []
+
+    tab.get_by_role("link", name=re.compile("^Credits")).click()
+    tab.get_by_role("heading", name="Credits").wait_for()
+    assert "hold for jobs/" in tab.locator("#credits-history").inner_text()
+    assert problems == [], problems
