@@ -11,6 +11,7 @@ from google.protobuf import json_format
 from services.client_cli.client import Client
 
 SUCCEEDED = common_pb2.JOB_STATUS_SUCCEEDED
+PSEUDO_STAGES = ("job", "starting", "done")
 
 
 def watch(client: Client, job: str, *, as_json: bool) -> int:
@@ -72,7 +73,8 @@ class _Bars:
         # Progress is the whole job's; a stage's own share is what it added to it.
         gained = max(0.0, event.progress - self.percent)
         self.percent = max(self.percent, event.progress)
-        if stage not in self.stages and stage != "job":
+        # "starting" and "done" are the job's own moments, not stages with a bar.
+        if stage not in self.stages and stage not in PSEUDO_STAGES:
             self.stages[stage] = self.progress.add_task(f"  {stage}", total=None, message="")
             self.contributed[stage] = 0.0
         if stage in self.stages:
