@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,10 +23,11 @@ from gateway.asgi import (
     send_error,
 )
 from gateway.asgi import check_json_content_type as check_content_type
-from gateway.core import Core, prepare, send_rpc_error, unavailable_while_draining
+from gateway.core import Core, Prepared, prepare, send_rpc_error, unavailable_while_draining
 from gateway.errors import GatewayError
+from gateway.requeststream import RequestStream
 from gateway.routing import Binding
-from gateway.transcode import build_request, parse_stream_message
+from gateway.transcode import build_request, message_from_value
 from gateway.unary import send_unary
 
 log = logging.getLogger(__name__)
@@ -33,22 +35,24 @@ log = logging.getLogger(__name__)
 INTERNAL_MESSAGE = "internal gateway error; the request id identifies it in the gateway logs"
 
 
-def _requests(
-    core: Core, binding: Binding, body: bytes, variables: dict[str, str], query: Any
-) -> AsyncIterator[protobuf.Message]:
-    """Turn an NDJSON body into the request stream of a client-streaming RPC."""
-    messages = []
-    for line in body.splitlines():
-        if line.strip():
-            strict = core.config.strict_input
-            message = parse_stream_message(core.new_request(binding), line, strict=strict)
-            messages.append(build_request(binding, message, variables, query, b"", strict=strict))
+def _request_stream(
+    core: Core,
+    binding: Binding,
+    scope: Scope,
+    receive: Receive,
+    variables: dict[str, str],
+    query: Any,
+) -> tuple[RequestStream, AsyncIterator[protobuf.Message]]:
+    """Start reading a streamed body; return it and its messages, built as they complete."""
+    check_content_type(scope, streaming=True)
+    stream = RequestStream(scope, receive, core.body_limits.of(binding))
+    strict = core.config.strict_input
 
-    async def stream() -> AsyncIterator[protobuf.Message]:
-        for message in messages:
-            yield message
+    def build(value: Any) -> protobuf.Message:
+        message = core.new_request(binding)
+        return message_from_value(binding, message, value, variables, query, strict)
 
-    return stream()
+    return stream, stream.messages(build)
 
 
 def challenge(scope: Scope) -> tuple[bytes, bytes]:
@@ -95,19 +99,22 @@ async def handle_http(core: Core, scope: Scope, receive: Receive, send: Send) ->
 
 
 async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> None:
+    stream: RequestStream | None = None
     try:
         unavailable_while_draining(core)
         binding, variables = core.router.match(scope["method"], raw_path(scope))
         prepared = prepare(core, scope, streaming=binding.server_streaming)
-        body = b""
-        if binding.body or binding.client_streaming:
-            body = await read_body(scope, receive, core.body_limits.of(binding))
-            if body:
-                check_content_type(scope, streaming=binding.client_streaming)
         request: Any
         if binding.client_streaming:
-            request = _requests(core, binding, body, variables, prepared.query)
+            stream, request = _request_stream(
+                core, binding, scope, receive, variables, prepared.query
+            )
         else:
+            body = b""
+            if binding.body:
+                body = await read_body(scope, receive, core.body_limits.of(binding))
+                if body:
+                    check_content_type(scope)
             request = build_request(
                 binding,
                 core.new_request(binding),
@@ -119,15 +126,44 @@ async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> Non
     except GatewayError as error:
         await send_error(send, error)
         return
-    if binding.server_streaming:
-        await streaming.respond(core, binding, request, prepared, scope, receive, send)
-        return
+    try:
+        if binding.server_streaming:
+            await streaming.respond(core, binding, request, prepared, scope, receive, send, stream)
+        else:
+            await _unary(core, binding, request, prepared, scope, send, stream)
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+async def _unary(
+    core: Core,
+    binding: Binding,
+    request: Any,
+    prepared: Prepared,
+    scope: Scope,
+    send: Send,
+    stream: RequestStream | None,
+) -> None:
     upstream = core.upstream_or_fail()
     try:
         response, initial, trailing = await upstream.unary(
             binding.method, request, prepared.metadata, prepared.timeout
         )
+    except GatewayError as error:  # a bad message of the request stream (h2c)
+        await send_error(send, error)
+        return
     except grpc.aio.AioRpcError as error:
-        await send_rpc_error(core, send, error)
+        if stream is not None and stream.error is not None:
+            await send_error(send, stream.error)  # grpcio cancelled the call for it
+        else:
+            await send_rpc_error(core, send, error)
+        return
+    except asyncio.CancelledError:
+        # grpcio cancels a call whose request iterator raised: answer that error instead.
+        task = asyncio.current_task()
+        if stream is None or stream.error is None or (task is not None and task.cancelling()):
+            raise
+        await send_error(send, stream.error)
         return
     await send_unary(scope, send, binding, core.renderer, response, initial, trailing)

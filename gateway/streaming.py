@@ -10,11 +10,12 @@ import grpc
 from google.protobuf.message import Message
 from grpc.aio import EOF  # type: ignore[attr-defined]
 
-from gateway.asgi import Receive, Scope, Send, header
+from gateway.asgi import Receive, Scope, Send, header, send_error
 from gateway.config import ResumeRule
 from gateway.core import Core, Prepared, send_rpc_error
 from gateway.errors import make_status, status_from_rpc_error, status_json
 from gateway.metadata import response_headers
+from gateway.requeststream import RequestStream
 from gateway.routing import Binding
 from gateway.transcode import dumps, render
 from gateway.unary import is_http_body, raw_body
@@ -63,6 +64,7 @@ class Frames:
         self.sse, self.rule, self.core, self.binding = sse, rule, core, binding
         # google.api.HttpBody messages go out raw, undelimited, as grpc-gateway sends them.
         self.raw = is_http_body(binding)
+        self.stream: RequestStream | None = None
         self.count = 0
         # The read in flight, so whoever stops the stream can cancel it.
         self.reading: asyncio.Future[Any] | None = None
@@ -114,8 +116,12 @@ async def respond(
     scope: Scope,
     receive: Receive,
     send: Send,
+    stream: RequestStream | None = None,
 ) -> None:
-    """Forward a server stream until it ends, fails, the client leaves or the gateway drains."""
+    """Forward a server stream until it ends, fails, the client leaves or the gateway drains.
+
+    With a request `stream` (bidi), its reader owns `receive` and tells when the client left.
+    """
     raw = is_http_body(binding)
     sse = wants_sse(scope) and not raw
     if isinstance(request, Message) and sse:
@@ -125,7 +131,7 @@ async def respond(
         request, metadata=prepared.metadata, timeout=prepared.timeout
     )
     reading: asyncio.Future[Any] = asyncio.ensure_future(call.read())
-    gone = asyncio.ensure_future(_disconnected(receive))
+    gone = asyncio.ensure_future(_disconnected(receive) if stream is None else stream.gone.wait())
     draining = asyncio.ensure_future(core.draining.wait())
     try:
         # Raw bodies take their content type from the first message: wait for it.
@@ -135,6 +141,9 @@ async def respond(
             return_when=asyncio.FIRST_COMPLETED,
         )
         if gone in done:
+            return
+        if reading in done and stream is not None and stream.error is not None:
+            await send_error(send, stream.error)  # a bad request message: grpcio cancelled
             return
         if reading in done and reading.exception() is not None:
             error = reading.exception()
@@ -158,6 +167,7 @@ async def respond(
                 ],
             }
         )
+        frames.stream = stream
         await _forward(core, call, frames, reading, gone, draining, send)
     finally:
         for task in (reading, gone, draining):
@@ -171,7 +181,7 @@ async def _forward(
     call: Any,
     frames: Frames,
     reading: asyncio.Future[Any],
-    gone: asyncio.Future[None],
+    gone: asyncio.Future[Any],
     draining: asyncio.Future[Any],
     send: Send,
 ) -> None:
@@ -192,7 +202,7 @@ async def _pump(
     call: Any,
     frames: Frames,
     reading: asyncio.Future[Any],
-    gone: asyncio.Future[None],
+    gone: asyncio.Future[Any],
     draining: asyncio.Future[Any],
     chunk: Any,
     keepalive: float | None,
@@ -211,6 +221,10 @@ async def _pump(
         if reading not in done:  # draining: let clients reconnect to another instance
             status = make_status(grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down")
             await chunk(frames.error(status), more=False)
+            return
+        failed = frames.stream.error if frames.stream is not None else None
+        if failed is not None:  # a bad request message ended the call
+            await chunk(frames.error(failed.status), more=False)
             return
         try:
             message = reading.result()

@@ -259,6 +259,22 @@ def build_request(
     return message
 
 
+def message_from_value(
+    binding: Binding,
+    message: Message,
+    value: Any,
+    variables: dict[str, str],
+    query: Any,
+    strict: bool,
+) -> Message:
+    """Build one request of a stream from its decoded JSON, path and query; or raise a 400."""
+    try:
+        parse_message(value, message, strict=strict)
+    except FieldError as error:
+        raise bad_request(error.field, error.description) from None
+    return build_request(binding, message, variables, query, b"", strict=strict)
+
+
 def parse_stream_message(message: Message, text: str | bytes, *, strict: bool = True) -> Message:
     """Parse one JSON message of a streamed request, or raise a 400 GatewayError."""
     try:

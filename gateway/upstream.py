@@ -92,12 +92,11 @@ class Upstream:
             return response, await call.initial_metadata(), await call.trailing_metadata()
         path, parse = self._unary[method.full_name]
         if method.client_streaming:
-            # The gateway reads a request stream whole before the call: its messages go out
-            # back to back as one request body.
+            # Each message goes out as the client's body delivers it.
             stream = cast(AsyncIterator[Message], request)
-            framed = b"".join([_frame(one.SerializeToString()) async for one in stream])
-            payload, initial, trailing = await self.lean.unary(
-                path, framed, metadata, timeout_s, framed=True
+            payloads = (one.SerializeToString() async for one in stream)
+            payload, initial, trailing = await self.lean.stream_unary(
+                path, payloads, metadata, timeout_s
             )
         else:
             payload, initial, trailing = await self.lean.unary(
@@ -123,11 +122,6 @@ class Upstream:
             await self.lean.close()
         for channel in self.channels:
             await channel.close(None)
-
-
-def _frame(message: bytes) -> bytes:
-    """Return one gRPC length-prefixed message, uncompressed."""
-    return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
 def _path(method: MethodDescriptor) -> str:

@@ -9,7 +9,7 @@ import itertools
 import logging
 import zlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import unquote
 
 import grpc
@@ -84,16 +84,10 @@ class H2cChannel:
         request: bytes,
         metadata: Metadata,
         timeout_s: float | None,
-        *,
-        framed: bool = False,
     ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
-        """Make one unary call; return the response bytes and both metadata, or raise.
-
-        With `framed`, `request` is already one or more length-prefixed messages: a client
-        stream known whole before the call, sent as one request body.
-        """
+        """Make one unary call; return the response bytes and both metadata, or raise."""
         block = self._block(path, metadata, timeout_s)
-        message = request if framed else b"\x00" + len(request).to_bytes(4, "big") + request
+        message = _frame(request)
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
         for attempt in (1, 2):
@@ -123,6 +117,49 @@ class H2cChannel:
                     self._wake_one()
             return self._outcome(stream.headers or [], stream.trailers, stream.data)
         raise AssertionError("unreachable")
+
+    async def stream_unary(
+        self,
+        path: str,
+        requests: AsyncIterator[bytes],
+        metadata: Metadata,
+        timeout_s: float | None,
+    ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
+        """Make a client-streaming call, sending each message as `requests` yields it."""
+        block = self._block(path, metadata, timeout_s)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        connection = await self._connection(deadline)
+        stream = connection.start(block, b"", end=False)
+        done = stream.done
+        assert done is not None
+        timer = None if deadline is None else loop.call_at(deadline, _expire, connection, stream)
+        try:
+            try:
+                async for message in requests:
+                    if done.done():
+                        break  # answered (or failed) before the client finished sending
+                    connection.send(stream, _frame(message), end=False)
+                    if stream.unsent is not None:  # the server's window is full: wait for it
+                        stream.drained = loop.create_future()
+                        await asyncio.wait(
+                            {stream.drained, done}, return_when=asyncio.FIRST_COMPLETED
+                        )
+                else:
+                    connection.send(stream, b"", end=True)
+            except BaseException:
+                connection.cancel(stream)  # a bad request message, or the caller gave up
+                raise
+            await done
+        except StreamReset as reset:
+            # Never sent again: the request stream has been read and cannot be replayed.
+            raise _reset_error(reset) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if self._waiting:
+                self._wake_one()
+        return self._outcome(stream.headers or [], stream.trailers, stream.data)
 
     async def close(self) -> None:
         """Close every connection; calls still open fail as UNAVAILABLE."""
@@ -281,6 +318,11 @@ class H2cChannel:
             assert connection.transport is not None
             keepalive(connection.transport.get_extra_info("socket"))
         return connection
+
+
+def _frame(message: bytes) -> bytes:
+    """Return one gRPC length-prefixed message, uncompressed."""
+    return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
 def _expire(connection: Connection, stream: Stream) -> None:

@@ -91,14 +91,18 @@ class Connection(asyncio.Protocol):
         """Whether the peer's limit on concurrent streams is reached."""
         return len(self.streams) >= self._max_streams
 
-    def start(self, block: bytes, message: bytes) -> Stream:
-        """Open a stream: send the header block and the framed message, as window allows."""
+    def start(self, block: bytes, message: bytes, *, end: bool = True) -> Stream:
+        """Open a stream: send the header block and the framed message, as window allows.
+
+        With `end` False the request stays open for `send` to add to.
+        """
         assert self.transport is not None
         stream = Stream(
             self.next_id,
             asyncio.get_running_loop().create_future(),
             self.max_message_bytes + 5,
             window=self._initial_window,
+            closing=end,
         )
         if not self.usable or self.transport.is_closing():
             # It went away while the call waited for it to open: never sent, so safe to resend.
@@ -112,6 +116,18 @@ class Connection(asyncio.Protocol):
         self._send_data(stream, out)
         self.transport.write(b"".join(out))
         return stream
+
+    def send(self, stream: Stream, data: bytes, *, end: bool) -> None:
+        """Add to an open request stream (and end it with `end`), as window allows."""
+        if self.streams.get(stream.id) is not stream or self.closed:
+            return  # answered, reset or lost: its outcome says which
+        assert self.transport is not None
+        rest = bytes(stream.unsent) if stream.unsent is not None else b""
+        stream.unsent, stream.closing = memoryview(rest + data), end
+        out: list[bytes] = []
+        self._send_data(stream, out)
+        if out:
+            self.transport.write(b"".join(out))
 
     def cancel(self, stream: Stream, code: int = f.CANCEL) -> None:
         """Reset a stream the caller gave up on."""
@@ -134,19 +150,22 @@ class Connection(asyncio.Protocol):
         """Queue as much of the stream's message as both windows allow."""
         view = stream.unsent
         assert view is not None
-        while True:
+        while view or stream.closing:
             size = min(len(view), self._max_frame, stream.window, self._window)
             if size <= 0 and view:
-                break
+                stream.unsent = view
+                return
             last = size == len(view)
-            out.append(f.frame(f.DATA, f.END_STREAM if last else 0, stream.id, bytes(view[:size])))
+            flags = f.END_STREAM if last and stream.closing else 0
+            out.append(f.frame(f.DATA, flags, stream.id, bytes(view[:size])))
             stream.window -= size
             self._window -= size
             view = view[size:]
             if last:
-                stream.unsent = None
-                return
-        stream.unsent = view
+                break
+        stream.unsent = None
+        if stream.drained is not None and not stream.drained.done():
+            stream.drained.set_result(None)
 
     # --- frames in ----------------------------------------------------------------------------
 

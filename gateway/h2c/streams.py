@@ -38,6 +38,9 @@ class Stream:
     data: bytearray = field(default_factory=bytearray)
     window: int = f.DEFAULT_WINDOW
     unsent: memoryview | None = None
+    # False while a request stream may still add messages: its last DATA has no END_STREAM.
+    closing: bool = True
+    drained: asyncio.Future[None] | None = None  # set once `unsent` has all gone out
     block: bytearray | None = None  # a header block still waiting for CONTINUATION
     block_ends_stream: bool = False
 

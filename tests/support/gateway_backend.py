@@ -238,7 +238,9 @@ class Probes(pb_grpc.ProbeServiceServicer):
 
     async def Collect(self, request_iterator: Any, context: Any) -> Any:
         response = pb.CollectResponse()
+        seen = self.calls.requests["Collect"] = []  # as each message arrives
         async for message in request_iterator:
+            seen.append(message)
             response.total += message.number
             response.count += 1
             if message.label:
