@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway.studio_web.artifacts import ARTIFACT, ArtifactRoute
 from gateway.studio_web.http import Backend
+from gateway.studio_web.oauth import START, OAuthRoutes
 from gateway.studio_web.pages import page_routes
 from gateway.studio_web.session import SessionRoutes
 
@@ -30,3 +31,6 @@ def add_web_app(gateway: Any, backend: str, settings: dict[str, Any]) -> None:
     gateway.raw_routes.update(session.routes())
     gateway.raw_routes[ARTIFACT] = _Closer(channel, ArtifactRoute(channel))
     gateway.page_routes.update(page_routes(settings))
+    oauth = OAuthRoutes(channel)
+    gateway.raw_routes[START] = oauth.start
+    gateway.page_routes.update(oauth.callbacks())

@@ -35,22 +35,32 @@ LOGIN, REFRESH, LOGOUT = (f"{COOKIE_PATH}/{verb}" for verb in ("login", "refresh
 DEADLINE_SECONDS = 30
 
 
-def _cookie(scope: Scope, value: str, max_age: int) -> tuple[bytes, bytes]:
+def cookie_header(
+    scope: Scope, name: str, value: str, path: str, max_age: int, same_site: str = "Strict"
+) -> tuple[bytes, bytes]:
+    """Return a Set-Cookie header for an HttpOnly cookie (Max-Age 0 deletes it)."""
     # Secure whenever the page came over https (directly or through a proxy that says so).
     https = scope.get("scheme") == "https" or header(scope, b"x-forwarded-proto") == b"https"
     parts = [
-        f"{COOKIE}={value}",
-        f"Path={COOKIE_PATH}",
+        f"{name}={value}",
+        f"Path={path}",
         f"Max-Age={max(max_age, 0)}",
         "HttpOnly",
-        "SameSite=Strict",
+        f"SameSite={same_site}",
     ]
     if https:
         parts.append("Secure")
     return b"set-cookie", "; ".join(parts).encode("latin-1")
 
 
-def _refresh_cookie(scope: Scope) -> str:
+def refresh_cookie(scope: Scope, tokens: Any) -> tuple[bytes, bytes]:
+    """Return the Set-Cookie header that keeps a token pair's refresh token."""
+    max_age = int(tokens.refresh_token_expire_time.ToSeconds() - time.time())
+    return cookie_header(scope, COOKIE, tokens.refresh_token, COOKIE_PATH, max_age)
+
+
+def read_cookie(scope: Scope, name: str) -> str:
+    """Return a request cookie's value, or "" when it is absent or the header is malformed."""
     raw = header(scope, b"cookie")
     if raw is None:
         return ""
@@ -59,7 +69,7 @@ def _refresh_cookie(scope: Scope) -> str:
         jar.load(raw.decode("latin-1"))
     except Exception:  # a malformed Cookie header is the same as none
         return ""
-    morsel = jar.get(COOKIE)
+    morsel = jar.get(name)
     return morsel.value if morsel is not None else ""
 
 
@@ -109,7 +119,7 @@ class SessionRoutes:
         """Spend the cookie's refresh token for a new pair; the cookie gets the new one."""
         require_json(scope)
         await read_body(scope, receive, MAX_BODY_BYTES)
-        token = _refresh_cookie(scope)
+        token = read_cookie(scope, COOKIE)
         if not token:
             # Not an error for the page: "no session yet" is how every first visit starts.
             await send_json(send, {"signedIn": False})
@@ -132,7 +142,7 @@ class SessionRoutes:
         """Revoke the session and clear the cookie."""
         require_json(scope)
         await read_body(scope, receive, MAX_BODY_BYTES)
-        token = _refresh_cookie(scope)
+        token = read_cookie(scope, COOKIE)
         if token:
             request = user_pb2.LogoutRequest(refresh_token=token)
             authorization = (header(scope, b"authorization") or b"").decode("latin-1")
@@ -146,9 +156,7 @@ class SessionRoutes:
         await self._clear(scope, send, {"signedIn": False})
 
     async def _send_tokens(self, scope: Scope, send: Send, tokens: Any, user: Any = None) -> None:
-        max_age = int(tokens.refresh_token_expire_time.ToSeconds() - time.time())
-        cookie = _cookie(scope, tokens.refresh_token, max_age)
-        await send_json(send, _answer(tokens, user), (cookie,))
+        await send_json(send, _answer(tokens, user), (refresh_cookie(scope, tokens),))
 
     async def _clear(self, scope: Scope, send: Send, document: dict[str, Any]) -> None:
-        await send_json(send, document, (_cookie(scope, "", 0),))
+        await send_json(send, document, (cookie_header(scope, COOKIE, "", COOKIE_PATH, 0),))

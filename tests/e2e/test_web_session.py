@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support.oauth_provider import FakeOAuthProvider
+from tests.support.studio import free_port
 from tests.support.studio_process import StudioProcess, studio_process
 
 PASSWORD = "a long passphrase for cookies"
@@ -83,3 +85,34 @@ def test_the_page_is_served_with_a_strict_content_security_policy(studio) -> Non
         f"{studio.gateway_url}/app/artifact", json={"job": "jobs/1", "kind": "video"}, timeout=30
     )
     assert artifact.status_code == 401, "artifacts need the owner's token"
+
+
+def test_continue_with_google_ends_in_the_same_cookie_session(tmp_path) -> None:
+    port = free_port()
+    redirects = {
+        "google_redirect_uri": f"http://127.0.0.1:{port}/auth/callback/google",
+        "github_redirect_uri": f"http://127.0.0.1:{port}/auth/callback/github",
+    }
+    with (
+        FakeOAuthProvider(**redirects) as fake,
+        studio_process(tmp_path, gateway_port=port, **fake.settings_overrides()) as studio,
+        httpx.Client(base_url=studio.gateway_url, timeout=30) as browser,
+    ):
+        assert browser.get("/app/config.json").json()["oauth"] == ["google", "github"]
+        started = browser.post("/app/session/oauth/start", json={"provider": "google"})
+        assert "SameSite=Lax" in _cookie_header(started), "the state survives the way back"
+        consent = httpx.get(started.json()["authorizationUrl"], timeout=30)
+        assert consent.status_code == 302
+        callback = consent.headers["location"]
+
+        planted = httpx.get(callback, timeout=30)  # the same link in a browser that did not start
+        assert planted.headers["location"] == "/#/oauth-failed"
+
+        back = browser.get(callback)
+        assert (back.status_code, back.headers["location"]) == (303, "/#/projects")
+        refreshed = browser.post("/app/session/refresh", json={}).json()
+        assert refreshed["signedIn"] is True
+        me = browser.get(
+            "/v1/users/me", headers={"Authorization": f"Bearer {refreshed['accessToken']}"}
+        )
+        assert me.json()["email"] == fake.google_user.email.lower()

@@ -62,9 +62,11 @@ def _wait_ready(studio: StudioProcess, within: float) -> None:
 
 
 @contextmanager
-def studio_process(tmp_path: Path, **env: str) -> Iterator[StudioProcess]:
+def studio_process(
+    tmp_path: Path, gateway_port: int | None = None, **env: str
+) -> Iterator[StudioProcess]:
     """Start `filmstudio run` under `tmp_path` (SQLite, local artifacts, in-process workers)."""
-    grpc_port, gateway_port = free_port(), free_port()
+    grpc_port, gateway_port = free_port(), gateway_port or free_port()
     environment = {
         **os.environ,
         "FILMSTUDIO_VAR_DIR": str(tmp_path / "var"),

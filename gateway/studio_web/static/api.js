@@ -89,6 +89,11 @@ export async function api(method, path, body) {
   return parse(response);
 }
 
+// "Continue with Google/GitHub": the provider's URL; its state is kept in an HttpOnly cookie.
+export async function startOAuth(provider) {
+  return (await post("/app/session/oauth/start", { provider })).authorizationUrl;
+}
+
 export async function register(email, password, firstName) {
   return post("/v1/users:register", { email, password, firstName });
 }

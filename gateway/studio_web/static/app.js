@@ -36,6 +36,7 @@ async function route() {
   if (!api.signedIn()) {
     $("#nav").hidden = true;
     show("auth");
+    if (location.hash === "#/oauth-failed") error("Signing in with Google or GitHub did not complete. Please try again.");
     return;
   }
   const [, page, id] = location.hash.split("/");
@@ -246,6 +247,9 @@ function wire() {
   $("#oauth").hidden = config.oauth.length === 0;
   for (const button of document.querySelectorAll("[data-provider]")) {
     button.hidden = !config.oauth.includes(button.dataset.provider);
+    button.addEventListener("click", () => run(async () => {
+      location.assign(await api.startOAuth(button.dataset.provider));
+    }));
   }
   window.addEventListener("hashchange", () => route());
 }
