@@ -7,13 +7,14 @@ and axe-core (vendored under tests/support/vendor) must find no serious accessib
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.studio_process import StudioProcess, studio_process
+from tests.support.studio_process import FILMSTUDIO, StudioProcess, studio_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[1] / "support" / "vendor" / "axe-core" / "axe.min.js"
@@ -139,4 +140,31 @@ def test_a_new_user_makes_a_film_in_the_browser(studio, page, tmp_path) -> None:
     tab.get_by_role("link", name=re.compile("^Credits")).click()
     tab.get_by_role("heading", name="Credits").wait_for()
     assert "hold for jobs/" in tab.locator("#credits-history").inner_text()
+    assert problems == [], problems
+
+
+def test_an_admin_sees_the_admin_area(studio, page) -> None:
+    tab, problems = page
+    tab.goto(studio.gateway_url + "/")
+    tab.locator("#up-email").fill("grace@example.com")
+    tab.locator("#up-password").fill(PASSWORD)
+    tab.get_by_role("button", name="Create account").click()
+    tab.get_by_role("heading", name="New project").wait_for()
+    assert tab.locator("#admin-link").is_hidden(), "no admin area for users"
+
+    promote = ("users", "promote", "grace@example.com", "--role", "admin")
+    subprocess.run([FILMSTUDIO, *promote], env=studio.env, check=True, capture_output=True)
+    tab.get_by_role("button", name="Sign out").click()
+    tab.get_by_role("heading", name="Sign in").wait_for()
+    assert tab.context.cookies() == [], "signing out clears the session cookie"
+    tab.locator("#in-email").fill("grace@example.com")
+    tab.locator("#in-password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.get_by_role("link", name="Admin").click()
+    tab.get_by_role("heading", name="Admin").wait_for()
+    tab.locator("#admin-stats dt").first.wait_for()
+    tab.get_by_label("Search users").fill("grace")
+    tab.get_by_role("button", name="Search").click()
+    tab.get_by_text("grace@example.com · admin").wait_for()
+    assert _serious_violations(tab) == []
     assert problems == [], problems
