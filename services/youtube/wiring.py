@@ -9,9 +9,8 @@ from services.ai_job.ai_job_service import AIJobService
 from services.common.app import App
 from services.common.registry import Domain, ServiceSpec
 from services.project.project_service import ProjectService
-from services.youtube import models
+from services.youtube import cli, models
 from services.youtube.servicer import YouTubeServicer
-from services.youtube.token_cipher import TokenCipher
 from services.youtube.uploader import upload_stage
 from services.youtube.uploads import JOB_TYPE
 from services.youtube.youtube_service import YouTubeService
@@ -21,13 +20,12 @@ runners.plug(JOB_TYPE, upload_stage)
 
 
 def _youtube_service(app: App) -> YouTubeService:
-    cipher = TokenCipher.from_settings(app.settings, app.tokens.derived_key("youtube-token-key"))
     return YouTubeService(
         app.database,
         app.settings,
         projects=app.get(ProjectService),
         jobs=app.get(AIJobService),
-        cipher=cipher,
+        cipher=cli.cipher_for(app.settings, app.tokens),
     )
 
 
@@ -44,4 +42,5 @@ DOMAIN = Domain(
     ),
     models=models,
     providers={YouTubeService: _youtube_service},
+    commands=cli.register,
 )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
-from filmstudio.v1 import common_pb2, project_pb2, project_pb2_grpc, youtube_pb2
+from filmstudio.v1 import ai_job_pb2, common_pb2, project_pb2, project_pb2_grpc, youtube_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sqlalchemy import select
 
+from services.youtube.cli import rotate_keys
+from services.youtube.connection import Connections
+from services.youtube.google_api import GoogleApi
 from services.youtube.models import YouTubeConnectionRow
 from services.youtube.token_cipher import TokenCipher, TokenUnreadable
 from tests.support.jobs import JOB_SETTINGS, Studio, funded_studio
@@ -261,3 +265,43 @@ async def test_disconnect_revokes_at_google_and_forgets_the_tokens(studio, fake)
     await finish_project(studio.server, studio.project)
     error = await error_of(upload(studio))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_cancelling_an_upload_stops_it_midway(studio, fake) -> None:
+    await finish_project(studio.server, studio.project, size=40 * 256 * 1024)
+    await connect(studio, fake)
+    fake.chunk_delay = 0.1
+    made = await upload(studio)
+    await studio.wait_for(made.job, common_pb2.JOB_STATUS_RUNNING, within=30)
+    deadline = asyncio.get_running_loop().time() + 30
+    while fake.received_so_far() == 0:
+        assert asyncio.get_running_loop().time() < deadline, "no bytes arrived"
+        await asyncio.sleep(0.02)
+    await studio.jobs.CancelJob(ai_job_pb2.CancelJobRequest(name=made.job), metadata=studio.auth)
+    job = await studio.wait_for(made.job, common_pb2.JOB_STATUS_CANCELLED, within=10)
+    assert job.status == common_pb2.JOB_STATUS_CANCELLED
+    await asyncio.sleep(0.5)
+    assert fake.received_so_far() < 40 * 256 * 1024
+    assert fake.videos == {}
+    assert (await studio_project(studio)).status == common_pb2.PROJECT_STATUS_COMPLETED
+    assert (await status(studio, made.name)).state == youtube_pb2.UPLOAD_STATE_FAILED
+
+
+async def test_rotating_keys_re_encrypts_stored_tokens_under_the_new_key(studio, fake) -> None:
+    await connect(studio, fake)
+    [refresh_token] = fake.refresh_tokens
+    database = studio.server.app.database
+    old = UPLOAD_SETTINGS["YOUTUBE_TOKEN_KEYS"]
+    rotated = TokenCipher.parse(f"k2:{'C' * 43},{old}")
+    changed, unreadable = await rotate_keys(
+        database, Connections(database, GoogleApi(studio.server.app.settings), rotated)
+    )
+    assert changed >= 1
+    assert unreadable == 0
+    user_id = int(studio.user.split("/")[1])
+    async with database.session() as db:
+        row = await db.get(YouTubeConnectionRow, user_id)
+    assert row is not None
+    assert row.refresh_token.startswith("v1.k2.")
+    owner = f"youtube-connection:users/{user_id}"
+    assert TokenCipher.parse(f"k2:{'C' * 43}").decrypt(row.refresh_token, owner) == refresh_token
