@@ -1,0 +1,188 @@
+"""Server-stream fan-out, measured from client processes: the watchers and the grpc.aio floor.
+
+`watch_in_processes` opens N streams from several child processes (as real clients are), each
+on its own connections, and returns every message's latency from its send time, which the
+message carries as text; `bare_floor` runs the same watchers against a hello-world grpc.aio
+fan-out server so the product's latency can be read against what grpc.aio itself does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+STREAMS_PER_CONNECTION = 50
+BARE_METHOD = "/bench.Fanout/Watch"
+BARE_PUBLISH = "/bench.Fanout/Publish"
+
+
+def pct(values: list[float], q: int) -> float:
+    """Return the q-th percentile in milliseconds."""
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+def _identity(data: bytes) -> bytes:
+    return data
+
+
+def _read_product(data: bytes) -> tuple[str, float | None]:
+    """Return ('ready'|'', sent time) for a WatchJobResponse (the stream ends by itself)."""
+    from filmstudio.v1 import ai_job_pb2, common_pb2
+
+    event = ai_job_pb2.WatchJobResponse.FromString(data).event
+    if event.message.startswith("t="):
+        return "", float(event.message[2:])
+    return ("ready" if event.status == common_pb2.JOB_STATUS_QUEUED else ""), None
+
+
+def _read_bare(data: bytes) -> tuple[str, float | None]:
+    """Return ('ready'|'end'|'', sent time) for the bare server's text messages."""
+    text = data.decode()
+    if text in ("ready", "end"):
+        return text, None
+    return "", float(text)
+
+
+READERS: dict[str, Callable[[bytes], tuple[str, float | None]]] = {
+    "product": _read_product,
+    "bare": _read_bare,
+}
+
+
+async def _watch_all(
+    spec: dict[str, Any], count: int, ready: multiprocessing.Queue[int]
+) -> list[float]:
+    """Open `count` streams, say when all are listening, return each timed message's latency."""
+    read = READERS[spec["reader"]]
+    channels = [
+        grpc.aio.insecure_channel(spec["address"], options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(max(1, count // STREAMS_PER_CONNECTION))
+    ]
+    latencies: list[float] = []
+    listening = 0
+
+    async def watch(channel: grpc.aio.Channel) -> None:
+        nonlocal listening
+        call = channel.unary_stream(spec["method"], _identity, _identity)
+        told = False
+        async for data in call(spec["request"], metadata=spec["metadata"]):
+            kind, sent = read(data)
+            if sent is not None:
+                # perf_counter is CLOCK_MONOTONIC on Linux: one clock for every process here.
+                latencies.append(time.perf_counter() - sent)
+            elif kind == "ready" and not told:
+                told = True
+                listening += 1
+                if listening == count:
+                    ready.put(count)
+            elif kind == "end":
+                return
+
+    await asyncio.gather(*(watch(channels[i % len(channels)]) for i in range(count)))
+    for channel in channels:
+        await channel.close()
+    return latencies
+
+
+def _watcher(spec: dict[str, Any], count: int, ready: Any, out: Any) -> None:
+    """Child process: watch until the streams end, then send the latencies back."""
+    out.send(asyncio.run(_watch_all(spec, count, ready)))
+
+
+class Watchers:
+    """Child processes holding `count` streams between them."""
+
+    def __init__(self, spec: dict[str, Any], count: int, processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.count = count
+        self._ready = context.Queue()
+        self._pipes = []
+        self._children = []
+        for index in range(processes):
+            share = count // processes + (index < count % processes)
+            receiving, sending = context.Pipe(duplex=False)
+            child = context.Process(target=_watcher, args=(spec, share, self._ready, sending))
+            child.start()
+            self._pipes.append(receiving)
+            self._children.append(child)
+
+    async def listening(self) -> None:
+        """Return once every stream has its first message."""
+        seen = 0
+        while seen < self.count:
+            seen += await asyncio.wait_for(asyncio.to_thread(self._ready.get), 120)
+
+    async def latencies(self) -> list[float]:
+        """Wait for the streams to end and return every latency."""
+        found: list[float] = []
+        for pipe in self._pipes:
+            found += await asyncio.wait_for(asyncio.to_thread(pipe.recv), 60)
+        for child in self._children:
+            child.join()
+        return found
+
+
+async def _serve_bare(ports: Any) -> None:
+    """A hello-world fan-out: every Publish goes to every open Watch stream."""
+    queues: set[asyncio.Queue[bytes]] = set()
+
+    async def watch(_: bytes, __: Any) -> Any:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        queues.add(queue)
+        try:
+            yield b"ready"
+            while (message := await queue.get()) != b"end":
+                yield message
+            yield b"end"
+        finally:
+            queues.discard(queue)
+
+    async def publish(message: bytes, _: Any) -> bytes:
+        for queue in queues:
+            queue.put_nowait(message)
+        return b""
+
+    server = grpc.aio.server()
+    handlers = {
+        "Watch": grpc.unary_stream_rpc_method_handler(watch, _identity, _identity),
+        "Publish": grpc.unary_unary_rpc_method_handler(publish, _identity, _identity),
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("bench.Fanout", handlers),)
+    )
+    ports.put(server.add_insecure_port("127.0.0.1:0"))
+    await server.start()
+    await server.wait_for_termination()
+
+
+def _bare_server(ports: Any) -> None:
+    asyncio.run(_serve_bare(ports))
+
+
+async def bare_floor(watchers: int, processes: int, reports: int) -> list[float]:
+    """Measure a hello-world grpc.aio server's fan-out to the same watcher processes."""
+    context = multiprocessing.get_context("spawn")
+    ports = context.Queue()
+    server = context.Process(target=_bare_server, args=(ports,), daemon=True)
+    server.start()
+    try:
+        address = f"127.0.0.1:{await asyncio.to_thread(ports.get)}"
+        spec = {"address": address, "method": BARE_METHOD, "request": b"", "metadata": ()}
+        clients = Watchers({**spec, "reader": "bare"}, watchers, processes)
+        await clients.listening()
+        async with grpc.aio.insecure_channel(address) as channel:
+            publish = channel.unary_unary(BARE_PUBLISH, _identity, _identity)
+            for _ in range(reports):
+                await asyncio.sleep(0.1)
+                await publish(str(time.perf_counter()).encode())
+            await publish(b"end")
+        return await clients.latencies()
+    finally:
+        server.terminate()
+        server.join()
