@@ -77,6 +77,14 @@ async def test_connect_callback_upload_watched_over_sse_and_status(rest, fake) -
     assert completed.status_code == 200, completed.text
     assert completed.json()["channel"]["channelId"] == fake.channel_id
 
+    made = await client.post(
+        "/v1/youtube/playlists",
+        json={"title": "Shorts", "privacyStatus": "PRIVACY_STATUS_UNLISTED"},
+    )
+    assert made.status_code == 200, made.text
+    playlist = made.json()
+    assert playlist["privacyStatus"] == "PRIVACY_STATUS_UNLISTED"
+
     digest = await finish_project(studio.server, studio.project)
     started = await client.post(
         "/v1/youtube/uploads",
@@ -85,6 +93,7 @@ async def test_connect_callback_upload_watched_over_sse_and_status(rest, fake) -
             "title": "Over REST",
             "tags": ["rest"],
             "privacyStatus": "PRIVACY_STATUS_PUBLIC",
+            "playlistId": playlist["playlistId"],
             "requestId": "rest-upload-1",
         },
     )
@@ -98,6 +107,7 @@ async def test_connect_callback_upload_watched_over_sse_and_status(rest, fake) -
             "title": "Over REST",
             "tags": ["rest"],
             "privacyStatus": "PRIVACY_STATUS_PUBLIC",
+            "playlistId": playlist["playlistId"],
             "requestId": "rest-upload-1",
         },
     )
@@ -119,6 +129,7 @@ async def test_connect_callback_upload_watched_over_sse_and_status(rest, fake) -
     assert done["state"] == "UPLOAD_STATE_PROCESSED"
     assert done["videoUrl"] == f"https://www.youtube.com/watch?v={done['videoId']}"
     assert hashlib.sha256(fake.uploaded(done["videoId"])).hexdigest() == digest
+    assert [i["playlistId"] for i in fake.playlist_items] == [playlist["playlistId"]]
 
     project = (await client.get(f"/v1/{studio.project}")).json()
     assert project["status"] == "PROJECT_STATUS_PUBLISHED"
