@@ -87,6 +87,15 @@ def test_generate_watch_reaches_100_percent_and_the_film_downloads(studio, tmp_p
 def test_errors_are_one_clear_line_without_a_traceback(studio) -> None:
     signup = ("signup", "--email", "errors@example.com", "--password-stdin")
     _ok(_cli(studio, *signup, stdin=PASSWORD + "\n"))
+    stored = Path(studio.env["XDG_CONFIG_HOME"]) / "filmstudio" / "credentials.json"
+    sessions = json.loads(stored.read_text())
+    spent = sessions[studio.grpc_target]["refresh_token"]
+    sessions[studio.grpc_target]["access_expires_at"] = 0  # as if it had expired
+    stored.write_text(json.dumps(sessions))
+    _ok(_cli(studio, "projects"))
+    renewed = json.loads(stored.read_text())[studio.grpc_target]
+    assert renewed["refresh_token"] != spent, "an expired access token is refreshed first"
+    assert renewed["access_expires_at"] > 0
     missing = _cli(studio, "download", "projects/987654321")
     login = ("login", "--email", "errors@example.com", "--password-stdin")
     unreachable = subprocess.run(
