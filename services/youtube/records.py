@@ -8,6 +8,8 @@ from datetime import datetime
 from services.common.records import Record
 
 UPLOAD_STATES = ("queued", "uploading", "processing", "processed", "failed", "rejected")
+# The upload job's progress bar: bytes sent fill this share, the thumbnail and playlist the rest.
+BYTES_SHARE = 0.9
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ class YouTubeServicer(youtube_pb2_grpc.YouTubeServiceServicer):
             if request.HasField("publish_time")
             else None,
             category_id=request.category_id,
+            made_for_kids=request.made_for_kids,
+            language=request.language,
             playlist_id=request.playlist_id,
             request_id=request.request_id,
         )

@@ -24,7 +24,7 @@ from services.common.config import Settings
 from services.common.tokens import ServiceToken, TokenCodec
 from services.youtube import client as youtube_client
 from services.youtube.metadata import metadata_from_job
-from services.youtube.records import watch_url
+from services.youtube.records import BYTES_SHARE, watch_url
 from services.youtube.resumable import (
     Backoff,
     ChunkedMedia,
@@ -35,9 +35,6 @@ from services.youtube.resumable import (
 )
 
 log = logging.getLogger(__name__)
-
-# Bytes are most of the work; the thumbnail and playlist steps take the rest of the bar.
-UPLOAD_SHARE = 0.9
 
 
 class UploadRefused(RuntimeError):
@@ -191,7 +188,7 @@ def _send_video(
     size = video.stat().st_size
 
     def sent(done: int) -> None:
-        progress(UPLOAD_SHARE * done / max(size, 1), f"{done} of {size} bytes sent")
+        progress(BYTES_SHARE * done / max(size, 1), f"{done} of {size} bytes sent")
 
     for _ in range(3):  # a forgotten session starts over, a few times at most
         media = ChunkedMedia(

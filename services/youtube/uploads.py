@@ -16,7 +16,7 @@ from services.youtube.connection import Connections
 from services.youtube.google_api import SCOPE_MANAGE, GrantRefused
 from services.youtube.metadata import UploadMetadata
 from services.youtube.models import YouTubeUploadRow
-from services.youtube.records import AccessToken, Upload, watch_url
+from services.youtube.records import BYTES_SHARE, AccessToken, Upload, watch_url
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class Uploads:
 def _joined(row: YouTubeUploadRow, job: Job) -> Upload:
     """Join our job's state with YouTube's view of the video."""
     error = ""
-    if job.status in ("queued",):
+    if job.status == "queued":
         state = "queued"
     elif job.status == "running":
         state = "uploading"
@@ -204,7 +204,8 @@ def _joined(row: YouTubeUploadRow, job: Job) -> Upload:
     else:
         state = YOUTUBE_STATES.get(row.upload_status, "processing")
         error = row.failure_reason
-    progress = 100.0 if row.video_id else float(job.progress)
+    # Percent of the bytes sent: the job's bar gives bytes its first BYTES_SHARE.
+    progress = 100.0 if row.video_id else min(100.0, job.progress / BYTES_SHARE)
     return Upload(
         id=row.id,
         project_id=row.project_id,

@@ -153,6 +153,8 @@ async def test_an_upload_survives_503s_a_429_an_expired_token_and_a_dropped_conn
         tags=["noir", "short film"],
         playlist_id=playlist.playlist.playlist_id,
         privacy_status=youtube_pb2.PRIVACY_STATUS_UNLISTED,
+        made_for_kids=True,
+        language="en",
     )
     assert made.state == youtube_pb2.UPLOAD_STATE_QUEUED
     job = await studio.wait_for(made.job, SUCCEEDED, FAILED, within=60)
@@ -171,6 +173,13 @@ async def test_an_upload_survives_503s_a_429_an_expired_token_and_a_dropped_conn
     video = fake.videos[done.video_id]["metadata"]
     assert video["snippet"]["tags"] == ["noir", "short film"]
     assert video["status"]["privacyStatus"] == "unlisted"
+    assert video["status"]["selfDeclaredMadeForKids"] is True
+    assert video["snippet"]["defaultLanguage"] == "en"
+    # Progress follows the bytes YouTube acknowledged, chunk by chunk.
+    events = await studio.watch(made.job)
+    sent = [e for e in events if e.message.endswith("bytes sent")]
+    assert len(sent) >= 3
+    assert [e.progress for e in sent] == sorted(e.progress for e in sent)
     project = await studio_project(studio)
     assert project.status == common_pb2.PROJECT_STATUS_PUBLISHED
 

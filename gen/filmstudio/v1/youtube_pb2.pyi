@@ -121,7 +121,7 @@ class CompleteYouTubeConnectionResponse(_message.Message):
     def __init__(self, channel: _Optional[_Union[YouTubeChannel, _Mapping]] = ...) -> None: ...
 
 class UploadVideoRequest(_message.Message):
-    __slots__ = ("project", "title", "description", "tags", "privacy_status", "publish_time", "playlist_id", "category_id", "request_id")
+    __slots__ = ("project", "title", "description", "tags", "privacy_status", "publish_time", "playlist_id", "category_id", "request_id", "made_for_kids", "language")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -131,6 +131,8 @@ class UploadVideoRequest(_message.Message):
     PLAYLIST_ID_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MADE_FOR_KIDS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     project: str
     title: str
     description: str
@@ -140,7 +142,9 @@ class UploadVideoRequest(_message.Message):
     playlist_id: str
     category_id: str
     request_id: str
-    def __init__(self, project: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., privacy_status: _Optional[_Union[PrivacyStatus, str]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., playlist_id: _Optional[str] = ..., category_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    made_for_kids: bool
+    language: str
+    def __init__(self, project: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., privacy_status: _Optional[_Union[PrivacyStatus, str]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., playlist_id: _Optional[str] = ..., category_id: _Optional[str] = ..., request_id: _Optional[str] = ..., made_for_kids: _Optional[bool] = ..., language: _Optional[str] = ...) -> None: ...
 
 class UploadVideoResponse(_message.Message):
     __slots__ = ("upload",)
