@@ -14,6 +14,7 @@ from gateway.jsonpb import WRAPPERS
 from gateway.routing import Binding, Variable, resolve_field
 from gateway.schemas import Schemas, scalar_schema
 from gateway.transcode import STRING_FORMS, bound_paths
+from gateway.unary import is_http_body
 
 MAX_QUERY_DEPTH = 4
 BEARER = "bearerAuth"
@@ -153,6 +154,13 @@ def _query(
     return parameter
 
 
+def _whole_field(schemas: Schemas, field: FieldDescriptor) -> dict[str, Any]:
+    """Return the schema of a field that is the whole body: a message is never null there."""
+    if field.message_type is not None and not field.is_repeated:
+        return schemas.describe(dict(schemas.message_ref(field.message_type)), field.full_name)
+    return schemas.field_schema(field)
+
+
 def _request_body(binding: Binding, schemas: Schemas, bound: set[str]) -> dict[str, Any] | None:
     if not binding.body or binding.client_streaming:
         return None
@@ -160,16 +168,20 @@ def _request_body(binding: Binding, schemas: Schemas, bound: set[str]) -> dict[s
         top_level = {path for path in bound if "." not in path}
         schema = schemas.object_schema(binding.method.input_type, top_level)
     else:
-        schema = schemas.field_schema(resolve_field(binding.method, binding.body)[-1])
+        schema = _whole_field(schemas, resolve_field(binding.method, binding.body)[-1])
     return {"required": False, "content": {"application/json": {"schema": schema}}}
 
 
 def _response(binding: Binding, schemas: Schemas) -> dict[str, Any]:
     output = binding.method.output_type
     if binding.response_body:
-        schema = schemas.field_schema(output.fields_by_name[binding.response_body])
+        schema = _whole_field(schemas, output.fields_by_name[binding.response_body])
     else:
         schema = schemas.message_ref(output)
+    if is_http_body(binding):
+        # A google.api.HttpBody is sent as its bytes, with its own content type.
+        raw = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+        return {"description": "Raw bytes in the answer's own content type.", "content": raw}
     if not binding.server_streaming:
         return {"description": "OK", "content": {"application/json": {"schema": schema}}}
     line = {

@@ -160,4 +160,7 @@ class Schemas:
             schema = self.value_schema(field)
             if "$ref" in schema:
                 schema = dict(schema)
+                if field.containing_oneof is None:
+                    # Unset, it is written as null (protojson's EmitUnpopulated).
+                    schema = {"anyOf": [schema, {"type": "null"}]}
         return self.describe(schema, field.full_name)

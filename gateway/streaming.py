@@ -18,7 +18,7 @@ from gateway.metadata import response_headers
 from gateway.requeststream import RequestStream
 from gateway.routing import Binding
 from gateway.transcode import dumps, render
-from gateway.unary import is_http_body, raw_body
+from gateway.unary import OCTET_STREAM, is_http_body, raw_body
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Frames:
         self.count = 0
         # The read in flight, so whoever stops the stream can cancel it.
         self.reading: asyncio.Future[Any] | None = None
-        self.content_type = EVENT_STREAM if sse else STREAM_JSON
+        self.content_type = EVENT_STREAM if sse else OCTET_STREAM if self.raw else STREAM_JSON
 
     def opening(self) -> bytes:
         """Return what starts the stream (the SSE reconnect delay)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +17,8 @@ from gateway.transcode import dumps, render
 
 HTTP_BODY = "google.api.HttpBody"
 OCTET_STREAM = b"application/octet-stream"
+_TCHARS = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
+_MEDIA_TYPE = re.compile(rf"{_TCHARS}/{_TCHARS}(?:\s*;[\x20-\x7e]*)?")
 
 
 def is_http_body(binding: Binding) -> bool:
@@ -24,9 +27,11 @@ def is_http_body(binding: Binding) -> bool:
 
 
 def raw_body(message: Any) -> tuple[bytes, bytes]:
-    """Return an HttpBody's bytes and content type."""
-    content_type = message.content_type.encode("latin-1", "replace") or OCTET_STREAM
-    return bytes(message.data), content_type
+    """Return an HttpBody's bytes and content type (octet-stream unless it is a media type)."""
+    content_type = message.content_type
+    # A backend's value becomes a header: one that is not a media type must not get through.
+    sane = _MEDIA_TYPE.fullmatch(content_type) is not None
+    return bytes(message.data), content_type.encode() if sane else OCTET_STREAM
 
 
 def wants_trailers(scope: Scope) -> bool:

@@ -248,7 +248,7 @@ class Probes(pb_grpc.ProbeServiceServicer):
         return response
 
     async def Download(self, request: Any, context: Any) -> Any:
-        context.set_trailing_metadata((("x-served", request.name),))
+        context.set_trailing_metadata(_valid({"x-served": request.name}))
         data = f"raw {request.name}\n".encode()
         return httpbody_pb2.HttpBody(content_type=request.content_type, data=data)
 
