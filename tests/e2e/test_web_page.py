@@ -151,6 +151,19 @@ def test_an_admin_sees_the_admin_area(studio, page) -> None:
     tab.get_by_role("button", name="Create account").click()
     tab.get_by_role("heading", name="New project").wait_for()
     assert tab.locator("#admin-link").is_hidden(), "no admin area for users"
+    tab.get_by_label("Title").fill("Draft")
+    tab.locator("#ed-script").fill("A lighthouse keeper counts the ships.")
+    tab.get_by_role("button", name="Save project").click()
+    tab.get_by_role("heading", name="Draft").wait_for()
+    assert tab.locator("#price").inner_text() == "18"
+    tab.get_by_role("link", name="Edit the script and settings").click()
+    tab.get_by_role("heading", name="Edit “Draft”").wait_for()
+    assert tab.get_by_label("Title").input_value() == "Draft", "the editor shows the project"
+    tab.get_by_label("Title").fill("Lighthouse")
+    tab.get_by_label("Resolution").select_option("RESOLUTION_1080P")
+    tab.get_by_role("button", name="Save project").click()
+    tab.get_by_role("heading", name="Lighthouse").wait_for()
+    assert tab.locator("#price").inner_text() == "22", "1080p costs half as much again a minute"
 
     promote = ("users", "promote", "grace@example.com", "--role", "admin")
     subprocess.run([FILMSTUDIO, *promote], env=studio.env, check=True, capture_output=True)

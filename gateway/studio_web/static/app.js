@@ -39,7 +39,8 @@ async function route() {
     if (location.hash === "#/oauth-failed") error("Signing in with Google or GitHub did not complete. Please try again.");
     return;
   }
-  const [, page, id] = location.hash.split("/");
+  const [, page, id, verb] = location.hash.split("/");
+  if (page === "projects" && id && verb === "edit") return run(() => openEditor(id));
   if (page === "projects" && id) return run(() => openProject(id));
   if (page === "new") return openEditor();
   if (page === "credits") return run(openCredits);
@@ -54,10 +55,28 @@ async function openProjects() {
   show("projects");
 }
 
-function openEditor() {
+// The editor creates a project, or with an id changes one (with its etag: a stale copy fails).
+async function openEditor(id) {
   $("#editor").reset();
+  $("#editor").dataset.project = "";
+  $("#editor-title").textContent = "New project";
+  if (id) {
+    const project = await api.api("GET", `/v1/projects/${id}`);
+    $("#editor").dataset.project = project.name;
+    $("#editor").dataset.etag = project.etag;
+    $("#editor-title").textContent = `Edit “${project.title}”`;
+    $("#ed-title").value = project.title;
+    $("#ed-script").value = project.script;
+    $("#ed-style").value = project.style;
+    $("#ed-duration").value = project.targetDurationSeconds;
+    $("#ed-aspect").value = project.aspectRatio;
+    $("#ed-resolution").value = project.resolution;
+    $("#ed-voice").value = project.voice;
+  }
   show("editor");
 }
+
+const EDITABLE = "title,script,style,targetDurationSeconds,aspectRatio,resolution,voice";
 
 async function saveProject(event) {
   event.preventDefault();
@@ -71,7 +90,10 @@ async function saveProject(event) {
     resolution: form.get("resolution"),
     voice: form.get("voice"),
   };
-  const created = await api.api("POST", "/v1/projects", project);
+  const editing = $("#editor").dataset.project;
+  const created = editing
+    ? await api.api("PATCH", `/v1/${editing}?updateMask=${EDITABLE}`, { ...project, etag: $("#editor").dataset.etag })
+    : await api.api("POST", "/v1/projects", project);
   status(`Project “${created.title}” saved.`);
   location.hash = `#/projects/${created.name.split("/")[1]}`;
 }
@@ -89,6 +111,7 @@ async function openProject(id) {
   ].join(" · ");
   const cost = price(config, "full_generation", current.targetDurationSeconds, label(current.resolution, "RESOLUTION_"));
   $("#price").textContent = String(cost);
+  $("#edit-project").setAttribute("href", `#/projects/${id}/edit`);
   $("#price-basis").textContent = `(${current.targetDurationSeconds} s at ${label(current.resolution, "RESOLUTION_")})`;
   $("#job-panel").hidden = true;
   $("#result").hidden = true;
