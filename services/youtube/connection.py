@@ -97,7 +97,12 @@ class Connections:
             row.used_at = utcnow()
             verifier, requested = row.code_verifier, row.scopes
         tokens = await self.google.exchange(code[:2048], verifier)
-        channel_id, title = await self._channel(tokens.access_token)
+        try:
+            channel_id, title = await self._channel(tokens.access_token)
+        except errors.DomainError:
+            # No connection is stored, so the grant Google just made would be left behind.
+            await self._revoke_quietly(tokens.refresh_token, user_id)
+            raise
         now = utcnow()
         async with self.database.session() as db, db.begin():
             connection = await db.get(YouTubeConnectionRow, user_id, with_for_update=True)
@@ -197,10 +202,18 @@ class Connections:
             stored = row.refresh_token
             await db.delete(row)
         try:
-            await self.google.revoke(self.cipher.decrypt(stored, owner_of(user_id)))
-        except (TokenUnreadable, errors.Unavailable):
+            token = self.cipher.decrypt(stored, owner_of(user_id))
+        except TokenUnreadable:
+            log.warning("youtube token unreadable; not revoked", extra={"user_id": user_id})
+            return
+        await self._revoke_quietly(token, user_id)
+
+    async def _revoke_quietly(self, token: str, user_id: int) -> None:
+        try:
+            await self.google.revoke(token)
+        except errors.Unavailable:
             # Our copy is gone either way; the user can also remove access in their Google account.
-            log.warning("youtube revoke skipped or failed", extra={"user_id": user_id})
+            log.warning("youtube revoke failed", extra={"user_id": user_id})
 
     async def rotate(self, db: AsyncSession, row: YouTubeConnectionRow) -> bool:
         """Re-encrypt one connection under the current key; return whether it changed."""

@@ -314,3 +314,15 @@ async def test_rotating_keys_re_encrypts_stored_tokens_under_the_new_key(studio,
     assert row.refresh_token.startswith("v1.k2.")
     owner = f"youtube-connection:users/{user_id}"
     assert TokenCipher.parse(f"k2:{'C' * 43}").decrypt(row.refresh_token, owner) == refresh_token
+
+
+async def test_an_account_without_a_channel_is_refused_and_its_grant_revoked(studio, fake) -> None:
+    fake.channel_id = ""
+    try:
+        error = await error_of(connect(studio, fake))
+    finally:
+        fake.channel_id = FakeYouTube.channel_id
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no YouTube channel" in error.details()
+    assert len(fake.revoked) == 1
+    assert fake.refresh_tokens == {}

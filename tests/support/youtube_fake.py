@@ -351,12 +351,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         fake = self.fake
+        # An account without a channel (channel_id "") lists none.
+        items = [{"id": fake.channel_id, "snippet": {"title": fake.channel_title}}]
         self._json(
             200,
-            {
-                "kind": "youtube#channelListResponse",
-                "items": [{"id": fake.channel_id, "snippet": {"title": fake.channel_title}}],
-            },
+            {"kind": "youtube#channelListResponse", "items": items if fake.channel_id else []},
         )
 
     def _videos(self) -> None:
