@@ -109,6 +109,8 @@ class Session:
 def run_upload(settings: Settings, ctx: RunContext, progress: Progress) -> dict[str, Any]:
     """Upload the project's video with its metadata, then its thumbnail and playlist entry."""
     metadata = metadata_from_job(ctx.extra_parameter("youtube") or {})
+    # Checked again here: a job can also be made with CreateJob, past UploadVideo's checks.
+    metadata.check()
     video_key, thumbnail_key = _artifact(ctx.project, "video"), _artifact(ctx.project, "thumbnail")
     if not video_key:
         raise UploadRefused("the project has no video")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import IntegrityError
+
 from services.ai_job.ai_job_service import AIJobService
 from services.ai_job.records import Job
 from services.common import errors
@@ -88,24 +90,38 @@ class Uploads:
             request_id=request_id,
             caller=caller,
         )
-        async with self.database.session() as db, db.begin():
-            row = await db.get(YouTubeUploadRow, job.id)
-            if row is None:  # a replayed request_id finds the upload of its first call
-                now = utcnow()
-                row = YouTubeUploadRow(
-                    id=job.id,
-                    job_id=job.id,
-                    owner_id=user_id,
-                    project_id=project_id,
-                    video_id="",
-                    upload_status="",
-                    processing_status="",
-                    failure_reason="",
-                    created_at=now,
-                    updated_at=now,
-                )
-                db.add(row)
+        row = await self._ensure_row(job.id, job)
         return _joined(row, job)
+
+    async def _ensure_row(self, upload_id: int, job: Job) -> YouTubeUploadRow:
+        """Return the upload's row, storing it first if no call has yet."""
+        async with self.database.session() as db:
+            row = await db.get(YouTubeUploadRow, upload_id)
+        if row is not None:  # a replayed request_id finds the upload of its first call
+            return row
+        now = utcnow()
+        row = YouTubeUploadRow(
+            id=upload_id,
+            job_id=job.id,
+            owner_id=job.owner_id,
+            project_id=job.project_id,
+            video_id="",
+            upload_status="",
+            processing_status="",
+            failure_reason="",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self.database.session() as db, db.begin():
+                db.add(row)
+        except IntegrityError:  # the worker and UploadVideo raced; either row is the same
+            async with self.database.session() as db:
+                stored = await db.get(YouTubeUploadRow, upload_id)
+            if stored is None:
+                raise
+            return stored
+        return row
 
     async def _chain(self, job_name_id: int) -> tuple[Job, int]:
         """Return a worker's job and the id of its chain's first job (the upload's id)."""
@@ -117,11 +133,12 @@ class Uploads:
     async def issue_token(self, job_id: int, refresh: bool) -> AccessToken:
         """Return a current access token for the channel of the job's owner."""
         job, upload_id = await self._chain(job_id)
+        # The worker may ask before UploadVideo stored the row: the job says all it needs.
+        await self._ensure_row(upload_id, job)
         async with self.database.session() as db, db.begin():
             upload = await db.get(YouTubeUploadRow, upload_id, with_for_update=True)
-            if upload is None:
-                raise errors.NotFound(f"youtube/uploads/{upload_id} not found")
-            upload.job_id = job.id
+            if upload is not None:
+                upload.job_id = job.id
         token, row = await self.connections.access_token(job.owner_id, refresh=refresh)
         expires = row.access_expires_at or utcnow()
         return AccessToken(token, expires, upload_id)
