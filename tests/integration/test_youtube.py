@@ -326,3 +326,15 @@ async def test_an_account_without_a_channel_is_refused_and_its_grant_revoked(stu
     assert "no YouTube channel" in error.details()
     assert len(fake.revoked) == 1
     assert fake.refresh_tokens == {}
+
+
+async def test_a_forgotten_session_starts_over_in_a_new_one(studio, fake) -> None:
+    digest = await finish_project(studio.server, studio.project, size=600_000)
+    await connect(studio, fake)
+    fake.faults = ["ok", "gone"]
+    made = await upload(studio)
+    job = await studio.wait_for(made.job, SUCCEEDED, FAILED, within=60)
+    assert job.status == SUCCEEDED, job.error
+    done = await status(studio, made.name)
+    assert hashlib.sha256(fake.uploaded(done.video_id)).hexdigest() == digest
+    assert len(fake.sessions) == 1, "the forgotten one is gone, the new one holds the video"
