@@ -5,12 +5,13 @@ PKCE S256, single-use codes, bearer tokens on every API call. It speaks the resu
 protocol as google-api-python-client expects it: POST `uploadType=resumable` with
 `X-Upload-Content-Length` -> `Location`; PUT chunks with `Content-Range: bytes a-b/total` ->
 308 with `Range` (or 200 with the video once complete); PUT `bytes */total` asks where the
-session stands. Faults are queued on `faults`
-and spent one per chunk PUT: "ok" (none), "503", "500", "429" (answered after reading the
-chunk, nothing kept), "401" (the access token in use expires; the chunk is refused), "drop"
-(half the chunk is read and kept, then the connection is cut without an answer), "gone" (the
-session is forgotten: 404). `chunk_delay` slows each chunk; `revoke_all()` plays a user
-removing the app's access in their Google account.
+session stands.
+
+Faults are queued on `faults` and spent one per chunk PUT: "ok" (none), "503", "500", "429"
+(answered after reading the chunk, nothing kept), "401" (the access token in use expires; the
+chunk is refused), "drop" (half the chunk is read and kept, then the connection is cut without
+an answer), "gone" (the session is forgotten: 404). `chunk_delay` slows each chunk;
+`revoke_all()` plays a user removing the app's access in their Google account.
 """
 
 from __future__ import annotations
