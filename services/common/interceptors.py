@@ -32,8 +32,8 @@ from services.common.context import (
     principal_var,
     request_id_var,
 )
-from services.common.db import database_unavailable
 from services.common.limits import Rejected, RequestGuard
+from services.common.outages import dependency_outage
 from services.common.status import internal_status, to_rpc_status
 
 log = logging.getLogger(__name__)
@@ -229,13 +229,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
     async def _fail(self, state: CallState, context: Context, error: BaseException) -> NoReturn:
         """Abort with the status a domain error maps to; hide anything unexpected; re-raise."""
-        if database_unavailable(error):
-            log.warning("database unavailable in %s", state.method, exc_info=error)
-            error = errors.Unavailable(
-                "the database is unavailable; retry shortly",
-                reason="DATABASE_UNAVAILABLE",
-                retry_after_seconds=1.0,
-            )
+        if (outage := dependency_outage(error)) is not None:
+            log.warning("%s in %s", outage.reason, state.method, exc_info=error)
+            error = outage
         if isinstance(error, errors.DomainError):
             status = rpc_status.to_status(to_rpc_status(error))
         elif isinstance(error, grpc.aio.AbortError):

@@ -113,6 +113,21 @@ async def test_a_lost_database_is_unavailable_with_retry_info_and_no_leak(faulty
     assert "hunter2" not in repr(error.details()) + repr(error.trailing_metadata())
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("projects/db-busy", "DATABASE_BUSY"), ("projects/redis-down", "REDIS_UNAVAILABLE")],
+)
+async def test_an_exhausted_pool_or_a_lost_redis_is_unavailable_not_internal(
+    faulty, name: str, reason: str
+) -> None:
+    error = await _get_project_error(faulty, name)
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    details = _details(error)
+    assert details["ErrorInfo"].reason == reason
+    assert details["RetryInfo"].retry_delay.seconds == 1
+    assert "hunter2" not in repr(error.details()) + repr(error.trailing_metadata())
+
+
 async def test_unexpected_exception_is_logged_with_its_traceback(faulty, caplog) -> None:
     await _get_project_error(faulty, "projects/crash")
     logged = [r for r in caplog.records if r.exc_info and SECRET_DETAIL in str(r.exc_info[1])]

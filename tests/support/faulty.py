@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, project_pb2, project_pb2_grpc
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.bootstrap import SERVICES
 from services.common import errors
@@ -34,6 +36,8 @@ class FaultyProjects(project_pb2_grpc.ProjectServiceServicer):
             "projects/busy": errors.ResourceExhausted("slow down", retry_after_seconds=1.5),
             "projects/crash": RuntimeError(SECRET_DETAIL),
             "projects/db-down": OperationalError("SELECT 1", {}, RuntimeError(SECRET_DETAIL)),
+            "projects/db-busy": PoolTimeout(f"QueuePool limit reached ({SECRET_DETAIL})"),
+            "projects/redis-down": RedisConnectionError(f"Error 111 connecting ({SECRET_DETAIL})"),
         }
         if request.name in failures:
             raise failures[request.name]

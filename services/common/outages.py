@@ -1,0 +1,36 @@
+"""A dependency that is down or saturated becomes UNAVAILABLE with RetryInfo, never INTERNAL."""
+
+from __future__ import annotations
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from services.common import errors
+from services.common.db import database_unavailable
+
+RETRY_AFTER_SECONDS = 1.0
+
+
+def dependency_outage(error: BaseException) -> errors.Unavailable | None:
+    """Return the UNAVAILABLE a transient dependency failure maps to, or None for anything else."""
+    if database_unavailable(error):
+        return errors.Unavailable(
+            "the database is unavailable; retry shortly",
+            reason="DATABASE_UNAVAILABLE",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        )
+    if isinstance(error, PoolTimeout):
+        # Every pooled connection stayed busy past the pool's timeout: overload, not a bug.
+        return errors.Unavailable(
+            "the database is busy; retry shortly",
+            reason="DATABASE_BUSY",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        )
+    if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+        return errors.Unavailable(
+            "Redis is unavailable; retry shortly",
+            reason="REDIS_UNAVAILABLE",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        )
+    return None
