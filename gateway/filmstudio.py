@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import filmstudio.v1
 from filmstudio.v1 import options_pb2
@@ -75,7 +76,8 @@ def add_filmstudio_routes(gateway: Any, backend: str, settings: Settings | None 
     if settings is not None:
         from gateway.studio_web.install import add_web_app
 
-        add_web_app(gateway, backend, web_settings(settings))
+        youtube_callback = urlsplit(settings.youtube_redirect_uri).path
+        add_web_app(gateway, backend, web_settings(settings), youtube_callback)
 
 
 def web_settings(settings: Settings) -> dict[str, Any]:
@@ -85,6 +87,7 @@ def web_settings(settings: Settings) -> dict[str, Any]:
     return {
         "prices": {**DEFAULT_COSTS, **settings.job_costs},
         "resolutionFactor": RESOLUTION_FACTOR,
+        "youtube": bool(settings.youtube_client_id),
         "oauth": [
             name
             for name, client in (

@@ -6,7 +6,7 @@ from typing import Any
 
 from gateway.studio_web.artifacts import ARTIFACT, ArtifactRoute
 from gateway.studio_web.http import Backend
-from gateway.studio_web.oauth import START, OAuthRoutes
+from gateway.studio_web.oauth import START, OAuthRoutes, hand_to_page
 from gateway.studio_web.pages import page_routes
 from gateway.studio_web.session import SessionRoutes
 
@@ -24,8 +24,10 @@ class _Closer:
         await self.backend.close()
 
 
-def add_web_app(gateway: Any, backend: str, settings: dict[str, Any]) -> None:
-    """Serve the page at `/` and its session and artifact routes on `gateway`."""
+def add_web_app(
+    gateway: Any, backend: str, settings: dict[str, Any], youtube_callback: str = ""
+) -> None:
+    """Serve the page at `/` and its session, sign-in and artifact routes on `gateway`."""
     channel = Backend(backend)
     session = SessionRoutes(channel)
     gateway.raw_routes.update(session.routes())
@@ -34,3 +36,5 @@ def add_web_app(gateway: Any, backend: str, settings: dict[str, Any]) -> None:
     oauth = OAuthRoutes(channel)
     gateway.raw_routes[START] = oauth.start
     gateway.page_routes.update(oauth.callbacks())
+    if youtube_callback:
+        gateway.page_routes[youtube_callback] = hand_to_page("/#/youtube")

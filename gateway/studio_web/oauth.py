@@ -95,6 +95,20 @@ class OAuthRoutes:
         return callback
 
 
+def hand_to_page(fragment: str) -> Any:
+    """Return a GET route that sends a provider's redirect on to the page, query and all.
+
+    Used for connecting a YouTube channel: completing it needs the user's access token, which
+    only the page holds, so the page finishes it (the backend bound the state to the user).
+    """
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        await _redirect(send, f"{fragment}?{query}")
+
+    return route
+
+
 async def _redirect(send: Send, location: str, *cookies: tuple[bytes, bytes]) -> None:
     headers = ((b"location", location.encode()), *cookies, *SECURITY_HEADERS)
     await send_bytes(send, 303, b"", b"text/plain", headers)

@@ -16,6 +16,7 @@ FILES = {
     "/app/app.js": ("app.js", b"text/javascript; charset=utf-8"),
     "/app/api.js": ("api.js", b"text/javascript; charset=utf-8"),
     "/app/views.js": ("views.js", b"text/javascript; charset=utf-8"),
+    "/app/youtube.js": ("youtube.js", b"text/javascript; charset=utf-8"),
     "/app/style.css": ("style.css", b"text/css; charset=utf-8"),
 }
 # The page runs only its own script and style; media and images may come from blob: URLs.

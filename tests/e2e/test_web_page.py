@@ -11,10 +11,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.support.studio_process import FILMSTUDIO, StudioProcess, studio_process
+from tests.support.youtube_fake import REDIRECT_URI, FakeYouTube
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[1] / "support" / "vendor" / "axe-core" / "axe.min.js"
@@ -27,8 +29,15 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory) -> Iterator[StudioProcess]:
-    with studio_process(tmp_path_factory.mktemp("web")) as running:
+def youtube() -> Iterator[FakeYouTube]:
+    with FakeYouTube() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory, youtube) -> Iterator[StudioProcess]:
+    settings = {**youtube.settings(), "YOUTUBE_TOKEN_KEYS": "k1:" + "A" * 43}
+    with studio_process(tmp_path_factory.mktemp("web"), **settings) as running:
         yield running
 
 
@@ -79,7 +88,7 @@ def _percent(tab: Any) -> float:
     return float(tab.locator("#job-percent").inner_text().rstrip(" %") or 0)
 
 
-def test_a_new_user_makes_a_film_in_the_browser(studio, page, tmp_path) -> None:
+def test_a_new_user_makes_a_film_in_the_browser(studio, youtube, page, tmp_path) -> None:
     tab, problems = page
     tab.goto(studio.gateway_url + "/")
     tab.get_by_role("heading", name="Create an account").wait_for()
@@ -96,7 +105,7 @@ def test_a_new_user_makes_a_film_in_the_browser(studio, page, tmp_path) -> None:
     )
     assert all(c["httpOnly"] for c in tab.context.cookies()), "the refresh token is HttpOnly"
 
-    tab.get_by_label("Title").fill("Brick & Steel")
+    tab.get_by_label("Title", exact=True).fill("Brick & Steel")
     tab.locator("#ed-script").fill(SCREENPLAY.read_text())
     tab.get_by_label("Style").select_option("STYLE_NOIR")
     tab.get_by_label("Duration (seconds)").fill("60")
@@ -137,6 +146,8 @@ def test_a_new_user_makes_a_film_in_the_browser(studio, page, tmp_path) -> None:
     assert shot.stat().st_size > 10_000
     assert _serious_violations(tab) == []
 
+    _upload_to_youtube(tab, studio, youtube)
+
     tab.get_by_role("link", name=re.compile("^Credits")).click()
     tab.get_by_role("heading", name="Credits").wait_for()
     assert "hold for jobs/" in tab.locator("#credits-history").inner_text()
@@ -151,15 +162,17 @@ def test_an_admin_sees_the_admin_area(studio, page) -> None:
     tab.get_by_role("button", name="Create account").click()
     tab.get_by_role("heading", name="New project").wait_for()
     assert tab.locator("#admin-link").is_hidden(), "no admin area for users"
-    tab.get_by_label("Title").fill("Draft")
+    tab.get_by_label("Title", exact=True).fill("Draft")
     tab.locator("#ed-script").fill("A lighthouse keeper counts the ships.")
     tab.get_by_role("button", name="Save project").click()
     tab.get_by_role("heading", name="Draft").wait_for()
     assert tab.locator("#price").inner_text() == "18"
     tab.get_by_role("link", name="Edit the script and settings").click()
     tab.get_by_role("heading", name="Edit “Draft”").wait_for()
-    assert tab.get_by_label("Title").input_value() == "Draft", "the editor shows the project"
-    tab.get_by_label("Title").fill("Lighthouse")
+    assert tab.get_by_label("Title", exact=True).input_value() == "Draft", (
+        "the editor shows the project"
+    )
+    tab.get_by_label("Title", exact=True).fill("Lighthouse")
     tab.get_by_label("Resolution").select_option("RESOLUTION_1080P")
     tab.get_by_role("button", name="Save project").click()
     tab.get_by_role("heading", name="Lighthouse").wait_for()
@@ -181,3 +194,30 @@ def test_an_admin_sees_the_admin_area(studio, page) -> None:
     tab.get_by_text("grace@example.com · admin").wait_for()
     assert _serious_violations(tab) == []
     assert problems == [], problems
+
+
+def _upload_to_youtube(tab: Any, studio: StudioProcess, youtube: FakeYouTube) -> None:
+    """Connect the channel through the consent screen, then upload the film with metadata."""
+
+    def to_the_gateway(route: Any) -> None:
+        # Google sends the browser to the registered redirect URI; here that is our gateway.
+        query = urlsplit(route.request.url).query
+        where = f"{studio.gateway_url}/youtube/callback?{query}"
+        route.fulfill(status=302, headers={"Location": where})
+
+    tab.context.route(f"{REDIRECT_URI}**", to_the_gateway)
+    tab.get_by_role("button", name="Connect your YouTube channel").click()
+    tab.get_by_text("Connected to the YouTube channel “Ada's Films”").wait_for()
+    tab.locator("#youtube").wait_for(state="visible", timeout=30_000)
+    assert tab.evaluate("() => sessionStorage.length") == 0
+    tab.get_by_label("Video title").fill("Brick & Steel (draft)")
+    tab.get_by_label("Description").fill("A noir short made with FilmStudio.")
+    tab.get_by_label("Tags").fill("noir, short")
+    tab.get_by_label("Who can watch").select_option("PRIVACY_STATUS_UNLISTED")
+    tab.get_by_role("button", name="Upload", exact=True).click()
+    tab.get_by_role("link", name="Watch it on YouTube").wait_for(timeout=120_000)
+    assert "Upload processed" in tab.locator("#yt-status").inner_text()
+    (video,) = youtube.videos.values()
+    assert video["privacy"] == "unlisted"
+    assert video["metadata"]["snippet"]["title"] == "Brick & Steel (draft)"
+    assert video["metadata"]["snippet"]["tags"] == ["noir", "short"]

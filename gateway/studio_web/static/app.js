@@ -1,6 +1,7 @@
 // FilmStudio in a browser: routes by the URL's hash, so a reload lands on the same view.
 import * as api from "/app/api.js";
 import { $, el, show, status, error, label, projectItem, price, StageBars, creditsRows } from "/app/views.js";
+import * as youtube from "/app/youtube.js";
 
 const config = await (await fetch("/app/config.json")).json();
 let me = null;
@@ -37,6 +38,12 @@ async function route() {
     $("#nav").hidden = true;
     show("auth");
     if (location.hash === "#/oauth-failed") error("Signing in with Google or GitHub did not complete. Please try again.");
+    return;
+  }
+  if (location.hash.startsWith("#/youtube?")) {
+    // Back from Google's consent screen: finish connecting, then show the project again.
+    const project = await run(() => youtube.complete(location.hash.split("?")[1]));
+    location.replace(project ? `#/projects/${project.split("/")[1]}` : "#/projects");
     return;
   }
   const [, page, id, verb] = location.hash.split("/");
@@ -173,6 +180,8 @@ async function showResult(job) {
   $("#thumbnail").src = thumbnail;
   $("#result").hidden = false;
   $("#result").dataset.job = job;
+  $("#youtube").hidden = !config.youtube;
+  if (!$("#yt-title").value) $("#yt-title").value = current.title;
 }
 
 async function download(kind) {
@@ -258,6 +267,11 @@ function wire() {
     location.hash = "";
     await route();
   }));
+  $("#yt-connect").addEventListener("click", () => run(() => youtube.connect(current.name)));
+  $("#yt-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    run(() => youtube.upload(current.name, () => run(refreshBalance)));
+  });
   $("#ed-file").addEventListener("change", async () => {
     const file = $("#ed-file").files[0];
     if (!file) return;
