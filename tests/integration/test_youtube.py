@@ -338,3 +338,25 @@ async def test_a_forgotten_session_starts_over_in_a_new_one(studio, fake) -> Non
     done = await status(studio, made.name)
     assert hashlib.sha256(fake.uploaded(done.video_id)).hexdigest() == digest
     assert len(fake.sessions) == 1, "the forgotten one is gone, the new one holds the video"
+
+
+async def test_a_failed_upload_retried_goes_on_with_its_session(studio, fake) -> None:
+    digest = await finish_project(studio.server, studio.project, size=900_000)
+    await connect(studio, fake)
+    fake.faults = ["ok", "400"]
+    made = await upload(studio)
+    failed = await studio.wait_for(made.job, SUCCEEDED, FAILED, within=60)
+    assert failed.status == FAILED
+    assert "400" in failed.error
+    held = fake.received_so_far()
+    assert held > 0
+    retried = await studio.jobs.RetryJob(
+        ai_job_pb2.RetryJobRequest(name=made.job), metadata=studio.auth
+    )
+    job = await studio.wait_for(retried.job.name, SUCCEEDED, FAILED, within=60)
+    assert job.status == SUCCEEDED, job.error
+    done = await status(studio, made.name)
+    assert done.job == retried.job.name, "the upload follows its newest job"
+    assert done.state == youtube_pb2.UPLOAD_STATE_PROCESSED
+    assert hashlib.sha256(fake.uploaded(done.video_id)).hexdigest() == digest
+    assert len(fake.sessions) == 1, "the retry went on with the first job's session"

@@ -7,7 +7,8 @@ protocol as google-api-python-client expects it: POST `uploadType=resumable` wit
 308 with `Range` (or 200 with the video once complete); PUT `bytes */total` asks where the
 session stands.
 
-Faults are queued on `faults` and spent one per chunk PUT: "ok" (none), "503", "500", "429"
+Faults are queued on `faults` and spent one per chunk PUT: "ok" (none), "400" (refused for
+good), "503", "500", "429"
 (answered after reading the chunk, nothing kept), "401" (the access token in use expires; the
 chunk is refused), "drop" (half the chunk is read and kept, then the connection is cut without
 an answer), "gone" (the session is forgotten: 404). `chunk_delay` slows each chunk;
@@ -480,6 +481,9 @@ class _Handler(BaseHTTPRequestHandler):
             fake.bytes_received += len(data)
         if fake.chunk_delay:
             time.sleep(fake.chunk_delay)
+        if fault == "400":  # a refusal no retry fixes (a bad request, say)
+            self._error(400, "badRequest")
+            return
         if fault in ("500", "503", "429"):
             self._error(int(fault), "backendError" if fault != "429" else "rateLimitExceeded")
             return
