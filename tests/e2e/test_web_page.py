@@ -141,6 +141,11 @@ def test_a_new_user_makes_a_film_in_the_browser(studio, youtube, page, tmp_path)
     )
     assert cues > 0, "the subtitle track is loaded"
     assert tab.evaluate("() => document.querySelector('#thumbnail').naturalWidth") > 0
+    with tab.expect_download() as downloading:
+        tab.get_by_role("button", name="SRT subtitles").click()
+    srt = Path(downloading.value.path()).read_text()
+    assert downloading.value.suggested_filename == "film.srt"
+    assert srt.startswith("1\n00:00:"), srt[:40]
     shot = tmp_path / "film-page.png"
     tab.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
