@@ -14,9 +14,9 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
-from gateway.asgi import Scope, Send, header, request_id, send_status
+from gateway.asgi import JSON, Scope, Send, header, request_id, send_status
 from gateway.config import GatewayConfig
-from gateway.errors import GatewayError, http_status, status_from_rpc_error
+from gateway.errors import GatewayError, http_status, status_body, status_from_rpc_error
 from gateway.forwarding import TrustedProxies
 from gateway.limits import BodyLimits
 from gateway.metadata import (
@@ -28,6 +28,7 @@ from gateway.metadata import (
 )
 from gateway.render import Renderer
 from gateway.routing import Binding, Router
+from gateway.unary import send_with_trailers, wants_trailers
 from gateway.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,22 @@ def retry_after(status: status_pb2.Status) -> list[tuple[bytes, bytes]]:
     return []
 
 
-async def send_rpc_error(core: Core, send: Send, error: grpc.aio.AioRpcError) -> None:
-    """Answer a failed call with its google.rpc.Status and metadata."""
+async def send_rpc_error(
+    core: Core, send: Send, error: grpc.aio.AioRpcError, scope: Scope | None = None
+) -> None:
+    """Answer a failed call with its google.rpc.Status and metadata.
+
+    Trailer metadata follows the body as HTTP trailers when the client sent TE: trailers, as
+    grpc-gateway's error handler does; else it comes as Grpc-Trailer-* headers.
+    """
     status = status_from_rpc_error(error)
     initial: Any = error.initial_metadata()
     trailing: Any = error.trailing_metadata()
+    if scope is not None and wants_trailers(scope):
+        headers = response_headers(initial, None) + retry_after(status)
+        body = status_body(status, core.pool)
+        await send_with_trailers(send, http_status(error.code()), body, JSON, headers, trailing)
+        return
     headers = response_headers(initial, trailing)
     headers += retry_after(status)
     await send_status(send, status, http_status(error.code()), headers, core.pool)

@@ -157,7 +157,7 @@ async def _unary(
         if stream is not None and stream.error is not None:
             await send_error(send, stream.error)  # grpcio cancelled the call for it
         else:
-            await send_rpc_error(core, send, error)
+            await send_rpc_error(core, send, error, scope)
         return
     except asyncio.CancelledError:
         # grpcio cancels a call whose request iterator raised: answer that error instead.

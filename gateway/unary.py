@@ -8,7 +8,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from gateway.asgi import JSON, Scope, Send, send_bytes
+from gateway.asgi import JSON, Headers, Scope, Send, send_bytes
 from gateway.metadata import response_headers
 from gateway.render import Renderer
 from gateway.routing import Binding
@@ -57,9 +57,25 @@ async def send_unary(
         # grpc-gateway sends no trailers then; Grpc-Trailer-* headers keep them visible.
         await send_bytes(send, 200, body, content_type, response_headers(initial, trailing))
         return
+    await send_with_trailers(
+        send, 200, body, content_type, response_headers(initial, None), trailing
+    )
+
+
+async def send_with_trailers(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    headers: Headers,
+    trailing: Iterable[tuple[str, str | bytes]] | None,
+) -> None:
+    """Send a whole answer whose trailer metadata follows the body as Grpc-Trailer-* trailers."""
     fields = response_headers(None, trailing)
     declared = [(b"trailer", name) for name, _ in fields]
-    headers = [(b"content-type", content_type), *response_headers(initial, None), *declared]
-    await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": True})
+    start = [(b"content-type", content_type), *headers, *declared]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": start, "trailers": True}
+    )
     await send({"type": "http.response.body", "body": body, "more_body": False})
     await send({"type": "http.response.trailers", "headers": fields, "more_trailers": False})

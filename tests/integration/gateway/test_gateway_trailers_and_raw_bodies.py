@@ -90,3 +90,18 @@ async def test_an_http_body_stream_is_raw_chunks_with_the_first_content_type(bot
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain"
     assert response.content == b"r part 0\nr part 1\nr part 2\n"
+
+
+async def test_an_error_with_te_trailers_ends_chunked_with_its_status_body(both) -> None:
+    payload = b'{"code": 5, "message": "gone"}'
+    request = (
+        b"POST /v1/fail HTTP/1.1\r\nHost: test\r\nTE: trailers\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload)
+    )
+    status, headers, body, trailers = _parse_chunked(
+        await _exchange(str(both.client.base_url), request)
+    )
+    assert status.startswith(b"HTTP/1.1 404")
+    assert headers[b"content-type"] == b"application/json"
+    assert b'"message":"gone"' in body
+    assert trailers == {}  # grpc-status-details-bin is gRPC's own: never forwarded
