@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 from filmstudio.v1 import ai_job_pb2, common_pb2
@@ -12,27 +14,40 @@ from services.client_cli.client import Client
 
 SUCCEEDED = common_pb2.JOB_STATUS_SUCCEEDED
 PSEUDO_STAGES = ("job", "starting", "done")
+RESUME_DELAY_SECONDS = 1.0
 
 
 def watch(client: Client, job: str, *, as_json: bool) -> int:
     """Follow `job` to its end; return 0 when it succeeded, 1 otherwise."""
     follow = _print_json if as_json else _Bars(job).update
     last: Any = None
-    after = ""
+    try:
+        last = _follow(client, job, follow)
+    finally:
+        # Also on Ctrl-C or a lost server: leave the terminal as it was.
+        _Bars.finish(succeeded=last is not None and last.status == SUCCEEDED)
+    if last.status == SUCCEEDED:
+        return 0
+    if not as_json:
+        status = common_pb2.JobStatus.Name(last.status).removeprefix("JOB_STATUS_").lower()
+        sys.stderr.write(f"filmstudio: {job} {status}: {last.message}\n")
+    return 1
+
+
+def _follow(client: Client, job: str, follow: Callable[[Any], None]) -> Any:
+    """Return the job's terminal event, passing every event to `follow` on the way."""
+    last: Any = None
     while True:
+        after = last.id if last is not None else ""
         request = ai_job_pb2.WatchJobRequest(name=job, after_event_id=after)
         # No deadline: a film takes as long as it takes; the stream ends with the job.
-        stream = client.jobs.WatchJob(request, metadata=client.metadata())
-        for response in stream:
-            last, after = response.event, response.event.id
+        for response in client.jobs.WatchJob(request, metadata=client.metadata()):
+            last = response.event
             follow(last)
             if last.terminal:
-                break
-        if last is not None and last.terminal:
-            break
-        # The stream ended early (a restart, a token expiring): resume after the last event.
-    _Bars.finish(succeeded=last.status == SUCCEEDED)
-    return 0 if last.status == SUCCEEDED else 1
+                return last
+        # The stream ended early (a server restart): resume after the last event seen.
+        time.sleep(RESUME_DELAY_SECONDS)
 
 
 def _print_json(event: Any) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,3 +118,23 @@ def test_errors_are_one_clear_line_without_a_traceback(studio) -> None:
         assert result.returncode == status, result.stderr
         assert words in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_cancel_stops_a_job_and_generate_json_is_one_document(studio, tmp_path) -> None:
+    signup = ("signup", "--email", "cancel@example.com", "--password-stdin")
+    _ok(_cli(studio, *signup, stdin=PASSWORD + "\n"))
+    script = tmp_path / "short.fountain"
+    script.write_text(SCRIPT)
+    project = _ok(_cli(studio, "project", "create", "--script", str(script))).strip()
+    job = json.loads(_ok(_cli(studio, "generate", project, "--json")))
+    assert job["status"] in ("JOB_STATUS_QUEUED", "JOB_STATUS_RUNNING")
+    assert _ok(_cli(studio, "cancel", job["name"])).startswith(f"{job['name']}: ")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        (listed,) = json.loads(_ok(_cli(studio, "jobs", "--project", project, "--json")))
+        if listed["status"] == "JOB_STATUS_CANCELLED":
+            break
+        time.sleep(0.5)
+    assert listed["status"] == "JOB_STATUS_CANCELLED"
+    balance = json.loads(_ok(_cli(studio, "credits", "--json")))["credits"]
+    assert int(balance.get("reserved", 0)) == 0, "the hold is released"
