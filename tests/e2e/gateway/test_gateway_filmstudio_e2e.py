@@ -78,6 +78,18 @@ def test_register_login_and_create_a_project(signed_in) -> None:
     assert fetched.json()["name"] == project["name"]
     listed = client.get("/v1/projects", params={"pageSize": 10})
     assert [p["name"] for p in listed.json()["projects"]] == [project["name"]]
+    # A PATCH without updateMask changes the fields its body names, and only those (the
+    # gateway derives the mask from the body, as grpc-gateway does).
+    patched = client.patch(
+        f"/v1/{project['name']}",
+        json={"title": "Dunes II", "etag": project["etag"]},
+        params={"updateMask": "title"},
+    )
+    assert patched.status_code == 200, patched.text
+    renamed = client.patch(f"/v1/{project['name']}", json={"title": "Dunes III"})
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["title"], renamed.json()["style"]) == ("Dunes III", "STYLE_CINEMATIC")
+    assert renamed.json()["script"] == SCRIPT
 
 
 def test_start_a_job_and_stream_its_progress_as_ndjson_and_sse_with_resume(signed_in) -> None:
