@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.common import errors
+from services.common import audit, errors
 from services.common.db import Database, utcnow
 from services.common.pagination import (
     PageTokens,
@@ -17,6 +17,10 @@ from services.user.models import SessionRow
 from services.user.records import SessionInfo, to_session_info
 from services.user.session_check import DatabaseSessionCheck
 from services.user.session_tokens import revoke
+
+# Audit actions of ending a session: signing out of it, or ending it from another one.
+LOGOUT = "auth.logout"
+SESSION_REVOKE = "auth.session_revoke"
 
 
 class SessionListing:
@@ -58,6 +62,14 @@ class SessionListing:
             row = await db.get(SessionRow, session_id, with_for_update=True)
             if row is None or row.user_id != user_id:
                 raise errors.NotFound(f"users/{user_id}/sessions/{session_id} not found")
+            live = row.revoked_at is None
             revoke(row, reason)
+            if live:  # revoking an ended session again changes nothing worth recording
+                await audit.append(
+                    db,
+                    LOGOUT if reason == "logout" else SESSION_REVOKE,
+                    target=f"users/{user_id}",
+                    details={"session": session_id, "reason": reason, **audit.client_details()},
+                )
         self.session_check.forget(session_id)
         await self.session_check.revoked(user_id)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import errors
+from services.common import audit, errors
 from services.common.context import ClientInfo
 from services.common.db import utcnow
 from services.common.tokens import ACCESS, REFRESH, TokenCodec
@@ -104,6 +104,14 @@ class SessionTokens:
             raise errors.Unauthenticated("session ended", reason="SESSION_REVOKED")
         if token.used_at is not None and now - token.used_at > self.reuse_grace:
             revoke(session, "refresh_token_reuse", now)
+            # A spent token coming back means it was copied: whoever holds it is not known.
+            await audit.append(
+                db,
+                REFRESH_REUSE,
+                target=f"users/{user.id}",
+                actor=audit.ANONYMOUS,
+                details={"session": session.id, **audit.client_details()},
+            )
             raise RefreshReuse()
         if session.revoked_at is not None or session.expires_at <= now:
             raise errors.Unauthenticated("session ended", reason="SESSION_REVOKED")
@@ -112,6 +120,10 @@ class SessionTokens:
         token.used_at = token.used_at or now  # the grace runs from the first use
         session.last_used_at = now
         return await self.issue(db, user, session)
+
+
+# The audit action of a spent refresh token presented again.
+REFRESH_REUSE = "auth.refresh_reuse"
 
 
 class RefreshReuse(errors.Unauthenticated):

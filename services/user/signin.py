@@ -25,6 +25,8 @@ INVALID_LOGIN = "invalid email or password"
 # Audit actions of sign-in.
 LOGIN = "auth.login"
 LOGIN_FAILED = "auth.login_failed"
+# Sign-in refused for a while: too many failures for the account or from the address.
+LOCKOUT = "auth.lockout"
 
 
 class SignIn:
@@ -61,8 +63,14 @@ class SignIn:
             )
             if user is None or not matched:
                 async with db.begin():
-                    await throttle.record_failure(db, keys[0], throttle.ACCOUNT_POLICY)
-                    await throttle.record_failure(db, keys[1], throttle.ADDRESS_POLICY)
+                    locks = {
+                        "account": await throttle.record_failure(
+                            db, keys[0], throttle.ACCOUNT_POLICY
+                        ),
+                        "address": await throttle.record_failure(
+                            db, keys[1], throttle.ADDRESS_POLICY
+                        ),
+                    }
                     await audit.append(
                         db,
                         LOGIN_FAILED,
@@ -74,6 +82,20 @@ class SignIn:
                             **audit.client_details(),
                         },
                     )
+                    for scope, until in locks.items():
+                        if until is not None:
+                            await audit.append(
+                                db,
+                                LOCKOUT,
+                                target=f"users/{user.id}" if user is not None else "",
+                                actor=audit.ANONYMOUS,
+                                details={
+                                    "scope": scope,
+                                    "email": email,
+                                    "until": until.isoformat(),
+                                    **audit.client_details(),
+                                },
+                            )
                 raise errors.Unauthenticated(INVALID_LOGIN, reason="INVALID_CREDENTIALS")
             async with db.begin():
                 user = await db.get(UserRow, user.id, with_for_update=True, populate_existing=True)

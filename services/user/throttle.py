@@ -63,10 +63,14 @@ async def check(session: AsyncSession, keys: list[str | None], now: datetime | N
 
 async def record_failure(
     session: AsyncSession, key: str | None, policy: ThrottlePolicy, now: datetime | None = None
-) -> None:
-    """Count a failure against a key and lock it once the policy says so (None: no-op)."""
+) -> datetime | None:
+    """Count a failure against a key; return until when it is locked if this failure locked it.
+
+    A locked key is refused by `check` before its failures are counted, so each lock returned
+    here starts a new lockout (None for a None key, or when the policy does not lock yet).
+    """
     if key is None:
-        return
+        return None
     now = now or utcnow()
     # Insert-if-absent first, so concurrent failures on a new key all land on one locked row.
     await insert_ignore(session, ThrottleRow, {"key": key, "failures": 0, "window_started_at": now})
@@ -78,8 +82,10 @@ async def record_failure(
         row.failures, row.window_started_at = 0, now
     row.failures += 1
     lock = policy.lock_for(row.failures)
-    if lock is not None:
-        row.locked_until = now + lock
+    if lock is None:
+        return None
+    row.locked_until = now + lock
+    return row.locked_until
 
 
 async def clear(session: AsyncSession, key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,9 @@ import grpc
 import pytest
 from filmstudio.v1 import admin_pb2, admin_pb2_grpc, user_pb2
 from google.protobuf import timestamp_pb2
+from sqlalchemy import select
 
+from services.common.audit import AuditRow
 from services.common.audit_verify import verify
 from services.common.caller import SYSTEM
 from services.common.server import StudioServer
@@ -204,3 +207,65 @@ async def test_the_live_chain_verifies_clean(console) -> None:
     report = await verify(console.server.app.database)
     assert report.clean, report.problem
     assert report.rows == report.head_seq > 0
+
+
+async def test_a_lockout_is_recorded_once_when_it_starts(console) -> None:
+    client, email, name = await _new_user(console)
+    for _ in range(6):  # the fifth failure locks the account; the sixth is refused unchecked
+        await error_of(client.login(email, password="not the password at all"))
+    lockouts = await console.entries(target=name, action="auth.lockout")
+    assert len(lockouts) == 1
+    (lockout,) = lockouts
+    assert lockout.actor == "anonymous"
+    assert lockout.details["scope"] == "account"
+    assert lockout.details["ip"] == client.ip
+    assert datetime.fromisoformat(lockout.details["until"]) > datetime.now(UTC)
+    assert len(await console.entries(target=name, action="auth.login_failed")) == 5
+
+
+async def test_logout_and_revoking_a_session_are_recorded_once(console) -> None:
+    client, email, name = await _new_user(console)
+    first = await client.login(email)
+    await client.login(email)  # a second device; the client now speaks as it
+    sessions = await client.call(
+        "ListSessions", user_pb2.ListSessionsRequest(parent=name), token=client.token
+    )
+    older = sessions.sessions[-1].name
+    await client.call(
+        "Logout",
+        user_pb2.LogoutRequest(refresh_token=first.tokens.refresh_token),
+        token=first.tokens.access_token,
+    )
+    newest = sessions.sessions[0].name
+    request = user_pb2.RevokeSessionRequest(name=newest)
+    await client.call("RevokeSession", request, token=client.token)
+    entries = await console.entries(target=name)
+    ended = [e for e in entries if e.action in ("auth.logout", "auth.session_revoke")]
+    assert [e.action for e in ended] == ["auth.session_revoke", "auth.logout"]
+    assert [e.details["session"] for e in ended] == [newest.split("/")[-1], older.split("/")[-1]]
+    assert all(e.actor == name for e in ended)
+
+
+async def test_a_reused_refresh_token_is_recorded_with_its_session(tmp_path, postgres_url) -> None:
+    settings = studio_settings(tmp_path, postgres_url, REFRESH_REUSE_GRACE=0)
+    async with running_studio(settings) as (server, channel):
+        client = Client(channel)
+        email = f"reused-{uuid.uuid4().hex[:8]}@example.com"
+        await client.register(email)
+        tokens = (await client.login(email)).tokens
+        spend = user_pb2.RefreshTokenRequest(refresh_token=tokens.refresh_token)
+        await client.call("RefreshToken", spend)
+        reused = await error_of(client.call("RefreshToken", spend))
+        assert reused.code() == grpc.StatusCode.UNAUTHENTICATED
+        user = await server.app.get(UserService).get_user_by_email(email)
+        query = select(AuditRow).where(
+            AuditRow.action == "auth.refresh_reuse", AuditRow.target == f"users/{user.id}"
+        )
+        async with server.app.database.reader() as db:
+            rows = list((await db.scalars(query)).all())
+        assert len(rows) == 1
+        assert rows[0].actor == "anonymous"
+        details = json.loads(rows[0].details)
+        assert details["ip"] == client.ip
+        assert details["session"]
+        assert (await verify(server.app.database)).clean
