@@ -55,7 +55,9 @@ class PathTemplate:
         for segment in self.segments:
             parts = segment.segments if isinstance(segment, Variable) else (segment,)
             for part in parts:
-                if part in ("*", "**"):
+                if part == "**":  # it may match no segment: the path may stop before its '/'
+                    return "/" + "/".join(literals)
+                if part == "*":
                     return "/" + "".join(f"{literal}/" for literal in literals)
                 literals.append(part)
         return "/" + "/".join(literals)
@@ -192,7 +194,15 @@ def parse_template(text: str) -> PathTemplate:
             index += 1
         else:
             regex.append(_segment_regex(segment))
-    pattern = "^/" + "/".join(regex) + (":" + re.escape(verb) if verb else "") + "$"
+    pattern = "^/" + "/".join(regex)
+    last = segments[-1] if segments else None
+    if not verb and (last == "**" or (isinstance(last, Variable) and last.segments == ("**",))):
+        # A final '**' matches no segment too, as grpc-gateway's OpPushM: `/v1/files` and
+        # `/v1/files/` bind "" to `{path=**}`.
+        tail = f"(?P<v{index - 1}>.*)" if isinstance(last, Variable) else ".*"
+        head = "/".join(regex[:-1])
+        pattern = "^/" + (head + "(?:/|$)" if head else "") + tail
+    pattern += (":" + re.escape(verb) if verb else "") + "$"
     return PathTemplate(text, tuple(segments), verb, re.compile(pattern))
 
 

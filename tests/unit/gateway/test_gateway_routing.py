@@ -33,6 +33,14 @@ def test_double_wildcard_spans_segments() -> None:
     assert template.match("/files/a/b/c.txt") == {"path": "a/b/c.txt"}
 
 
+def test_a_final_double_wildcard_also_matches_no_segment_as_grpc_gateway() -> None:
+    template = parse_template("/files/{path=**}")
+    assert template.match("/files") == {"path": ""}
+    assert template.match("/files/") == {"path": ""}
+    assert template.match("/filesx") is None
+    assert parse_template("/{rest=**}").match("/") == {"rest": ""}
+
+
 @pytest.mark.parametrize(
     ("text", "verb", "path", "variables"),
     [
