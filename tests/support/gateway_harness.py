@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,9 @@ from gateway.server import GatewayServer
 from tests.support.gateway_backend import PROBE_SERVICE, ROOT, SHELF_SERVICE, TEST_PROTOS
 
 ORIGIN = "https://app.example"
+# CI runs the gateway's tests once more with grpcio as the upstream client (.ci/run); tests
+# that name a client (the `both` fixture) keep theirs.
+UPSTREAM_CLIENT: Any = os.environ.get("GATEWAY_TEST_UPSTREAM_CLIENT", "h2c")
 
 
 def gateway_test_config(backend: str, **changes: Any) -> GatewayConfig:
@@ -31,6 +35,7 @@ def gateway_test_config(backend: str, **changes: Any) -> GatewayConfig:
         resume={f"{SHELF_SERVICE}.WatchShelf": ResumeRule("after_event_id", "event.id")},
         title="Gateway test API",
         access_extension=options_pb2.access,
+        upstream_client=UPSTREAM_CLIENT,
     )
     return dataclasses.replace(config, **changes)
 
