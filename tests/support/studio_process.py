@@ -66,7 +66,9 @@ def studio_process(
     tmp_path: Path, gateway_port: int | None = None, **env: str
 ) -> Iterator[StudioProcess]:
     """Start `filmstudio run` under `tmp_path` (SQLite, local artifacts, in-process workers)."""
-    grpc_port, gateway_port = free_port(), gateway_port or free_port()
+    grpc_port = free_port()
+    while gateway_port is None or gateway_port == grpc_port:  # two probes can find one port
+        gateway_port = free_port()
     environment = {
         **os.environ,
         "FILMSTUDIO_VAR_DIR": str(tmp_path / "var"),
