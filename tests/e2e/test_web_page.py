@@ -22,6 +22,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[1] / "support" / "vendor" / "axe-core" / "axe.min.js"
 SCREENPLAY = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "brick-and-steel.fountain"
 PASSWORD = "a long passphrase for the page"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-screenshots"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt install chromium; .ci/run does)"
@@ -92,6 +93,8 @@ def test_a_new_user_makes_a_film_in_the_browser(studio, youtube, page, tmp_path)
     tab, problems = page
     tab.goto(studio.gateway_url + "/")
     tab.get_by_role("heading", name="Create an account").wait_for()
+    for hidden in ("#view-projects", "#job-panel", "#result", "#nav"):
+        assert tab.locator(hidden).is_hidden(), f"{hidden} waits its turn"
     assert _serious_violations(tab) == []
 
     tab.get_by_label("First name").fill("Ada")
@@ -132,6 +135,10 @@ def test_a_new_user_makes_a_film_in_the_browser(studio, youtube, page, tmp_path)
     assert tab.locator("#stages li").count() >= 5, "a bar per stage"
 
     tab.locator("#result").wait_for(state="visible", timeout=30_000)
+    tab.wait_for_function(
+        "() => document.querySelector('#project-meta').textContent.startsWith('completed')"
+    )
+    assert tab.get_by_role("button", name="Cancel").is_hidden(), "nothing left to cancel"
     tab.wait_for_function("() => document.querySelector('#player').readyState >= 2")
     tab.evaluate("() => { const v = document.querySelector('#player'); v.muted = true; v.play(); }")
     tab.wait_for_function("() => document.querySelector('#player').currentTime > 0.5")
@@ -146,7 +153,9 @@ def test_a_new_user_makes_a_film_in_the_browser(studio, youtube, page, tmp_path)
     srt = Path(downloading.value.path()).read_text()
     assert downloading.value.suggested_filename == "film.srt"
     assert srt.startswith("1\n00:00:"), srt[:40]
-    shot = tmp_path / "film-page.png"
+    # Kept after the run (var/ is ignored by git) for a person or CI to look at.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "film-page.png"
     tab.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert _serious_violations(tab) == []

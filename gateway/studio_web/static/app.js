@@ -105,8 +105,7 @@ async function saveProject(event) {
   location.hash = `#/projects/${created.name.split("/")[1]}`;
 }
 
-async function openProject(id) {
-  current = await api.api("GET", `/v1/projects/${id}`);
+function showMeta() {
   $("#project-title").textContent = current.title;
   $("#project-meta").textContent = [
     label(current.status, "PROJECT_STATUS_"),
@@ -116,6 +115,11 @@ async function openProject(id) {
     label(current.resolution, "RESOLUTION_"),
     label(current.voice, ""),
   ].join(" · ");
+}
+
+async function openProject(id) {
+  current = await api.api("GET", `/v1/projects/${id}`);
+  showMeta();
   const cost = price(config, "full_generation", current.targetDurationSeconds, label(current.resolution, "RESOLUTION_"));
   $("#price").textContent = String(cost);
   $("#edit-project").setAttribute("href", `#/projects/${id}/edit`);
@@ -136,6 +140,8 @@ async function generate() {
   if ($("#draft").checked) body.parameters = { extra: { render_height: 144 } };
   const job = await api.api("POST", "/v1/jobs", body);
   status(`Generation started: ${job.costCredits} credits on hold.`);
+  current = await api.api("GET", `/v1/${current.name}`);
+  showMeta();
   await refreshBalance();
   follow(job.name);
 }
@@ -164,6 +170,8 @@ function follow(job) {
       } else if (last && last.terminal) {
         error(`The job ended: ${label(last.status, "JOB_STATUS_")}. ${last.message || ""}`);
       }
+      current = await api.api("GET", `/v1/${current.name}`);
+      showMeta();
       await refreshBalance();
     }),
   );
