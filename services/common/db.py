@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, text
+from sqlalchemy import DateTime, Dialect, MetaData, Select, TypeDecorator, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import NullPool
+
+from services.common.hot_reads import HotReads
 
 if TYPE_CHECKING:
     from services.common.config import Settings
@@ -234,6 +236,12 @@ class Database:
         # Reads run without BEGIN and ROLLBACK: two round trips fewer per read. Under READ
         # COMMITTED every statement takes its own snapshot anyway, in a transaction or not.
         autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = autocommit
+        self._hot = (
+            HotReads.for_engine(self._engine.sync_engine, self.url, pool_size)
+            if self._engine.dialect.name == "postgresql"
+            else None
+        )
         self._readers = async_sessionmaker(
             autocommit, expire_on_commit=False, sync_session_class=ReadSession
         )
@@ -269,6 +277,16 @@ class Database:
     def reader(self) -> AsyncSession:
         """Open a session for reads that need no transaction (no locks, no writes)."""
         return self._readers()
+
+    async def read_row(self, statement: Select[Any], params: Mapping[str, Any]) -> Any | None:
+        """Run a hot single-row SELECT (see hot_reads.py); return the row, or None.
+
+        The row has attribute access by column name on both backends.
+        """
+        if self._hot is not None:
+            return await self._hot.row(statement, params)
+        async with self._autocommit.connect() as connection:
+            return (await connection.execute(statement, params)).first()
 
     async def ping(self) -> bool:
         """Tell whether the database answers SELECT 1 within PING_TIMEOUT_SECONDS."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -10,11 +11,18 @@ from services.common import errors
 from services.common.db import database_unavailable
 
 RETRY_AFTER_SECONDS = 1.0
+# What the hot reads' asyncpg pool raises when PostgreSQL is down, restarting or gone mid-read.
+_HOT_READS_LOST = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 def dependency_outage(error: BaseException) -> errors.Unavailable | None:
     """Return the UNAVAILABLE a transient dependency failure maps to, or None for anything else."""
-    if database_unavailable(error):
+    if database_unavailable(error) or isinstance(error, _HOT_READS_LOST):
         return errors.Unavailable(
             "the database is unavailable; retry shortly",
             reason="DATABASE_UNAVAILABLE",

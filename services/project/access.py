@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
@@ -10,14 +12,28 @@ from services.project.models import ProjectRow
 from services.project.records import etag_of
 
 
-async def owned(
-    db: AsyncSession, project_id: int, caller: Caller, *, lock: bool = False
-) -> ProjectRow:
-    """Load a project the caller may see; anyone else's is NOT_FOUND, so nothing leaks."""
-    row = await db.get(ProjectRow, project_id, with_for_update=lock)
+class Owned(Protocol):
+    """A project as a row of any shape: ORM object or Core row."""
+
+    @property
+    def owner_id(self) -> int | None: ...
+
+
+Found = TypeVar("Found", bound=Owned)
+
+
+def visible(row: Found | None, project_id: int, caller: Caller) -> Found:
+    """Return a loaded project the caller may see; anyone else's is NOT_FOUND, so nothing leaks."""
     if row is None or not caller.may_act_for(row.owner_id):
         raise errors.NotFound(f"projects/{project_id} not found")
     return row
+
+
+async def owned(
+    db: AsyncSession, project_id: int, caller: Caller, *, lock: bool = False
+) -> ProjectRow:
+    """Load a project the caller may see (see `visible`)."""
+    return visible(await db.get(ProjectRow, project_id, with_for_update=lock), project_id, caller)
 
 
 async def live(db: AsyncSession, project_id: int, caller: Caller) -> ProjectRow:

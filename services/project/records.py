@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
+
+from services.common.hot_reads import Found
 from services.common.records import Record
 from services.project.models import ProjectRow, ProjectStatusChangeRow
 
@@ -60,13 +63,13 @@ class ProjectPage(Record):
     next_page_token: str
 
 
-def etag_of(row: ProjectRow) -> str:
+def etag_of(row: ProjectRow | Row[Any] | Found) -> str:
     """Return the opaque etag of a project's current version."""
     return hashlib.sha256(f"{row.id}:{row.version}".encode()).hexdigest()[:20]
 
 
-def to_project(row: ProjectRow) -> Project:
-    """Copy a row into a record."""
+def to_project(row: ProjectRow | Row[Any] | Found) -> Project:
+    """Copy a row (ORM object, or a Core row of the same columns) into a record."""
     return Project(
         id=row.id,
         owner_id=row.owner_id,

@@ -7,7 +7,14 @@ import contextlib
 
 import grpc
 import pytest
-from filmstudio.v1 import ai_job_pb2, common_pb2, credits_pb2, credits_pb2_grpc
+from filmstudio.v1 import (
+    ai_job_pb2,
+    common_pb2,
+    credits_pb2,
+    credits_pb2_grpc,
+    project_pb2,
+    project_pb2_grpc,
+)
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -171,10 +178,22 @@ async def test_database_crash_restarts_answer_unavailable_with_retry_info(tmp_pa
                     return error
                 return None
 
+            projects = project_pb2_grpc.ProjectServiceStub(channel)
+
+            async def read() -> grpc.aio.AioRpcError | None:
+                # GetProject runs on the hot-read pool (asyncpg), not SQLAlchemy's.
+                request = project_pb2.GetProjectRequest(name=studio.project)
+                try:
+                    await projects.GetProject(request, metadata=studio.auth, timeout=20)
+                except grpc.aio.AioRpcError as error:
+                    return error
+                return None
+
             async def load(stop: asyncio.Event) -> list[grpc.aio.AioRpcError | None]:
                 outcomes: list[grpc.aio.AioRpcError | None] = []
                 while not stop.is_set():
-                    outcomes.extend(await asyncio.gather(*(deduct() for _ in range(8))))
+                    calls = [deduct() for _ in range(4)] + [read() for _ in range(4)]
+                    outcomes.extend(await asyncio.gather(*calls))
                 return outcomes
 
             stop = asyncio.Event()
@@ -189,9 +208,10 @@ async def test_database_crash_restarts_answer_unavailable_with_retry_info(tmp_pa
             outcomes = await running
 
     failures = [o for o in outcomes if o is not None]
+    assert any(o is not None for i, o in enumerate(outcomes) if i % 8 >= 4), "no read saw it"
     assert failures, "the outages were not seen"
     assert {f.code() for f in failures} == {grpc.StatusCode.UNAVAILABLE}, {
         (f.code(), f.details()) for f in failures
     }
     assert all(_retry_delay(f) for f in failures)
-    assert outcomes[-1] is None, "calls succeed again once the database is back"
+    assert outcomes[-8:] == [None] * 8, "calls succeed again once the database is back"

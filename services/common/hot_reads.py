@@ -1,0 +1,110 @@
+"""Hot single-statement reads on asyncpg, written once as SQLAlchemy Core statements.
+
+The authenticated reads (GetProject, GetJob, GetMe, ...) are one SELECT each, and through
+SQLAlchemy and psycopg that SELECT cost ~750 us of CPU where asyncpg runs it in ~35 us
+(`bench/project_read.py`, same process, same database). So on PostgreSQL such reads run on a
+small asyncpg pool of their own: the Core statement is compiled once for asyncpg's `$n`
+parameters and asyncpg prepares it once per connection. On SQLite (the embedded default) the
+same statement runs through SQLAlchemy, so every caller has one code path and one statement.
+
+Only reads: no transaction, autocommit, each statement its own snapshot (as `Database.reader`).
+Parameters must already be what the driver takes (ints, strings): no bind processing runs.
+Rows come back with attribute access on both backends; timestamps are aware UTC datetimes and
+JSON columns are decoded, as the ORM gives them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Engine, Select, event
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.engine import make_url
+
+_DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+class Found:
+    """One row read on asyncpg, with attribute access like a SQLAlchemy row."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: asyncpg.Record) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._record[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class _Compiled:
+    """A Core statement as asyncpg runs it: SQL text and the order of its parameters."""
+
+    __slots__ = ("names", "sql")
+
+    def __init__(self, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup or ())
+
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    """Decode json and jsonb into Python values, as SQLAlchemy's JSON type does."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+_SHARED: weakref.WeakKeyDictionary[Engine, HotReads] = weakref.WeakKeyDictionary()
+
+
+class HotReads:
+    """A lazily opened asyncpg pool for one PostgreSQL database, shared per engine."""
+
+    @classmethod
+    def for_engine(cls, engine: Engine, url: str, size: int) -> HotReads:
+        """Return the hot reads of an engine's database (one pool however many callers)."""
+        if engine not in _SHARED:
+            _SHARED[engine] = cls(url, size)
+            # The pool lives as long as the engine: disposing it closes the connections too.
+            event.listen(engine, "engine_disposed", lambda _: _SHARED[engine].terminate())
+        return _SHARED[engine]
+
+    def __init__(self, url: str, size: int) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        self._compiled: dict[Select[Any], _Compiled] = {}
+
+    async def _ready_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=0, max_size=self._size, init=_decode_json
+                    )
+        return self._pool
+
+    async def row(self, statement: Select[Any], params: Mapping[str, Any]) -> Found | None:
+        """Run a SELECT and return its first row, or None."""
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = _Compiled(statement)
+        pool = await self._ready_pool()
+        record = await pool.fetchrow(compiled.sql, *(params[name] for name in compiled.names))
+        return Found(record) if record is not None else None
+
+    def terminate(self) -> None:
+        """Close every connection now (synchronously, as the engine's dispose event needs)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
