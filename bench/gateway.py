@@ -115,10 +115,16 @@ class Target:
 
 async def serve_noop_backend(port: int) -> None:
     """Host FaultyProjects on a plain grpc.aio server until killed."""
+    from grpc_reflection.v1alpha import reflection
+
     from tests.support.faulty import FaultyProjects
 
     server = grpc.aio.server()
     project_pb2_grpc.add_ProjectServiceServicer_to_server(FaultyProjects(), server)
+    # `python -m gateway --backend` without a descriptor set asks the backend by reflection;
+    # seeing FilmStudio's ProjectService, it takes FilmStudio's binding.
+    names = ("filmstudio.v1.ProjectService", reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     await server.wait_for_termination()
