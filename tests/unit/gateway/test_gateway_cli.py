@@ -60,3 +60,16 @@ def test_unary_calls_go_over_h2c_unless_settings_or_the_flag_choose_grpcio(tmp_p
     assert config_from_args(_parse(), chosen).upstream_client == "grpcio"
     args = _parse("--descriptor-set", str(tmp_path / "set.binpb"))
     assert config_from_args(args, chosen).upstream_client == "grpcio"
+
+
+def test_input_is_lenient_unless_settings_or_the_flag_ask_for_strict(tmp_path) -> None:
+    settings = Settings(FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path))
+    assert config_from_args(_parse(), settings).strict_input is False
+    assert config_from_args(_parse("--strict-input"), settings).strict_input is True
+    strict = Settings(
+        FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path), GATEWAY_STRICT_INPUT="true"
+    )
+    assert config_from_args(_parse(), strict).strict_input is True
+    assert config_from_args(_parse("--no-strict-input"), strict).strict_input is False
+    args = _parse("--descriptor-set", str(tmp_path / "set.binpb"))
+    assert config_from_args(args, strict).strict_input is True
