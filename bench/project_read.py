@@ -85,7 +85,7 @@ async def main(calls: int, rounds: int) -> None:
     for name, values in costs.items():
         print(f"{name:<22}{statistics.median(values):>22.0f}")
     print(
-        f"Core / ORM CPU: {statistics.median(ratios):.2f} (each round: "
+        f"hot read / ORM CPU: {statistics.median(ratios):.2f} (each round: "
         + ", ".join(f"{r:.2f}" for r in ratios)
         + ")"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from services.ai_job.announce import snapshot
 from services.ai_job.events import EventBus, JobEvent, event_order
@@ -21,11 +21,13 @@ from services.common.pagination import (
     query_key,
 )
 
+# GetJob's read, and the check of every watch: one Core statement on the hot-read path.
+_BY_ID = select(*JobRow.__table__.c).where(JobRow.__table__.c.id == bindparam("id"))
+
 
 async def get_job(database: Database, job_id: int, caller: Caller | None = None) -> Job:
     """Return a job the caller may see (any, without a caller)."""
-    async with database.reader() as db:
-        row = await db.get(JobRow, job_id)
+    row = await database.read_row(_BY_ID, {"id": job_id})
     if row is None or (caller is not None and not caller.may_act_for(row.owner_id)):
         raise errors.NotFound(f"jobs/{job_id} not found")
     return to_job(row)

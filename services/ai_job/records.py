@@ -10,6 +10,7 @@ from services.ai_job.models import JobRow
 from services.ai_job.pricing import JOB_TYPES
 from services.common import errors
 from services.common.errors import FieldViolation
+from services.common.hot_reads import Found
 from services.common.records import Record
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -57,7 +58,7 @@ class JobPage(Record):
     next_page_token: str
 
 
-def to_job(row: JobRow) -> Job:
+def to_job(row: JobRow | Found) -> Job:
     """Copy a row into a record."""
     return Job(
         id=row.id,

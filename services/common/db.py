@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from sqlalchemy import DateTime, Dialect, MetaData, Select, TypeDecorator, event, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
@@ -28,7 +28,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import NullPool
 
-from services.common.hot_reads import HotReads
+from services.common.hot_reads import AnySelect, Found, HotReads
+
+# Re-exported: every model and domain takes its timestamps from here, as before.
+from services.common.timestamps import UtcDateTime as UtcDateTime
+from services.common.timestamps import utcnow as utcnow
 
 if TYPE_CHECKING:
     from services.common.config import Settings
@@ -60,36 +64,6 @@ _DRIVERS = {
     "sqlite": SQLITE_DRIVER,
     "sqlite+aiosqlite": SQLITE_DRIVER,
 }
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timestamp that is always an aware UTC datetime in Python, on every backend.
-
-    PostgreSQL keeps `timestamptz`; SQLite has no time zones and hands back naive values, which
-    would not compare with aware ones, so they are read back as UTC.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Refuse naive datetimes and store UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; use an aware UTC datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Return aware UTC datetimes."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -278,15 +252,13 @@ class Database:
         """Open a session for reads that need no transaction (no locks, no writes)."""
         return self._readers()
 
-    async def read_row(self, statement: Select[Any], params: Mapping[str, Any]) -> Any | None:
-        """Run a hot single-row SELECT (see hot_reads.py); return the row, or None.
-
-        The row has attribute access by column name on both backends.
-        """
+    async def read_row(self, statement: AnySelect, params: Mapping[str, Any]) -> Found | None:
+        """Run a hot single-row SELECT (see hot_reads.py); return the row, or None."""
         if self._hot is not None:
             return await self._hot.row(statement, params)
         async with self._autocommit.connect() as connection:
-            return (await connection.execute(statement, params)).first()
+            row = (await connection.execute(statement, params)).first()
+        return Found(row._mapping) if row is not None else None
 
     async def ping(self) -> bool:
         """Tell whether the database answers SELECT 1 within PING_TIMEOUT_SECONDS."""

@@ -22,19 +22,35 @@ from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Engine, Select, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    Select,
+    String,
+    TypeDecorator,
+    event,
+)
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import make_url
+
+from services.common.timestamps import UtcDateTime
+
+# A SELECT of any columns (Select is generic over the tuple of its column types).
+AnySelect = Select[*tuple[Any, ...]]
 
 _DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
 class Found:
-    """One row read on asyncpg, with attribute access like a SQLAlchemy row."""
+    """One row of a hot read, with attribute access like an ORM object, on either backend."""
 
     __slots__ = ("_record",)
 
-    def __init__(self, record: asyncpg.Record) -> None:
+    def __init__(self, record: asyncpg.Record | Mapping[Any, Any]) -> None:
         self._record = record
 
     def __getattr__(self, name: str) -> Any:
@@ -44,12 +60,28 @@ class Found:
             raise AttributeError(name) from None
 
 
+# Column types whose asyncpg values are what SQLAlchemy would give (timestamptz comes back as an
+# aware UTC datetime, JSON through the codec below); any other type would skip its processing.
+_PLAIN_TYPES = (Integer, String, Boolean, Float, JSON, DateTime, UtcDateTime)
+
+
+def _check_plain(statement: AnySelect) -> None:
+    """Refuse a statement selecting a column type whose result processing asyncpg would skip."""
+    for column in statement.selected_columns:
+        kind = column.type
+        if not isinstance(kind, _PLAIN_TYPES) or (
+            isinstance(kind, TypeDecorator) and not isinstance(kind, UtcDateTime)
+        ):
+            raise TypeError(f"hot reads cannot select {column} of type {kind!r}")
+
+
 class _Compiled:
     """A Core statement as asyncpg runs it: SQL text and the order of its parameters."""
 
     __slots__ = ("names", "sql")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: AnySelect) -> None:
+        _check_plain(statement)
         compiled = statement.compile(dialect=_DIALECT)
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup or ())
@@ -83,7 +115,7 @@ class HotReads:
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
-        self._compiled: dict[Select[Any], _Compiled] = {}
+        self._compiled: dict[AnySelect, _Compiled] = {}
 
     async def _ready_pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -94,7 +126,7 @@ class HotReads:
                     )
         return self._pool
 
-    async def row(self, statement: Select[Any], params: Mapping[str, Any]) -> Found | None:
+    async def row(self, statement: AnySelect, params: Mapping[str, Any]) -> Found | None:
         """Run a SELECT and return its first row, or None."""
         compiled = self._compiled.get(statement)
         if compiled is None:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
-
 from services.common.hot_reads import Found
 from services.common.records import Record
 from services.project.models import ProjectRow, ProjectStatusChangeRow
@@ -63,12 +61,12 @@ class ProjectPage(Record):
     next_page_token: str
 
 
-def etag_of(row: ProjectRow | Row[Any] | Found) -> str:
+def etag_of(row: ProjectRow | Found) -> str:
     """Return the opaque etag of a project's current version."""
     return hashlib.sha256(f"{row.id}:{row.version}".encode()).hexdigest()[:20]
 
 
-def to_project(row: ProjectRow | Row[Any] | Found) -> Project:
+def to_project(row: ProjectRow | Found) -> Project:
     """Copy a row (ORM object, or a Core row of the same columns) into a record."""
     return Project(
         id=row.id,

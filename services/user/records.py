@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.common.hot_reads import Found
 from services.common.records import Record
 from services.user.models import SessionRow, UserRow
 
@@ -107,7 +108,7 @@ class OAuthStart(Record):
     expires_at: datetime
 
 
-def to_user(row: UserRow) -> User:
+def to_user(row: UserRow | Found) -> User:
     """Copy a row into a record."""
     return User(
         id=row.id,

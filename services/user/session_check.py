@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from services.common.context import Principal, PrincipalKind
 from services.common.db import Database, utcnow
@@ -39,6 +39,14 @@ SHARED_TTL_SECONDS = 30.0
 VERSION_KEY_TTL_SECONDS = 86_400
 # A version read that failed: trust no cached answer, and cache none.
 _UNKNOWN: Any = object()
+
+
+# A miss's lookup, on the hot-read path: the session's end and its user's state and role.
+_SESSION_AND_USER = (
+    select(SessionRow.revoked_at, SessionRow.expires_at, UserRow.state, UserRow.role)
+    .join(UserRow, UserRow.id == SessionRow.user_id)
+    .where(SessionRow.id == bindparam("session"), SessionRow.user_id == bindparam("user"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +153,9 @@ class DatabaseSessionCheck:
             and cached.expires_at > utcnow()
         ):
             return cached.principal
-        async with self.database.reader() as db:
-            row = (
-                await db.execute(
-                    select(
-                        SessionRow.revoked_at, SessionRow.expires_at, UserRow.state, UserRow.role
-                    )
-                    .join(UserRow, UserRow.id == SessionRow.user_id)
-                    .where(SessionRow.id == session_id, SessionRow.user_id == int(subject))
-                )
-            ).one_or_none()
+        row = await self.database.read_row(
+            _SESSION_AND_USER, {"session": session_id, "user": int(subject)}
+        )
         if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
             self._cache.pop(session_id, None)
             return None
