@@ -238,6 +238,36 @@ def _serving_children(parent: int) -> list[int]:
     return [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
+def _listening_inodes(port: int) -> set[str]:
+    """Return the socket inodes listening on PORT, read from /proc/net (gRPC binds IPv6-mapped)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _wait_all_listening(parent: int, port: int, copies: int) -> list[int]:
+    """Wait until COPIES serving children each hold a listening socket on PORT."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listening = _listening_inodes(port)
+        ready = []
+        for pid in _serving_children(parent):
+            try:
+                links = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+            except (FileNotFoundError, PermissionError):
+                continue  # a copy between exec and its first fd, or just gone
+            if any(f"socket:[{inode}]" in links for inode in listening):
+                ready.append(pid)
+        if len(ready) == copies:
+            return ready
+        time.sleep(0.2)
+    raise AssertionError(f"{copies} copies did not all listen on {port} within 30 s")
+
+
 def test_serve_processes_share_one_port_and_drain_together(tmp_path, postgres_url) -> None:
     env = {"DATABASE_URL": postgres_url}
     process, port = _start(
@@ -245,9 +275,11 @@ def test_serve_processes_share_one_port_and_drain_together(tmp_path, postgres_ur
     )
     try:
         _wait_serving(process, port)
+        # The first answer proves one copy serves; on a busy machine the second may still be
+        # starting, and a SIGTERM then would stop it before it ever logs that it listens.
+        assert len(_wait_all_listening(process.pid, port, copies=2)) == 2
         for _ in range(4):  # separate connections, spread over the copies by the kernel
             assert '"SERVING"' in _grpcurl(port, "grpc.health.v1.Health/Check").stdout
-        assert len(_serving_children(process.pid)) == 2
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
