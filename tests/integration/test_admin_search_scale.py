@@ -96,3 +96,30 @@ async def test_search_answers_through_the_index_within_50_ms(crowded, found, exp
     assert "_trgm" in plan, plan
     assert hits == expected_hits
     assert elapsed < BUDGET_SECONDS, f"{elapsed * 1000:.1f} ms\n{plan}"
+
+
+@pytest.mark.parametrize("common", ["person", "@example1", "given99"])
+async def test_common_text_fills_its_page_from_the_newest_rows_within_50_ms(
+    crowded, common
+) -> None:
+    """A text most users match answers from the primary key's newest rows, not every match."""
+    elapsed, plan, hits = await _timed_with_plan(crowded, UserFilter(text=common))
+    log.info("%r: %.1f ms, %d hits\n%s", common, elapsed * 1000, hits, plan)
+    assert "Seq Scan" not in plan, plan
+    assert "pk_users" in plan, plan
+    assert hits == 20
+    assert elapsed < BUDGET_SECONDS, f"{elapsed * 1000:.1f} ms\n{plan}"
+
+
+async def test_pages_of_a_common_text_follow_one_another_without_gaps(crowded) -> None:
+    """Page tokens carry the keyset across the probe: ids strictly fall, none repeats."""
+    tokens, found, seen, token = PageTokens(b"test"), UserFilter(text="family314"), [], ""
+    for _ in range(10):
+        page = await search(crowded, tokens, found, 20, token)
+        seen += [int(user.id) for user in page.users]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == sorted(seen, reverse=True)
+    assert len(seen) == len(set(seen))
+    assert len(seen) == 111
