@@ -260,6 +260,14 @@ class Database:
             row = (await connection.execute(statement, params)).first()
         return Found(row._mapping) if row is not None else None
 
+    async def read_rows(self, statement: AnySelect, params: Mapping[str, Any]) -> list[Found]:
+        """Run a hot SELECT of a bounded number of rows (see hot_reads.py); return them all."""
+        if self._hot is not None:
+            return await self._hot.rows(statement, params)
+        async with self._autocommit.connect() as connection:
+            result = await connection.execute(statement, params)
+            return [Found(row._mapping) for row in result]
+
     async def ping(self) -> bool:
         """Tell whether the database answers SELECT 1 within PING_TIMEOUT_SECONDS."""
         try:

@@ -1,7 +1,8 @@
 """Hot single-statement reads on asyncpg, written once as SQLAlchemy Core statements.
 
-The authenticated reads (GetProject, GetJob, GetMe, ...) are one SELECT each, and through
-SQLAlchemy and psycopg that SELECT cost ~750 us of CPU where asyncpg runs it in ~35 us
+The authenticated reads (GetProject, GetJob, GetMe, a page of ListProjects, the balances of
+GetCredits) are one SELECT each, and through SQLAlchemy and psycopg such a SELECT cost ~750 us
+of CPU where asyncpg runs it in ~35 us
 (`bench/project_read.py`, same process, same database). So on PostgreSQL such reads run on a
 small asyncpg pool of their own: the Core statement is compiled once for asyncpg's `$n`
 parameters and asyncpg prepares it once per connection. On SQLite (the embedded default) the
@@ -126,14 +127,25 @@ class HotReads:
                     )
         return self._pool
 
-    async def row(self, statement: AnySelect, params: Mapping[str, Any]) -> Found | None:
-        """Run a SELECT and return its first row, or None."""
+    def _compile(self, statement: AnySelect) -> _Compiled:
         compiled = self._compiled.get(statement)
         if compiled is None:
             compiled = self._compiled[statement] = _Compiled(statement)
+        return compiled
+
+    async def row(self, statement: AnySelect, params: Mapping[str, Any]) -> Found | None:
+        """Run a SELECT and return its first row, or None."""
+        compiled = self._compile(statement)
         pool = await self._ready_pool()
         record = await pool.fetchrow(compiled.sql, *(params[name] for name in compiled.names))
         return Found(record) if record is not None else None
+
+    async def rows(self, statement: AnySelect, params: Mapping[str, Any]) -> list[Found]:
+        """Run a SELECT and return all its rows (bound it with a LIMIT)."""
+        compiled = self._compile(statement)
+        pool = await self._ready_pool()
+        records = await pool.fetch(compiled.sql, *(params[name] for name in compiled.names))
+        return [Found(record) for record in records]
 
     def terminate(self) -> None:
         """Close every connection now (synchronously, as the engine's dispose event needs)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.db import Database
 from services.credits import records
 from services.credits.ledger import (
     BONUS,
@@ -159,27 +160,37 @@ async def settle(db: AsyncSession, wallet: Wallet, now: datetime) -> None:
             await resolve(db, wallet, hold, records.EXPIRED, 0, now, meta)
 
 
-async def has_due(db: AsyncSession, wallet: Wallet, now: datetime) -> bool:
+# Whether time has resolved a lot or a hold nobody settled yet: fixed statements for hot reads.
+_LOT_DUE = select(
+    exists()
+    .where(
+        LotRow.user_id == bindparam("user_id"),
+        LotRow.remaining > literal_column("0"),
+        LotRow.expires_at <= bindparam("now"),
+    )
+    .label("due")
+)
+_HOLD_DUE = select(
+    exists()
+    .where(
+        ReservationRow.user_id == bindparam("user_id"),
+        ReservationRow.state == bindparam("pending"),
+        ReservationRow.expires_at <= bindparam("now"),
+    )
+    .label("due")
+)
+
+
+async def has_due(database: Database, wallet: Wallet, now: datetime) -> bool:
     """Tell whether a wallet has lots or holds that time has resolved but nobody has yet."""
+    params = {"user_id": wallet.user_id, "now": now, "pending": records.PENDING}
     if wallet.bonus:
-        lot = await db.scalar(
-            select(LotRow.id)
-            .where(LotRow.user_id == wallet.user_id, LotRow.remaining > 0)
-            .where(LotRow.expires_at <= now)
-            .limit(1)
-        )
-        if lot is not None:
+        found = await database.read_row(_LOT_DUE, params)
+        if found is not None and found.due:
             return True
     if wallet.reserved:
-        hold = await db.scalar(
-            select(ReservationRow.id)
-            .where(
-                ReservationRow.user_id == wallet.user_id, ReservationRow.state == records.PENDING
-            )
-            .where(ReservationRow.expires_at <= now)
-            .limit(1)
-        )
-        return hold is not None
+        found = await database.read_row(_HOLD_DUE, params)
+        return found is not None and bool(found.due)
     return False
 
 

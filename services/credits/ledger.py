@@ -12,11 +12,11 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors
-from services.common.db import insert_ignore
+from services.common.db import Database, insert_ignore
 from services.credits.members import USERS
 from services.credits.models import EntryRow, TransactionRow, WalletRow
 from services.credits.records import Credits
@@ -159,15 +159,28 @@ async def lock(db: AsyncSession, user_id: int) -> Wallet:
     return Wallet.of(row, row.tier)
 
 
+# A wallet and its owner's tier, read without a lock: one fixed statement, so GetCredits can
+# run it on the hot-read path (hot_reads.py) and a transaction through its session.
+_PEEK = (
+    select(*_wallet_columns(), USERS.c.tier)
+    .select_from(USERS)
+    .outerjoin(WalletRow, WalletRow.user_id == USERS.c.id)
+    .where(USERS.c.id == bindparam("user_id"))
+)
+
+
 async def peek(db: AsyncSession, user_id: int) -> Wallet:
     """Read a wallet without locking it (zeros for a user who never had credits)."""
-    statement = (
-        select(*_wallet_columns(), USERS.c.tier)
-        .select_from(USERS)
-        .outerjoin(WalletRow, WalletRow.user_id == USERS.c.id)
-        .where(USERS.c.id == user_id)
-    )
-    row = (await db.execute(statement)).one_or_none()
+    return _peeked((await db.execute(_PEEK, {"user_id": user_id})).one_or_none(), user_id)
+
+
+async def read(database: Database, user_id: int) -> Wallet:
+    """Read a wallet as `peek` does, outside any transaction, on the hot-read path."""
+    return _peeked(await database.read_row(_PEEK, {"user_id": user_id}), user_id)
+
+
+def _peeked(row: Any, user_id: int) -> Wallet:
+    """Return the wallet of a `_PEEK` row; NOT_FOUND when the user does not exist."""
     if row is None:
         raise errors.NotFound(f"users/{user_id} not found")
     if row.user_id is None:

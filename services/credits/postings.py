@@ -27,7 +27,7 @@ from services.credits.ledger import (
     by_key,
     covers,
     lock,
-    peek,
+    read,
     save,
 )
 from services.credits.models import LotRow
@@ -49,9 +49,8 @@ log = logging.getLogger(__name__)
 async def balances(uow: UnitOfWork, *, user_id: int) -> Credits:
     """Return a user's balances, with lapsed credits and expired holds already resolved."""
     now = uow.clock()
-    async with uow.reader() as db:
-        wallet = await peek(db, user_id)
-        stale = holds.needs_settling(wallet, now) or await holds.has_due(db, wallet, now)
+    wallet = await read(uow.db, user_id)
+    stale = holds.needs_settling(wallet, now) or await holds.has_due(uow.db, wallet, now)
     if not stale:
         return wallet.credits()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Boolean, bindparam, or_, select
 
 from services.common import errors
 from services.common.caller import Caller
@@ -14,7 +14,21 @@ from services.project.models import ProjectRow
 from services.project.records import Project, ProjectPage, to_project
 
 # The hottest read of the domain: one Core statement, run on asyncpg where it can (hot_reads.py).
-_BY_ID = select(*ProjectRow.__table__.c).where(ProjectRow.__table__.c.id == bindparam("id"))
+_COLUMNS = ProjectRow.__table__.c
+_BY_ID = select(*_COLUMNS).where(_COLUMNS.id == bindparam("id"))
+# A page is one fixed statement too, so it is prepared once: the optional filters are switched
+# by parameters (the (owner_id, id) index serves every combination), the keyset starts at
+# _NO_POSITION when there is no page token.
+_PAGE = (
+    select(*_COLUMNS)
+    .where(_COLUMNS.owner_id == bindparam("owner"))
+    .where(or_(bindparam("any_status", type_=Boolean), _COLUMNS.status == bindparam("status")))
+    .where(or_(bindparam("with_deleted", type_=Boolean), _COLUMNS.deleted_at.is_(None)))
+    .where(_COLUMNS.id < bindparam("below"))
+    .order_by(_COLUMNS.id.desc())
+    .limit(bindparam("limit"))
+)
+_NO_POSITION = 2**63 - 1
 
 
 async def one(database: Database, project_id: int, caller: Caller) -> Project:
@@ -38,16 +52,17 @@ async def page(
     size = page_size(limit)
     key = query_key(list="projects", owner=user_id, status=status, deleted=deleted)
     position = tokens.decode(page_token, key)
-    query = select(ProjectRow).where(ProjectRow.owner_id == user_id)
-    if status:
-        query = query.where(ProjectRow.status == status)
-    if not deleted:
-        query = query.where(ProjectRow.deleted_at.is_(None))
-    if position is not None:
-        query = query.where(ProjectRow.id < int(position["id"]))
-    query = query.order_by(ProjectRow.id.desc()).limit(size + 1)
-    async with database.reader() as db:
-        rows = list((await db.scalars(query)).all())
+    rows = await database.read_rows(
+        _PAGE,
+        {
+            "owner": user_id,
+            "any_status": not status,
+            "status": status,
+            "with_deleted": deleted,
+            "below": _NO_POSITION if position is None else int(position["id"]),
+            "limit": size + 1,
+        },
+    )
     found = rows[:size]
     token = tokens.encode({"id": found[-1].id}, key) if len(rows) > size else ""
     return ProjectPage([to_project(r) for r in found], token)
