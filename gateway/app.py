@@ -9,7 +9,7 @@ from typing import Any
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from gateway import health
+from gateway import health, metrics
 from gateway.asgi import (
     ASGIApp,
     Receive,
@@ -52,6 +52,7 @@ class Gateway:
         self.raw_routes: dict[str, Any] = {}
         # Pages served beside the API (a web app), by exact path; GET and HEAD only.
         self.page_routes: dict[str, Any] = {}
+        self._builtin = {**_BUILTIN, **({"/metrics": Gateway._metrics} if config.metrics else {})}
         for extend in config.extensions:
             extend(self)
         log.info(
@@ -96,11 +97,14 @@ class Gateway:
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await handle_websocket(self.core, scope, receive, send)
-        elif scope["method"] == "GET" and scope["path"] in _BUILTIN:
-            await _BUILTIN[scope["path"]](self, send)
+        elif scope["method"] == "GET" and scope["path"] in self._builtin:
+            metrics.set_route(scope, scope["path"])
+            await self._builtin[scope["path"]](self, send)
         elif scope["method"] in ("GET", "HEAD") and scope["path"] in self.page_routes:
+            metrics.set_route(scope, scope["path"])
             await self.page_routes[scope["path"]](scope, receive, send)
         elif scope["method"] == "POST" and scope["path"] in self.raw_routes:
+            metrics.set_route(scope, scope["path"])
             try:
                 await self.raw_routes[scope["path"]](scope, receive, send)
             except GatewayError as error:
@@ -143,6 +147,9 @@ class Gateway:
     async def _readyz(self, send: Send) -> None:
         await health.readyz(self.core, send)
 
+    async def _metrics(self, send: Send) -> None:
+        await metrics.send_metrics(send)
+
 
 _BUILTIN: dict[str, Any] = {
     "/openapi.json": Gateway._openapi,
@@ -173,7 +180,7 @@ class GzipWhenAccepted:
 
 
 def build_app(gateway: Gateway) -> ASGIApp:
-    """Wrap the gateway in its middleware: request ids outermost, then CORS, then gzip."""
+    """Wrap the gateway in its middleware: request ids outermost, metrics, CORS, then gzip."""
     config = gateway.config
     app: Any = GzipWhenAccepted(
         gateway, GZipMiddleware(gateway, minimum_size=config.gzip_min_bytes, compresslevel=6)
@@ -188,4 +195,4 @@ def build_app(gateway: Gateway) -> ASGIApp:
             allow_credentials="*" not in config.cors_origins,
             max_age=600,
         )
-    return RequestIdMiddleware(app)
+    return RequestIdMiddleware(metrics.RequestMetrics(app))

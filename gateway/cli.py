@@ -18,6 +18,7 @@ from gateway.server import GatewayServer, serve_until_signalled
 from services.common.config import Settings, load_settings
 from services.common.logs import configure_logging
 from services.common.loop import run_on_uvloop
+from services.common.metrics import serve_metrics
 from services.common.processes import check_copies, supervise
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,9 @@ def _port(args: argparse.Namespace, settings: Settings) -> int:
     return settings.gateway_port if args.port is None else int(args.port)
 
 
-def _serve(args: argparse.Namespace, settings: Settings, *, reuse_port: bool = False) -> None:
+def _serve(
+    args: argparse.Namespace, settings: Settings, *, reuse_port: bool = False, index: int = 0
+) -> None:
     async def serve() -> None:
         server = GatewayServer(
             await resolve_config(args, settings),
@@ -177,10 +180,17 @@ def _serve(args: argparse.Namespace, settings: Settings, *, reuse_port: bool = F
         )
         await serve_until_signalled(server)
 
-    run_on_uvloop(serve())
+    # Copies share the gateway's port, so a scrape of its /metrics reaches one at random:
+    # with METRICS_PORT each copy also serves its own on METRICS_PORT + index.
+    metrics = serve_metrics(settings, index)
+    try:
+        run_on_uvloop(serve())
+    finally:
+        if metrics is not None:
+            metrics.close()
 
 
 def _serve_copy(args: argparse.Namespace, settings: Settings, index: int) -> None:
     """Serve one copy of a multi-process gateway (the copies share nothing but the port)."""
     configure_logging(settings.log_level, settings.effective_log_format)
-    _serve(args, settings, reuse_port=True)
+    _serve(args, settings, reuse_port=True, index=index)

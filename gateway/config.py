@@ -59,6 +59,8 @@ class GatewayConfig:
     # fields the path or body binds, any query on a `body: "*"` route, bad Grpc-Metadata-*
     # headers) with a 400 naming it, instead of ignoring it: catches clients' typos.
     strict_input: bool = False
+    # Answer GET /metrics (Prometheus text, no auth) with this process's metrics.
+    metrics: bool = True
     # The method option extension that declares access (public/user/admin/internal), if any.
     access_extension: object | None = None
     # Called with the built Gateway: routes that are not transcoded (raw-body webhooks).

@@ -58,6 +58,7 @@ def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> Gat
         trusted_proxies=tuple(settings.trusted_proxies.split(",")),
         upstream_client=settings.gateway_upstream_client,
         strict_input=settings.gateway_strict_input,
+        metrics=settings.gateway_metrics,
         resume=RESUME,
         title="FilmStudio API",
         version="v1",

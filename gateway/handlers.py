@@ -11,7 +11,7 @@ from urllib.parse import quote
 import grpc
 from google.protobuf import message as protobuf
 
-from gateway import streaming
+from gateway import metrics, streaming
 from gateway.asgi import (
     Message,
     Receive,
@@ -103,6 +103,7 @@ async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> Non
     try:
         unavailable_while_draining(core)
         binding, variables = core.router.match(scope["method"], raw_path(scope))
+        metrics.set_route(scope, binding.template.text)
         prepared = prepare(core, scope, streaming=binding.server_streaming)
         request: Any
         if binding.client_streaming:

@@ -36,12 +36,15 @@ async def _serve(
     migrate_first: bool,
     with_gateway: bool = False,
     background: bool = True,
+    index: int = 0,
 ) -> None:
     from services.bootstrap import build_app, resolve, start_background
+    from services.common.metrics import serve_metrics
     from services.common.migrate import migrate
     from services.common.server import StudioServer, serve_until_signalled
 
     specs = resolve(services)
+    metrics = serve_metrics(settings, index)
     app = build_app(settings)
     try:
         if migrate_first:
@@ -66,6 +69,8 @@ async def _serve(
         )
     finally:
         await app.close()
+        if metrics is not None:
+            metrics.close()
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -109,7 +114,9 @@ def _serve_process(settings: Settings, services: str, index: int) -> None:
     from services.common.loop import run_on_uvloop
 
     configure_logging(settings.log_level, settings.effective_log_format)
-    run_on_uvloop(_serve(settings, services, migrate_first=False, background=index == 0))
+    run_on_uvloop(
+        _serve(settings, services, migrate_first=False, background=index == 0, index=index)
+    )
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -27,6 +27,7 @@ def register(commands: Any) -> None:
 
 def _work(args: argparse.Namespace, settings: Settings) -> int:
     from services.ai_job import rq_worker
+    from services.common import metrics
 
     if not settings.redis_url:
         log.error("REDIS_URL is not set: without Redis, `filmstudio run` runs jobs in-process")
@@ -38,4 +39,14 @@ def _work(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     rq_queue = RQQueue(settings.redis_url, settings.queue_prefix)
     names = [f"{settings.queue_prefix}-{name}" for name in queues]
-    return rq_worker.work(rq_queue.connection, names, name=args.name, burst=args.burst)
+    try:
+        server = metrics.serve_metrics(settings)
+    except OSError as error:
+        log.error("%s", error)
+        return 1
+    metrics.QUEUE_DEPTH.watch(rq_queue.counts)
+    try:
+        return rq_worker.work(rq_queue.connection, names, name=args.name, burst=args.burst)
+    finally:
+        if server is not None:
+            server.close()

@@ -105,8 +105,13 @@ class InProcessQueue:
 
     async def depth(self) -> dict[str, int]:
         """Count waiting attempts per queue."""
+        return self.counts()
+
+    def counts(self) -> dict[str, int]:
+        """Count waiting attempts per queue (from any thread: a scrape reads it)."""
         counts = dict.fromkeys(QUEUES.values(), 0)
-        for priority in self._waiting.values():
+        # list() copies in one step under the GIL, so the loop's changes cannot break it.
+        for priority in list(self._waiting.values()):
             counts[queue_name(priority)] += 1
         return counts
 
@@ -194,10 +199,11 @@ class RQQueue:
     async def depth(self) -> dict[str, int]:
         """Count waiting entries per queue."""
 
-        def counts() -> dict[str, int]:
-            return {QUEUES[p]: queue.count for p, queue in self.queues.items()}
+        return await asyncio.to_thread(self.counts)
 
-        return await asyncio.to_thread(counts)
+    def counts(self) -> dict[str, int]:
+        """Count waiting entries per queue (blocking: one LLEN each)."""
+        return {QUEUES[p]: queue.count for p, queue in self.queues.items()}
 
     async def close(self) -> None:
         """Close the Redis connection."""

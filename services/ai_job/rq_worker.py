@@ -22,6 +22,8 @@ from rq import Worker, worker_registration
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 
+from services.common import metrics
+
 log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 0.5
@@ -38,6 +40,14 @@ class _Worker(Worker):
         """Record the request, then let RQ stop (warm: after the job in hand)."""
         self.stop_signalled = True
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def execute_job(self, job: Any, queue: Any) -> None:
+        """Run the job in a work horse, then record the durations the horse measured."""
+        super().execute_job(job, queue)
+        try:
+            metrics.replay(job.get_meta(refresh=True).get(metrics.META_KEY, ()))
+        except (ConnectionError, TimeoutError):
+            log.warning("job metrics lost with Redis", extra={"job": job.id})
 
     def _shutdown(self) -> None:
         try:

@@ -23,7 +23,7 @@ from typing import Any
 
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.stage import StageCancelled
-from services.common import errors
+from services.common import errors, metrics
 from services.common.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -186,11 +186,22 @@ class GraphRunner:
             ctx.report(percent, stage.name, message)
 
         def run_one(stage: Stage) -> dict[str, Any]:
+            started, outcome = time.perf_counter(), "failed"
+            try:
+                output, outcome = run_or_reuse(stage)
+                return output
+            except StageCancelled:
+                outcome = "cancelled"
+                raise
+            finally:
+                metrics.observe_stage(stage.name, outcome, time.perf_counter() - started)
+
+        def run_or_reuse(stage: Stage) -> tuple[dict[str, Any], str]:
             prefix = stage_prefix(ctx.key_prefix, stage.name, keys[stage.name])
             finished = finished_stage(self.storage, prefix)
             if finished is not None:
                 report(stage, 1.0, f"{stage.name} reused from a previous run")
-                return finished
+                return finished, "reused"
             with lock:
                 view = replace(
                     ctx,
@@ -200,7 +211,7 @@ class GraphRunner:
                 )
             output = self._attempts(stage, view, lambda f, m: report(stage, f, m))
             mark_finished(self.storage, prefix, output)
-            return output
+            return output, "ran"
 
         pending = list(stages)
         running: dict[Future[dict[str, Any]], Stage] = {}

@@ -14,6 +14,7 @@ from services.ai_job.events import event_bus_from_settings
 from services.ai_job.queue import InProcessQueue, RQQueue
 from services.ai_job.servicer import AIJobServicer
 from services.ai_job.worker import Worker
+from services.common import metrics
 from services.common.app import App
 from services.common.registry import Domain, ServiceSpec
 from services.common.storage_setup import storage_from_settings
@@ -42,7 +43,10 @@ def _job_service(app: App) -> AIJobService:
         page_secret=app.tokens.derived_key("job-page-tokens"),
     )
 
+    unwatch = metrics.QUEUE_DEPTH.watch(queue.counts)  # filmstudio_queue_depth
+
     async def close() -> None:
+        unwatch()
         await service.queue.close()
         await service.events.close()
 

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.ai_job.pipeline.stage import StageCancelled
 from services.ai_job.runners import RunnerRegistry
 from services.ai_job.stage_adapters import options_from
 from services.ai_job.stage_graph import GraphRunner, RunContext
+from services.common import metrics
 from services.common.config import Settings, load_settings
 from services.common.storage import Storage
 from services.common.storage_setup import storage_from_settings
@@ -158,16 +160,18 @@ class Worker:
         context = RunContext(
             job, project, self.storage, prefix, report, stop.is_set, options=dict(self.options)
         )
-        failure = ""
+        failure, outcome, started = "", "succeeded", time.perf_counter()
         try:
             await asyncio.to_thread(self._run_stages, context)
         except Cancelled:
             log.info("job cancelled; stopped", extra={"job_id": job["id"]})
+            outcome = "cancelled"
         except Exception as error:  # a stage gave up after its retries
             log.warning("job failed", extra={"job_id": job["id"]}, exc_info=True)
-            failure = f"{type(error).__name__}: {error}"
+            failure, outcome = f"{type(error).__name__}: {error}", "failed"
         finally:
             beat_task.cancel()
+            metrics.observe_job(job["job_type"], outcome, time.perf_counter() - started)
         # Close the stream and let the service take every report before the outcome lands,
         # so watchers see the progress in order before the final event.
         reports.put_nowait(None)
@@ -213,6 +217,8 @@ class Worker:
 
 def run_queued_job(job_id: int, attempt: int) -> None:
     """RQ's entry point: run one attempt in this (work-horse) process."""
+    from rq import get_current_job
+
     settings = load_settings()
     worker = Worker(settings, storage_from_settings(settings))
 
@@ -222,4 +228,10 @@ def run_queued_job(job_id: int, attempt: int) -> None:
         finally:
             await worker.close()
 
-    asyncio.run(main())
+    # This process ends with the job: the worker that forked it records what it measured.
+    with metrics.capture() as observations:
+        asyncio.run(main())
+    job = get_current_job()
+    if job is not None and observations:
+        job.meta[metrics.META_KEY] = observations
+        job.save_meta()  # type: ignore[no-untyped-call]

@@ -204,6 +204,14 @@ class Settings(BaseSettings):
     # Moderation on: only APPROVED projects may be uploaded; off: COMPLETED ones too.
     youtube_require_approval: bool = Field(default=False, alias="YOUTUBE_REQUIRE_APPROVAL")
 
+    # Prometheus. The gateway answers GET /metrics on its own port (GATEWAY_METRICS, no auth:
+    # keep it from the internet at the load balancer, or turn it off and use METRICS_PORT).
+    # Processes without an HTTP server (`serve`, `worker`) serve it on METRICS_PORT when set;
+    # copy i of `--processes N` on METRICS_PORT + i, so that each copy is its own target.
+    metrics_host: str = Field(default="127.0.0.1", alias="METRICS_HOST")
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, alias="METRICS_PORT")
+    gateway_metrics: bool = Field(default=True, alias="GATEWAY_METRICS")
+
     # Logging.
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_format: str | None = Field(default=None, alias="LOG_FORMAT")

@@ -2,9 +2,10 @@
 
 One CallInterceptor runs every call inside one scope, the same for unary and streaming RPCs:
 it sets the request id and caller context, checks the RPC's access policy, maps domain errors
-to gRPC status with google.rpc details (anything unexpected becomes INTERNAL), and logs the
-outcome. The scope is plain try/except/finally rather than nested context managers: this runs
-on every call of the studio, and each generator-based layer costs a visible share of it.
+to gRPC status with google.rpc details (anything unexpected becomes INTERNAL), and logs and
+counts the outcome (services/common/metrics.py). The scope is plain try/except/finally rather
+than nested context managers: this runs on every call of the studio, and each generator-based
+layer costs a visible share of it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from services.common.context import (
     request_id_var,
 )
 from services.common.limits import Rejected, RequestGuard
+from services.common.metrics import MethodMetrics, RpcMetrics
 from services.common.outages import dependency_outage
 from services.common.status import internal_status, to_rpc_status
 
@@ -52,6 +54,7 @@ class CallState:
     """What the interceptor learns about one call, for its log line."""
 
     method: str
+    metrics: MethodMetrics
     code: grpc.StatusCode = grpc.StatusCode.OK
     started: float = field(default_factory=time.perf_counter)
     resets: tuple[Token[Any], ...] = ()
@@ -97,11 +100,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         authenticator: Authenticator,
         trusted_proxies: TrustedProxies | None = None,
         guard: RequestGuard | None = None,
+        metrics: RpcMetrics | None = None,
     ) -> None:
         self._policies = policies
         self._authenticator = authenticator
         self._proxies = trusted_proxies or TrustedProxies()
         self._guard = guard
+        self._metrics = metrics or RpcMetrics()
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
@@ -126,10 +131,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self, handler: grpc.RpcMethodHandler[Any, Any], method: str
     ) -> grpc.RpcMethodHandler[Any, Any]:
         """Return a handler whose behaviour runs inside the scope, whatever its streaming kind."""
+        metrics: MethodMetrics
 
         def unary_response(behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
             async def run(request: Any, context: Context) -> Any:
-                state = await self._enter(method, context)
+                state = await self._enter(method, metrics, context)
                 try:
                     if type(request) is Rejected:
                         raise request.error
@@ -143,7 +149,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
         def stream_response(behaviour: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
             async def run(request: Any, context: Context) -> AsyncIterator[Any]:
-                state = await self._enter(method, context)
+                state = await self._enter(method, metrics, context)
                 try:
                     if type(request) is Rejected:
                         raise request.error
@@ -169,6 +175,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         for attribute, factory, wrapper in kinds:
             behaviour = getattr(handler, attribute)
             if behaviour is not None:
+                # Resolved once per method: a call pays a dict lookup and two adds, not labels().
+                metrics = self._metrics.method(method, attribute)
                 deserializer = handler.request_deserializer
                 if self._guard is not None:
                     streaming = attribute.startswith("stream")
@@ -182,7 +190,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 )
         return handler
 
-    async def _enter(self, method: str, context: Context) -> CallState:
+    async def _enter(self, method: str, metrics: MethodMetrics, context: Context) -> CallState:
         """Set the request id and caller context, echo the id, and check the access policy.
 
         A refusal is raised after the context is set, so that it is mapped and logged like any
@@ -192,7 +200,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         incoming = headers.get(REQUEST_ID_KEY)
         request_id = incoming if incoming and len(incoming) <= _MAX_REQUEST_ID else None
         request_id = request_id or os.urandom(16).hex()
-        state = CallState(method)
+        state = CallState(method, metrics)
         state.resets = (
             request_id_var.set(request_id),
             principal_var.set(None),
@@ -248,8 +256,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         raise AssertionError("abort returned")  # pragma: no cover - abort always raises
 
     def _exit(self, state: CallState) -> None:
-        """Log the call's outcome and restore the context."""
-        elapsed_ms = round((time.perf_counter() - state.started) * 1000, 3)
+        """Log and count the call's outcome, and restore the context."""
+        elapsed = time.perf_counter() - state.started
+        state.metrics.done(state.code, elapsed)
+        elapsed_ms = round(elapsed * 1000, 3)
         level = logging.ERROR if state.code is grpc.StatusCode.INTERNAL else logging.INFO
         if log.isEnabledFor(level):
             log.log(

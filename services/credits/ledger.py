@@ -7,6 +7,7 @@ transaction. Nothing here commits: the service opens the transaction around it.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import errors
+from services.common import errors, metrics
 from services.common.db import Database, insert_ignore
 from services.credits.members import USERS
 from services.credits.models import EntryRow, TransactionRow, WalletRow
@@ -29,6 +30,9 @@ USER_ACCOUNTS = (*SPENDABLE, *HELD.values())
 # System accounts: where credits come from, and where spent or lapsed credits go.
 ISSUED, CONSUMED, LAPSED = "issued", "consumed", "expired"
 SYSTEM_ACCOUNTS = (ISSUED, CONSUMED, LAPSED)
+
+# Where `book` notes the credits a session's transactions issue and consume (see `flowed`).
+_FLOW = "credits_flow"
 
 _WALLET_COLUMNS = (*USER_ACCOUNTS, "monthly_period", "monthly_expires_at", "version")
 _spendable = attrgetter(*SPENDABLE)
@@ -235,6 +239,12 @@ async def book(
     )
     db.add(row)
     await db.flush()
+    issued, consumed = db.info.setdefault(_FLOW, (Counter(), Counter()))
+    for leg in wallet.legs:
+        if leg.debit == ISSUED:
+            issued[kind] += leg.amount
+        elif leg.credit == CONSUMED:
+            consumed[kind] += leg.amount
     if wallet.legs:
         await db.execute(
             insert(EntryRow),
@@ -252,6 +262,12 @@ async def book(
     wallet.legs.clear()
     wallet.booked_available = wallet.available
     return row
+
+
+def flowed(db: AsyncSession) -> None:
+    """Count what the session's committed transactions issued and consumed (after commit)."""
+    if (flow := db.info.pop(_FLOW, None)) is not None:
+        metrics.credits_moved(*flow)
 
 
 async def by_key(db: AsyncSession, idem_key: str) -> TransactionRow | None:

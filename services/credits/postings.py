@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common import audit, errors
+from services.common import audit, errors, metrics
 from services.credits import checks, holds
 from services.credits.checks import Outcome
 from services.credits.fastpath import FastPath
@@ -99,6 +99,7 @@ async def deduct(
         taken = await fast.deduct(user_id, amount, uow.clock(), meta)
         if taken is not None:
             transaction, wallet = taken
+            metrics.credits_moved({}, {DEDUCTION: amount})  # one autocommitted statement
             return LedgerResult(transaction, wallet.credits(), wallet.available)
 
     async def work(db: AsyncSession, now: datetime) -> Outcome[LedgerResult]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common import errors
 from services.common.db import Database
 from services.credits.checks import Outcome, T
+from services.credits.ledger import flowed
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class UnitOfWork:
             try:
                 async with self.db.session() as db, db.begin():
                     outcome = await work(db, self.clock())
+                flowed(db)  # committed: a rolled-back attempt's session is dropped uncounted
                 break
             except IntegrityError:
                 if attempt == ATTEMPTS - 1:
