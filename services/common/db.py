@@ -49,7 +49,11 @@ NAMING_CONVENTION: dict[str, str] = {
 
 POSTGRES_DRIVER = "postgresql+psycopg"
 SQLITE_DRIVER = "sqlite+aiosqlite"
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a SQLite writer waits for the one write lock. SQLite's busy handler polls, backing
+# off to 100 ms, so under load a long waiter loses to newcomers: at 5 s, 50 users (bench/load)
+# saw a sign-in or a capture fail "database is locked" in most runs; at 30 s (the pool's own
+# timeout) none did. Calls' deadlines still bound the wait.
+SQLITE_BUSY_TIMEOUT_MS = 30000
 PING_TIMEOUT_SECONDS = 5.0
 # A pooled connection that sat unused this long is pinged before it is handed out again.
 IDLE_PING_SECONDS = 5.0
