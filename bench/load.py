@@ -18,8 +18,9 @@ Unless `--url` points at a running gateway, the bench starts the studio itself: 
 run` (every service, the gateway and the in-process workers on embedded defaults: SQLite, a
 development key, bcrypt at its production cost) on free ports with a temporary
 FILMSTUDIO_VAR_DIR, logging to a file there, and stops it at the end. `--postgres` gives it a
-throwaway PostgreSQL database instead (tests/support/database.py, as bench/api.py): on SQLite a
-registration now and then fails 503 with "database is locked" under this load.
+throwaway PostgreSQL database instead (tests/support/database.py, as bench/api.py). SQLite has
+one write lock for the whole studio: under this load its writers queue (services/common/db.py,
+SQLITE_BUSY_TIMEOUT_MS), so sign-ups and job creation are slower there than on PostgreSQL.
 
 Client addresses: the studio allows 20 registrations an hour per client address
 (services/user/throttle.py), so 50 users from one address would be refused from the 21st on.
