@@ -3,7 +3,7 @@
 One CallInterceptor runs every call inside one scope, the same for unary and streaming RPCs:
 it sets the request id and caller context, checks the RPC's access policy, maps domain errors
 to gRPC status with google.rpc details (anything unexpected becomes INTERNAL), and logs and
-counts the outcome (services/common/metrics.py). The scope is plain try/except/finally rather
+counts the outcome (services/common/rpc_metrics.py). The scope is plain try/except/finally rather
 than nested context managers: this runs on every call of the studio, and each generator-based
 layer costs a visible share of it.
 """
@@ -34,8 +34,8 @@ from services.common.context import (
     request_id_var,
 )
 from services.common.limits import Rejected, RequestGuard
-from services.common.metrics import MethodMetrics, RpcMetrics
 from services.common.outages import dependency_outage
+from services.common.rpc_metrics import MethodMetrics, RpcMetrics
 from services.common.status import internal_status, to_rpc_status
 
 log = logging.getLogger(__name__)

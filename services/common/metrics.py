@@ -1,7 +1,8 @@
-"""Prometheus metrics of the studio's processes: RPCs, queue depth, jobs, stages and credits.
+"""Prometheus metrics of the studio's processes: queue depth, jobs, stages and credits.
 
-Every metric lives in prometheus_client's process-wide registry, so whatever serves GET
-/metrics in a process (the gateway's route, or `serve_metrics` on METRICS_PORT) shows them all.
+The RPCs' own are in rpc_metrics.py, the gateway's in gateway/metrics.py. All of them live in
+prometheus_client's process-wide registry, so whatever serves GET /metrics in a process (the
+gateway's route, or `serve_metrics` on METRICS_PORT) shows them all.
 
 `serve --processes N` gives each copy its own port (METRICS_PORT + index) rather than using
 prometheus_client's multiprocess mode: that mode writes every increment to a memory-mapped
@@ -21,7 +22,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import grpc
 from prometheus_client import (
     REGISTRY,
     Counter,
@@ -39,20 +39,9 @@ log = logging.getLogger(__name__)
 # The *_created series (a timestamp per child) double a scrape and no query here uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-# From a cached read (~0.5 ms) to a whole render (minutes).
-RPC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# From a cached stage (a fraction of a second) to a whole render (an hour).
 WORK_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
-_RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method", "grpc_code")
 
-RPC_HANDLED = Counter(
-    "grpc_server_handled_total", "RPCs completed by the server, by method and code", _RPC_LABELS
-)
-RPC_SECONDS = Histogram(
-    "grpc_server_handling_seconds",
-    "Time from an RPC's start to its end on the server (a stream's whole life)",
-    _RPC_LABELS,
-    buckets=RPC_BUCKETS,
-)
 JOB_SECONDS = Histogram(
     "filmstudio_job_duration_seconds",
     "Time a worker spent on one job attempt, from its claim to its end",
@@ -75,58 +64,6 @@ CREDITS_CONSUMED = Counter(
     "Credits spent (deductions, captured job holds), by transaction kind",
     ("kind",),
 )
-
-_KINDS = {
-    "unary_unary": "unary",
-    "stream_unary": "client_stream",
-    "unary_stream": "server_stream",
-    "stream_stream": "bidi_stream",
-}
-
-
-class MethodMetrics:
-    """The counters of one RPC, with each code's label children resolved on first use."""
-
-    __slots__ = ("_by_code", "_labels")
-
-    def __init__(self, method: str, kind: str) -> None:
-        service, _, name = method.lstrip("/").rpartition("/")
-        self._labels = (_KINDS.get(kind, kind), service, name)
-        self._by_code: dict[grpc.StatusCode, tuple[Any, Any]] = {}
-
-    def done(self, code: grpc.StatusCode, seconds: float) -> None:
-        """Count one finished call and its duration (a dict lookup and two adds)."""
-        children = self._by_code.get(code)
-        if children is None:
-            labels = (*self._labels, code.name)
-            children = self._by_code[code] = (
-                RPC_HANDLED.labels(*labels),
-                RPC_SECONDS.labels(*labels),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
-
-
-class RpcMetrics:
-    """Where the server interceptor gets each method's counters (once per method)."""
-
-    def method(self, method: str, kind: str) -> MethodMetrics:
-        """Return the counters of `method`, a handler attribute like "unary_unary" its kind."""
-        return MethodMetrics(method, kind)
-
-
-class NoRpcMetrics(RpcMetrics):
-    """Counts nothing: for measuring what counting costs."""
-
-    class _Nothing(MethodMetrics):
-        __slots__ = ()
-
-        def done(self, code: grpc.StatusCode, seconds: float) -> None:
-            """Count nothing."""
-
-    def method(self, method: str, kind: str) -> MethodMetrics:
-        """Return counters that count nothing."""
-        return self._Nothing(method, kind)
 
 
 class QueueDepth(Collector):
