@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 # Services every reflecting server has that a REST gateway has no use for.
 _PLUMBING = ("grpc.reflection.", "grpc.health.")
+_METHOD = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
 
 
 class ReflectionError(RuntimeError):
@@ -34,10 +35,17 @@ class _Session:
         answer = await self.call.read()
         if not isinstance(answer, reflection_pb2.ServerReflectionResponse):
             raise ReflectionError("the backend ended the reflection stream")
-        if answer.HasField("error_response"):
-            error = answer.error_response
-            raise ReflectionError(f"reflection of {question}: {error.error_message}")
-        return answer
+        return _checked(answer, question)
+
+
+def _checked(
+    answer: reflection_pb2.ServerReflectionResponse, question: dict[str, str]
+) -> reflection_pb2.ServerReflectionResponse:
+    """Return an answer, or raise ReflectionError if it is the server's error response."""
+    if answer.HasField("error_response"):
+        error = answer.error_response
+        raise ReflectionError(f"reflection of {question}: {error.error_message}")
+    return answer
 
 
 async def reflect(target: str, timeout_s: float = 30.0) -> descriptor_pb2.FileDescriptorSet:
@@ -48,10 +56,25 @@ async def reflect(target: str, timeout_s: float = 30.0) -> descriptor_pb2.FileDe
     files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
     try:
         async with grpc.aio.insecure_channel(target) as channel:
+            # The first question goes as a unary call: a server without reflection ends a
+            # stream at once, and a write racing that end can fail INTERNAL instead of
+            # UNIMPLEMENTED (grpc/grpc#36066); a unary call sends its message with its start.
+            first = channel.unary_unary(
+                _METHOD,
+                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+            )
+            listed = _checked(
+                await first(
+                    reflection_pb2.ServerReflectionRequest(list_services=""),
+                    timeout=timeout_s,
+                    wait_for_ready=True,
+                ),
+                {"list_services": ""},
+            )
             stub = reflection_pb2_grpc.ServerReflectionStub(channel)
             call = stub.ServerReflectionInfo(timeout=timeout_s, wait_for_ready=True)
             session = _Session(call)
-            listed = await session.ask(list_services="")
             names = [
                 s.name
                 for s in listed.list_services_response.service
