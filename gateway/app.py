@@ -78,6 +78,7 @@ class Gateway:
                 self.config.channels,
                 self.config.max_message_bytes,
                 client=self.config.upstream_client,
+                routes=self.config.routes,
             )
 
     async def shutdown(self) -> None:

@@ -14,6 +14,7 @@ from google.protobuf import descriptor_pb2
 from gateway.config import GatewayConfig
 from gateway.filmstudio import filmstudio_config, filmstudio_services
 from gateway.reflection import ReflectionError, reflect
+from gateway.routes import parse_route
 from gateway.server import GatewayServer, serve_until_signalled
 from services.common.config import Settings, load_settings
 from services.common.logs import configure_logging
@@ -30,6 +31,14 @@ def register(subparsers: Any) -> None:
         "gateway", help="the REST/JSON gateway (grpc-gateway style) in front of a gRPC backend"
     )
     parser.add_argument("--backend", help="gRPC server HOST:PORT (default: GRPC_HOST:GRPC_PORT)")
+    parser.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="SERVICE=HOST:PORT",
+        help="send one service's calls to a backend of its own (repeat); SERVICE is a full name "
+        "(filmstudio.v1.ProjectService) or a `filmstudio serve --services` key (project)",
+    )
     parser.add_argument("--host", help="address to listen on (default: GATEWAY_HOST)")
     parser.add_argument("--port", type=int, help="port to listen on (default: GATEWAY_PORT)")
     parser.add_argument(
@@ -124,9 +133,11 @@ def config_from_args(
 ) -> GatewayConfig:
     """Build the gateway configuration from the command line and settings."""
     backend = args.backend or settings.grpc_address
+    routes = parse_routes(args.route)
     if args.descriptor_set is not None or file_set is not None:
         config = GatewayConfig(
             backend=backend,
+            routes=routes,
             services=tuple(args.service),
             descriptor_set=args.descriptor_set,
             file_set=file_set,
@@ -135,7 +146,7 @@ def config_from_args(
             strict_input=settings.gateway_strict_input,
         )
     else:
-        config = filmstudio_config(settings, backend)
+        config = filmstudio_config(settings, backend, routes)
     changes: dict[str, Any] = {}
     if args.cors_origin:
         changes["cors_origins"] = tuple(args.cors_origin)
@@ -150,9 +161,30 @@ def config_from_args(
     return dataclasses.replace(config, **changes)
 
 
+def parse_routes(texts: list[str]) -> dict[str, str]:
+    """Return --route values as full service name -> target; a short name is a serve key."""
+    routes: dict[str, str] = {}
+    for text in texts:
+        service, target = parse_route(text)
+        if "." not in service:
+            from services.bootstrap import SERVICES
+
+            if service not in SERVICES:
+                raise ValueError(f"--route: unknown service {service!r}; use a full name or "
+                                 f"one of {', '.join(SERVICES)}")  # fmt: skip
+            service = SERVICES[service].full_name
+        routes[service] = target
+    return routes
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, on uvloop, from one process or several on one port."""
     check_copies(args.processes, _port(args, settings), "--port")
+    try:
+        parse_routes(args.route)
+    except ValueError as error:
+        log.error("%s", error)
+        return 2
     if args.processes == 1:
         try:
             _serve(args, settings)

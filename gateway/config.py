@@ -23,6 +23,8 @@ class GatewayConfig:
     """Everything a Gateway needs; gateway/filmstudio.py builds FilmStudio's from Settings."""
 
     backend: str
+    # Services whose backend is elsewhere (full service name -> target); the rest are at backend.
+    routes: Mapping[str, str] = field(default_factory=dict)
     # Full service names to expose; empty means every service with HTTP rules in the descriptors.
     services: tuple[str, ...] = ()
     # Where the descriptors come from: a FileDescriptorSet file, else the given or default pool.

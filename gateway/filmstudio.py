@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ import filmstudio.v1
 from filmstudio.v1 import options_pb2
 
 from gateway.config import GatewayConfig, ResumeRule
+from gateway.routes import target_for
 from gateway.server import GatewayServer, serve_until_signalled
 from services.common.config import Settings
 
@@ -46,10 +48,17 @@ def filmstudio_services() -> tuple[str, ...]:
     return tuple(names)
 
 
-def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> GatewayConfig:
-    """Return the gateway configuration for FilmStudio's services behind `backend`."""
+def filmstudio_config(
+    settings: Settings, backend: str, routes: Mapping[str, str] | None = None, **overrides: Any
+) -> GatewayConfig:
+    """Return the gateway configuration for FilmStudio's services behind `backend`.
+
+    `routes` puts services at backends of their own (full service name -> target).
+    """
+    routes = dict(routes or {})
     config = GatewayConfig(
         backend=backend,
+        routes=routes,
         services=filmstudio_services(),
         proto_paths=(PROTOS,) if PROTOS.is_dir() else (),
         max_message_bytes=settings.grpc_max_message_bytes,
@@ -64,21 +73,28 @@ def filmstudio_config(settings: Settings, backend: str, **overrides: Any) -> Gat
         version="v1",
         description=DESCRIPTION,
         access_extension=options_pb2.access,
-        extensions=(lambda gateway: add_filmstudio_routes(gateway, backend, settings),),
+        extensions=(lambda gateway: add_filmstudio_routes(gateway, backend, settings, routes),),
     )
     return dataclasses.replace(config, **overrides)
 
 
-def add_filmstudio_routes(gateway: Any, backend: str, settings: Settings | None = None) -> None:
+def add_filmstudio_routes(
+    gateway: Any,
+    backend: str,
+    settings: Settings | None = None,
+    routes: Mapping[str, str] | None = None,
+) -> None:
     """Add FilmStudio's raw-body routes (the payment webhook) and, with settings, the web page."""
     from gateway.webhooks import PAYMENT_WEBHOOK, PaymentWebhook
 
-    gateway.raw_routes[PAYMENT_WEBHOOK] = PaymentWebhook(backend)
+    routes = dict(routes or {})
+    credits = target_for(f"{PACKAGE}.CreditsService", backend, routes)
+    gateway.raw_routes[PAYMENT_WEBHOOK] = PaymentWebhook(credits)
     if settings is not None:
         from gateway.studio_web.install import add_web_app
 
         youtube_callback = urlsplit(settings.youtube_redirect_uri).path
-        add_web_app(gateway, backend, web_settings(settings), youtube_callback)
+        add_web_app(gateway, backend, web_settings(settings), youtube_callback, routes)
 
 
 def web_settings(settings: Settings) -> dict[str, Any]:

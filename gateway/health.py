@@ -15,9 +15,10 @@ CHECK_TIMEOUT_SECONDS = 2.0
 _NAMES = {value: name for name, value in health_pb2.HealthCheckResponse.ServingStatus.items()}
 
 
-async def check(core: Core, service: str) -> str:
+async def check(core: Core, service: str, channel: grpc.aio.Channel | None = None) -> str:
     """Return the backend's serving status of one service ("" is the server as a whole)."""
-    stub = health_pb2_grpc.HealthStub(core.upstream_or_fail().channel())
+    upstream = core.upstream_or_fail()
+    stub = health_pb2_grpc.HealthStub(channel or upstream.channel(service))
     try:
         reply = await stub.Check(
             health_pb2.HealthCheckRequest(service=service), timeout=CHECK_TIMEOUT_SECONDS
@@ -29,9 +30,16 @@ async def check(core: Core, service: str) -> str:
     return str(_NAMES.get(reply.status, "UNKNOWN"))
 
 
+async def check_servers(core: Core) -> str:
+    """Return the status of the backend servers as a whole: the first one not SERVING, if any."""
+    upstream = core.upstream_or_fail()
+    statuses = await asyncio.gather(*(check(core, "", pool[0]) for pool in upstream.pools.values()))
+    return next((status for status in statuses if status != "SERVING"), "SERVING")
+
+
 async def healthz(core: Core, send: Send) -> None:
-    """Answer 200 when the backend reports itself SERVING, else 503."""
-    status = await check(core, "")
+    """Answer 200 when every backend reports itself SERVING, else 503."""
+    status = await check_servers(core)
     code = 200 if status == "SERVING" else 503
     await send_bytes(send, code, json.dumps({"status": status}).encode(), JSON)
 
@@ -39,7 +47,7 @@ async def healthz(core: Core, send: Send) -> None:
 async def readyz(core: Core, send: Send) -> None:
     """Answer 200 when every exposed service is SERVING and the gateway is not draining."""
     names = [service.full_name for service in core.services]
-    overall, *statuses = await asyncio.gather(check(core, ""), *(check(core, n) for n in names))
+    overall, *statuses = await asyncio.gather(check_servers(core), *(check(core, n) for n in names))
     # A backend that registers only the overall status still answers for its services.
     by_service = {
         name: overall if status == "SERVICE_UNKNOWN" else status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Literal, cast
 
 import grpc
@@ -14,6 +14,7 @@ from google.protobuf.message import DecodeError, Message
 
 from gateway.h2c.channel import H2cChannel
 from gateway.h2c.streams import rpc_error
+from gateway.routes import distinct_targets, target_for
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,11 @@ Reply = tuple[Message, grpc.aio.Metadata, grpc.aio.Metadata]
 
 
 class Upstream:
-    """Round-robin over `size` connections of each client, each on its own HTTP/2 connection."""
+    """Round-robin over `size` connections of each client, each on its own HTTP/2 connection.
+
+    `routes` sends a service's calls to a backend of its own (service name -> target); every
+    other service is at `target`.
+    """
 
     def __init__(
         self,
@@ -32,6 +37,7 @@ class Upstream:
         max_bytes: int,
         *,
         client: Literal["h2c", "grpcio"] = "h2c",
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         options = [
             # Without a local subchannel pool, channels to one target share one connection.
@@ -42,21 +48,34 @@ class Upstream:
             ("grpc.enable_retries", 0),
         ]
         self.target = target
-        self.channels = [
-            grpc.aio.insecure_channel(target, options=options) for _ in range(max(1, size))
-        ]
+        self.routes = dict(routes or {})
+        self.pools = {
+            one: [grpc.aio.insecure_channel(one, options=options) for _ in range(max(1, size))]
+            for one in distinct_targets(target, self.routes)
+        }
+        self.channels = self.pools[target]
         self._turn = itertools.cycle(range(len(self.channels)))
         self._callables: dict[str, list[Any]] = {}
         self._unary: dict[str, tuple[str, Any]] = {}
         for method in {m.full_name: m for m in methods}.values():
-            self._callables[method.full_name] = [self._make(c, method) for c in self.channels]
+            pool = self.pools[self._target_of(method.containing_service.full_name)]
+            self._callables[method.full_name] = [self._make(c, method) for c in pool]
             if not method.server_streaming:
                 response_class = message_factory.GetMessageClass(method.output_type)
                 self._unary[method.full_name] = (_path(method), response_class.FromString)
         # Unary calls, the bulk of REST traffic, skip grpcio's per-call thread hand-offs.
-        lean = client == "h2c" and H2cChannel.supports(target)
-        self.lean = H2cChannel(target, size, max_bytes, "filmstudio-gateway") if lean else None
-        log.info("upstream %s: unary calls over %s", target, "h2c" if lean else "grpcio")
+        self.leans = {
+            one: H2cChannel(one, size, max_bytes, "filmstudio-gateway")
+            for one in self.pools
+            if client == "h2c" and H2cChannel.supports(one)
+        }
+        for one in self.pools:
+            log.info(
+                "upstream %s: unary calls over %s", one, "h2c" if one in self.leans else "grpcio"
+            )
+
+    def _target_of(self, service: str) -> str:
+        return target_for(service, self.target, self.routes)
 
     @staticmethod
     def _make(channel: grpc.aio.Channel, method: MethodDescriptor) -> Any:
@@ -86,7 +105,8 @@ class Upstream:
 
         A client-streaming call takes an async iterator of requests instead of one request.
         """
-        if self.lean is None:
+        lean = self.leans.get(self._target_of(method.containing_service.full_name))
+        if lean is None:
             call = self.callable_for(method)(request, metadata=metadata, timeout=timeout_s)
             response = await call
             return response, await call.initial_metadata(), await call.trailing_metadata()
@@ -95,11 +115,11 @@ class Upstream:
             # Each message goes out as the client's body delivers it.
             stream = cast(AsyncIterator[Message], request)
             payloads = (one.SerializeToString() async for one in stream)
-            payload, initial, trailing = await self.lean.stream_unary(
+            payload, initial, trailing = await lean.stream_unary(
                 path, payloads, metadata, timeout_s
             )
         else:
-            payload, initial, trailing = await self.lean.unary(
+            payload, initial, trailing = await lean.unary(
                 path, cast(Message, request).SerializeToString(), metadata, timeout_s
             )
         try:
@@ -112,16 +132,20 @@ class Upstream:
         """Return the RPC's multi-callable on the next channel of the pool."""
         return self._callables[method.full_name][next(self._turn)]
 
-    def channel(self) -> grpc.aio.Channel:
-        """Return the next channel, for calls the bindings do not cover (health)."""
-        return self.channels[next(self._turn)]
+    def channel(self, service: str = "") -> grpc.aio.Channel:
+        """Return the next channel to a service's backend, for calls the bindings do not cover.
+
+        The empty name (health of the server as a whole) is the default backend.
+        """
+        return self.pools[self._target_of(service)][next(self._turn)]
 
     async def close(self) -> None:
         """Close every channel, cancelling calls still running."""
-        if self.lean is not None:
-            await self.lean.close()
-        for channel in self.channels:
-            await channel.close(None)
+        for lean in self.leans.values():
+            await lean.close()
+        for pool in self.pools.values():
+            for channel in pool:
+                await channel.close(None)
 
 
 def _path(method: MethodDescriptor) -> str:

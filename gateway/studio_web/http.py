@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
 
 from gateway.asgi import Scope, Send, header, request_id, send_bytes, send_status
 from gateway.errors import GatewayError, http_status, status_from_rpc_error
+from gateway.routes import RoutedChannel
 
 MAX_BODY_BYTES = 16 * 1024
 # Sent on every answer of the page and its routes: no framing, no sniffing, no referrer.
@@ -21,17 +23,22 @@ SECURITY_HEADERS = (
 
 
 class Backend:
-    """One lazily opened channel to the gRPC backend."""
+    """One lazily opened channel to the gRPC backend (per service's backend with routes)."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, routes: Mapping[str, str] | None = None) -> None:
         self.target = target
-        self._channel: grpc.aio.Channel | None = None
+        self.routes = dict(routes or {})
+        self._channel: grpc.aio.Channel | RoutedChannel | None = None
 
     @property
-    def channel(self) -> grpc.aio.Channel:
+    def channel(self) -> Any:
         """Return the channel, opening it on first use (inside the server's event loop)."""
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(self.target)
+            self._channel = (
+                RoutedChannel(self.target, self.routes)
+                if self.routes
+                else grpc.aio.insecure_channel(self.target)
+            )
         return self._channel
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.studio_web.artifacts import ARTIFACT, ArtifactRoute
@@ -25,10 +26,17 @@ class _Closer:
 
 
 def add_web_app(
-    gateway: Any, backend: str, settings: dict[str, Any], youtube_callback: str = ""
+    gateway: Any,
+    backend: str,
+    settings: dict[str, Any],
+    youtube_callback: str = "",
+    routes: Mapping[str, str] | None = None,
 ) -> None:
-    """Serve the page at `/` and its session, sign-in and artifact routes on `gateway`."""
-    channel = Backend(backend)
+    """Serve the page at `/` and its session, sign-in and artifact routes on `gateway`.
+
+    `routes` puts services at backends of their own (full service name -> target).
+    """
+    channel = Backend(backend, routes)
     session = SessionRoutes(channel)
     gateway.raw_routes.update(session.routes())
     gateway.raw_routes[ARTIFACT] = _Closer(channel, ArtifactRoute(channel))
