@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test gen lint format check-gen bench clean
+.PHONY: run test gen lint format check-gen bench clean up down status
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The production shape on this machine under supervisord (see README, "Production shape").
+up: $(STAMP)
+	$(BIN)/python -m services.topology up
+
+down: $(STAMP)
+	$(BIN)/python -m services.topology down
+
+status: $(STAMP)
+	$(BIN)/python -m services.topology status
 
 gen: $(STAMP)
 	rm -rf gen/filmstudio
