@@ -1,4 +1,4 @@
-"""Access policies read from the `(filmstudio.v1.access)` method option of the descriptors."""
+"""Access policies and rate classes read from the method options of the descriptors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,16 @@ from typing import Any, cast
 from filmstudio.v1 import options_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import ServiceDescriptor
+
+from services.common import rate_limits
+
+_RATE_CLASSES = {
+    options_pb2.RATE_CLASS_UNSPECIFIED: rate_limits.WRITE,
+    options_pb2.RATE_CLASS_READ: rate_limits.READ,
+    options_pb2.RATE_CLASS_WRITE: rate_limits.WRITE,
+    options_pb2.RATE_CLASS_EXPENSIVE: rate_limits.EXPENSIVE,
+    options_pb2.RATE_CLASS_AUTH: rate_limits.AUTH,
+}
 
 
 class MissingPolicyError(RuntimeError):
@@ -37,4 +47,18 @@ def policy_table(service_names: Iterable[str]) -> dict[str, int]:
             table[method_path(service, method.name)] = access
     if missing:
         raise MissingPolicyError(f"RPCs without an access policy: {', '.join(missing)}")
+    return table
+
+
+def rate_class_table(service_names: Iterable[str]) -> dict[str, str | None]:
+    """Map every method path of the services to its rate class (None: never limited).
+
+    An RPC that declares no class is limited as a write; only internal RPCs leave it out.
+    """
+    table: dict[str, str | None] = {}
+    for name in service_names:
+        service = service_descriptor(name)
+        for method in service.methods:
+            declared = method.GetOptions().Extensions[cast(Any, options_pb2.rate_class)]
+            table[method_path(service, method.name)] = _RATE_CLASSES.get(declared)
     return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -11,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from services.common.addresses import LOOPBACK, parse_networks
+from services.common.rate_limits import CLASSES, check_overrides
 
 MIN_JWT_SECRET_BYTES = 32
 SUPPORTED_JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "EdDSA")
@@ -78,6 +80,16 @@ class Settings(BaseSettings):
     # Refuse (400) the input grpc-gateway ignores: unknown JSON fields and query keys, query
     # values for fields bound by the path or body, bad Grpc-Metadata-* headers. Off: ignored.
     gateway_strict_input: bool = Field(default=False, alias="GATEWAY_STRICT_INPUT")
+
+    # Rate limits (README "Rate limits"): a token bucket per user (per client address when
+    # anonymous; auth calls per address too) and RPC class. RATE_LIMITS overrides the defaults
+    # by class, e.g. {"write": {"per_minute": 300, "burst": 60}}; per_minute 0 turns one off.
+    # With REDIS_URL the buckets are shared by every process, except the classes named in
+    # RATE_LIMIT_LOCAL_CLASSES, which each process counts alone (reads: a Redis round trip on
+    # every read would cost more than the limit protects).
+    rate_limits_enabled: bool = Field(default=True, alias="RATE_LIMITS_ENABLED")
+    rate_limits: dict[str, dict[str, float]] = Field(default_factory=dict, alias="RATE_LIMITS")
+    rate_limit_local_classes: str = Field(default="read", alias="RATE_LIMIT_LOCAL_CLASSES")
 
     # Queue and events.
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
@@ -244,6 +256,29 @@ class Settings(BaseSettings):
             parse_networks(value)
         except ValueError as error:
             raise ConfigError(f"TRUSTED_PROXIES: {error}") from None
+        return value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _decode_rate_limits(cls, value: object) -> object:
+        # The environment source decodes JSON; a string given directly (Settings(**env)) too.
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _check_rate_limits(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        try:
+            check_overrides(value)
+        except ValueError as error:
+            raise ConfigError(f"RATE_LIMITS: {error}") from None
+        return value
+
+    @field_validator("rate_limit_local_classes")
+    @classmethod
+    def _check_local_classes(cls, value: str) -> str:
+        unknown = [c for c in (p.strip() for p in value.split(",")) if c and c not in CLASSES]
+        if unknown:
+            raise ConfigError(f"RATE_LIMIT_LOCAL_CLASSES: unknown class {unknown[0]!r}")
         return value
 
     @field_validator("youtube_chunk_bytes")

@@ -1,7 +1,8 @@
 """The server interceptor: request context and logs, access control, and domain-error mapping.
 
 One CallInterceptor runs every call inside one scope, the same for unary and streaming RPCs:
-it sets the request id and caller context, checks the RPC's access policy, maps domain errors
+it sets the request id and caller context, checks the RPC's access policy and rate limit
+(services/common/rate_limits.py), maps domain errors
 to gRPC status with google.rpc details (anything unexpected becomes INTERNAL), and logs and
 counts the outcome (services/common/rpc_metrics.py). The scope is plain try/except/finally rather
 than nested context managers: this runs on every call of the studio, and each generator-based
@@ -35,6 +36,7 @@ from services.common.context import (
 )
 from services.common.limits import Rejected, RequestGuard
 from services.common.outages import dependency_outage
+from services.common.rate_limits import MethodLimit, RateLimiter
 from services.common.rpc_metrics import MethodMetrics, RpcMetrics
 from services.common.status import internal_status, to_rpc_status
 
@@ -101,12 +103,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         trusted_proxies: TrustedProxies | None = None,
         guard: RequestGuard | None = None,
         metrics: RpcMetrics | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._policies = policies
         self._authenticator = authenticator
         self._proxies = trusted_proxies or TrustedProxies()
         self._guard = guard
         self._metrics = metrics or RpcMetrics()
+        self._limiter = limiter
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
@@ -132,10 +136,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     ) -> grpc.RpcMethodHandler[Any, Any]:
         """Return a handler whose behaviour runs inside the scope, whatever its streaming kind."""
         metrics: MethodMetrics
+        limit = self._limiter.for_method(method) if self._limiter is not None else None
 
         def unary_response(behaviour: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
             async def run(request: Any, context: Context) -> Any:
-                state = await self._enter(method, metrics, context)
+                state = await self._enter(method, metrics, context, limit)
                 try:
                     if type(request) is Rejected:
                         raise request.error
@@ -149,7 +154,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
         def stream_response(behaviour: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
             async def run(request: Any, context: Context) -> AsyncIterator[Any]:
-                state = await self._enter(method, metrics, context)
+                state = await self._enter(method, metrics, context, limit)
                 try:
                     if type(request) is Rejected:
                         raise request.error
@@ -190,8 +195,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 )
         return handler
 
-    async def _enter(self, method: str, metrics: MethodMetrics, context: Context) -> CallState:
-        """Set the request id and caller context, echo the id, and check the access policy.
+    async def _enter(
+        self, method: str, metrics: MethodMetrics, context: Context, limit: MethodLimit | None
+    ) -> CallState:
+        """Set the request id and caller context, echo the id, check access and rate limit.
 
         A refusal is raised after the context is set, so that it is mapped and logged like any
         other error: the caller's `try` starts only once this returns, hence the local guard.
@@ -201,15 +208,23 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         request_id = incoming if incoming and len(incoming) <= _MAX_REQUEST_ID else None
         request_id = request_id or os.urandom(16).hex()
         state = CallState(method, metrics)
+        client = _client(context, headers, self._proxies)
         state.resets = (
             request_id_var.set(request_id),
             principal_var.set(None),
-            client_var.set(_client(context, headers, self._proxies)),
+            client_var.set(client),
         )
         # Trailers, not headers: sending headers early costs a write per call (~25% QPS).
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         try:
-            principal_var.set(await self._authorize(method, headers.get("authorization")))
+            principal = await self._authorize(method, headers.get("authorization"))
+            principal_var.set(principal)
+            if limit is not None:
+                # Reads count in this process (no await); shared classes ask Redis.
+                if limit.shared is None:
+                    limit.take_local(principal, client.ip_address)
+                else:
+                    await limit.take(principal, client.ip_address)
         except BaseException as error:
             try:
                 await self._fail(state, context, error)

@@ -13,12 +13,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from services.common.access import policy_table
+from services.common.access import policy_table, rate_class_table
 from services.common.addresses import TrustedProxies
 from services.common.app import App
 from services.common.drain import CallStarts
 from services.common.interceptors import CallInterceptor
 from services.common.limits import RequestGuard
+from services.common.rate_limits import RateLimiter
 from services.common.reflection import MethodAwarePool
 from services.common.registry import ServiceSpec
 
@@ -42,6 +43,9 @@ class StudioServer:
         # the largest before it is buffered whole, the guard checks each method's own.
         guard = RequestGuard(names, settings.grpc_max_request_bytes)
         self._starts = CallStarts()
+        limiter = RateLimiter.from_settings(settings, rate_class_table(names))
+        if limiter is not None:
+            app.on_close(limiter.close)
         self._server = grpc.aio.server(
             interceptors=[
                 self._starts,
@@ -50,6 +54,7 @@ class StudioServer:
                     app.authenticator,
                     TrustedProxies(settings.trusted_proxies),
                     guard,
+                    limiter=limiter,
                 ),
             ],
             options=[

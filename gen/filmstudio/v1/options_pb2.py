@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x66ilmstudio/v1/options.proto\x12\rfilmstudio.v1\x1a google/protobuf/descriptor.proto*k\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x11\n\rACCESS_PUBLIC\x10\x01\x12\x0f\n\x0b\x41\x43\x43\x45SS_USER\x10\x02\x12\x10\n\x0c\x41\x43\x43\x45SS_ADMIN\x10\x03\x12\x13\n\x0f\x41\x43\x43\x45SS_INTERNAL\x10\x04:O\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0e\x32\x15.filmstudio.v1.AccessR\x06\x61\x63\x63\x65ss:L\n\x11max_request_bytes\x12\x1e.google.protobuf.MethodOptions\x18\xd2\x86\x03 \x01(\x05R\x0fmaxRequestBytesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x66ilmstudio/v1/options.proto\x12\rfilmstudio.v1\x1a google/protobuf/descriptor.proto*k\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x11\n\rACCESS_PUBLIC\x10\x01\x12\x0f\n\x0b\x41\x43\x43\x45SS_USER\x10\x02\x12\x10\n\x0c\x41\x43\x43\x45SS_ADMIN\x10\x03\x12\x13\n\x0f\x41\x43\x43\x45SS_INTERNAL\x10\x04*\x9b\x01\n\tRateClass\x12\x1a\n\x16RATE_CLASS_UNSPECIFIED\x10\x00\x12\x13\n\x0fRATE_CLASS_READ\x10\x01\x12\x14\n\x10RATE_CLASS_WRITE\x10\x02\x12\x18\n\x14RATE_CLASS_EXPENSIVE\x10\x03\x12\x13\n\x0fRATE_CLASS_AUTH\x10\x04\x12\x18\n\x14RATE_CLASS_UNLIMITED\x10\x05:O\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0e\x32\x15.filmstudio.v1.AccessR\x06\x61\x63\x63\x65ss:L\n\x11max_request_bytes\x12\x1e.google.protobuf.MethodOptions\x18\xd2\x86\x03 \x01(\x05R\x0fmaxRequestBytes:Y\n\nrate_class\x12\x1e.google.protobuf.MethodOptions\x18\xd3\x86\x03 \x01(\x0e\x32\x18.filmstudio.v1.RateClassR\trateClassb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,4 +34,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACCESS']._serialized_start=80
   _globals['_ACCESS']._serialized_end=187
+  _globals['_RATECLASS']._serialized_start=190
+  _globals['_RATECLASS']._serialized_end=345
 # @@protoc_insertion_point(module_scope)
