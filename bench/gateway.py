@@ -130,6 +130,9 @@ async def serve_noop_backend(port: int) -> None:
     await server.wait_for_termination()
 
 
+NEVER_DRY = {"per_minute": 1e9, "burst": 1e9}
+
+
 def studio_env(var: Path, database_url: str, grpc_port: int) -> dict[str, str]:
     """Return the environment of a production deployment on this machine."""
     return {
@@ -141,6 +144,8 @@ def studio_env(var: Path, database_url: str, grpc_port: int) -> dict[str, str]:
         "GRPC_PORT": str(grpc_port),
         "LOG_LEVEL": "INFO",
         "LOG_FORMAT": "json",
+        # Throughput, not rate limits: buckets that never run dry (the check itself still runs).
+        "RATE_LIMITS": json.dumps({c: NEVER_DRY for c in ("read", "write", "expensive", "auth")}),
     }
 
 

@@ -1,13 +1,18 @@
-"""What counting an RPC costs the server interceptor: one call's scope with and without metrics.
+"""What counting and rate limiting an RPC cost the server interceptor, per call.
 
 The studio's CallInterceptor wraps a no-op unary handler, which is then called directly (no
 network, no serialisation) with a minimal servicer context, so that the interceptor's own work
 is all that is timed: the request id, the caller context, the trailers, the log check and,
 with metrics, `grpc_server_handled_total` and `grpc_server_handling_seconds`. Rounds alternate
-the two interceptors and the ratio is taken within each round (the machine is shared).
+the interceptors and each difference is taken within its round (the machine is shared).
 Also timed: MethodMetrics.done alone, the metrics' whole per-call work.
 
-    .venv/bin/python bench/interceptor.py [--calls 100000] [--rounds 5]
+The rate limit (services/common/rate_limits.py) is timed on top of metrics: an in-process token
+bucket (the read class, and every class without REDIS_URL), and the Redis bucket (one EVALSHA
+per call, on BENCH_REDIS_URL, default redis://127.0.0.1:6379/0, skipped if it does not answer).
+The buckets never run dry (a huge rate), so every call takes the allowed path.
+
+    .venv/bin/python bench/interceptor.py [--calls 100000] [--rounds 5] [--redis-calls 5000]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import grpc  # noqa: E402
 
 from services.common import rpc_metrics as metrics  # noqa: E402
 from services.common.interceptors import CallInterceptor  # noqa: E402
+from services.common.rate_limits import LocalBuckets, Policy, RateLimiter  # noqa: E402
 
 METHOD = "/bench.v1.BenchService/Call"  # outside filmstudio.*: no token to check
 
@@ -75,39 +81,93 @@ def _done_cost(calls: int) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
-async def main(calls: int, rounds: int) -> None:
-    """Print microseconds per call with and without metrics, and their difference."""
+def _limiter(shared: Any = None) -> RateLimiter:
+    """Return a limiter whose bucket for the bench method never runs dry."""
+    never_dry = {"write": Policy(rate=1e9, burst=1e9)}
+    return RateLimiter({METHOD: "write"}, never_dry, local=LocalBuckets(), shared=shared)
+
+
+async def _redis_buckets() -> Any:
+    """Return Redis buckets under a throwaway prefix, or None if Redis does not answer."""
+    import os
+    import uuid
+
+    from services.common.redis_buckets import RedisBuckets
+
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    buckets = RedisBuckets(url, f"bench-{uuid.uuid4().hex[:8]}:ratelimit", LocalBuckets())
+    try:
+        await buckets._redis.ping()
+    except Exception:
+        await buckets.close()
+        return None
+    return buckets
+
+
+async def _rounds(variants: dict[str, Any], calls: int, rounds: int) -> list[dict[str, float]]:
+    for run in variants.values():
+        await _time(run, max(calls // 10, 1))  # warm up
+    rows = []
+    for index in range(rounds):
+        order = list(variants.items())
+        times = {}
+        for name, run in order if index % 2 == 0 else reversed(order):
+            times[name] = await _time(run, calls)
+        rows.append(times)
+    return rows
+
+
+def _table(rows: list[dict[str, float]], base: str) -> None:
+    names = list(rows[0])
+    print(f"{'round':>5} " + " ".join(f"{name + ' us':>16}" for name in names))
+    for index, row in enumerate(rows, 1):
+        print(f"{index:>5} " + " ".join(f"{row[name]:>16.2f}" for name in names))
+    for name in names:
+        if name != base:
+            added = statistics.median(row[name] - row[base] for row in rows)
+            ratio = statistics.median(row[name] / row[base] for row in rows)
+            print(f"median added by {name!r} over {base!r}: {added:.2f} us (ratio {ratio:.3f})")
+
+
+async def main(calls: int, rounds: int, redis_calls: int) -> None:
+    """Print microseconds per call for each interceptor, and what each adds."""
     authenticator: Any = None  # never asked: the method is not one of the studio's
     plain = await _handler(CallInterceptor({}, authenticator, metrics=metrics.NoRpcMetrics()))
     counted = await _handler(CallInterceptor({}, authenticator))
-    await _time(plain, calls // 10)  # warm up both
-    await _time(counted, calls // 10)
-    rows = []
-    for index in range(rounds):
-        order = [(False, plain), (True, counted)]
-        times = {}
-        for with_metrics, run in order if index % 2 == 0 else reversed(order):
-            times[with_metrics] = await _time(run, calls)
-        rows.append((times[False], times[True]))
-    print(f"{'round':>5} {'no metrics us':>14} {'metrics us':>11} {'added us':>9} {'ratio':>6}")
-    for index, (without, with_) in enumerate(rows, 1):
-        print(
-            f"{index:>5} {without:>14.2f} {with_:>11.2f} {with_ - without:>9.2f} "
-            f"{with_ / without:>6.3f}"
-        )
-    added = statistics.median(with_ - without for without, with_ in rows)
-    ratio = statistics.median(with_ / without for without, with_ in rows)
-    print(f"median added per call: {added:.2f} us (ratio {ratio:.3f})")
+    limited = await _handler(CallInterceptor({}, authenticator, limiter=_limiter()))
+    _table(
+        await _rounds(
+            {"no metrics": plain, "metrics": counted, "+local limit": limited}, calls, rounds
+        ),
+        "metrics",
+    )
     print(
         f"MethodMetrics.done alone: {statistics.median(_done_cost(calls) for _ in range(3)):.2f} us"
     )
+    shared = await _redis_buckets()
+    if shared is None:
+        print("Redis does not answer: no Redis bucket timing")
+        return
+    try:
+        redis_limited = await _handler(CallInterceptor({}, authenticator, limiter=_limiter(shared)))
+        print(f"\nRedis bucket, {redis_calls} calls a round, one EVALSHA each:")
+        _table(
+            await _rounds({"metrics": counted, "+redis limit": redis_limited}, redis_calls, rounds),
+            "metrics",
+        )
+    finally:
+        await shared._redis.delete(
+            *[k async for k in shared._redis.scan_iter(f"{shared.prefix}:*")] or ["-"]
+        )
+        await shared.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--redis-calls", type=int, default=5_000)
     arguments = parser.parse_args()
     from services.common.loop import run_on_uvloop
 
-    run_on_uvloop(main(arguments.calls, arguments.rounds))
+    run_on_uvloop(main(arguments.calls, arguments.rounds, arguments.redis_calls))

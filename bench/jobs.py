@@ -106,6 +106,8 @@ async def main(watchers: int, reports: int, processes: int) -> None:
                 REDIS_URL=REDIS_URL,
                 QUEUE_PREFIX=prefix,
                 WORKER_CONCURRENCY=0,
+                # Throughput, not rate limits: buckets that never run dry (still checked).
+                RATE_LIMITS={"expensive": {"per_minute": 1e9, "burst": 1e9}},
                 **JOB_SETTINGS,
             )
             async with running_studio(settings, background=True) as (server, channel):

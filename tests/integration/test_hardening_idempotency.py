@@ -17,7 +17,13 @@ CALLS = 250
 @pytest.fixture(scope="module")
 async def studio(tmp_path_factory, postgres_url):
     settings = studio_settings(
-        tmp_path_factory.mktemp("var"), postgres_url, WORKER_CONCURRENCY=0, **JOB_SETTINGS
+        tmp_path_factory.mktemp("var"),
+        postgres_url,
+        WORKER_CONCURRENCY=0,
+        # 250 job creations at once by one user is a burst no rate limit should let through;
+        # here it tests idempotency, so the expensive class's bucket is made big enough.
+        RATE_LIMITS={"expensive": {"burst": 1000}},
+        **JOB_SETTINGS,
     )
     async with running_studio(settings) as (server, channel):
         yield await funded_studio(server, channel, credits=5000)
