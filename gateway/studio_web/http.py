@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from gateway.asgi import Scope, Send, header, request_id, send_bytes, send_status
+from gateway.core import retry_after
 from gateway.errors import GatewayError, http_status, status_from_rpc_error
 from gateway.routes import RoutedChannel
 
@@ -89,5 +90,9 @@ async def send_json(
 
 
 async def send_rpc_error(send: Send, error: grpc.aio.AioRpcError) -> None:
-    """Send a backend error as the gateway sends it (google.rpc.Status, grpc-gateway status)."""
-    await send_status(send, status_from_rpc_error(error), http_status(error.code()))
+    """Send a backend error as the gateway sends it (google.rpc.Status, grpc-gateway status).
+
+    A rate-limited sign-in is a 429 with Retry-After here too, like the REST API's.
+    """
+    status = status_from_rpc_error(error)
+    await send_status(send, status, http_status(error.code()), retry_after(status))

@@ -213,3 +213,19 @@ async def test_a_redis_that_stops_and_comes_back(tmp_path, postgres_url, prefix)
             await asyncio.sleep(1.1)  # the process asks Redis again a second after it failed
             await _create(channel, token)
             assert redis.Redis.from_url(redis_server.url).keys(f"{prefix}:ratelimit:write:*")
+
+
+async def test_the_web_pages_sign_in_is_429_with_retry_after_too(studio) -> None:
+    server, _ = studio
+    config = filmstudio_config(server.app.settings, f"127.0.0.1:{server.port}")
+    gateway = GatewayServer(config, port=0, grace_seconds=1)
+    port = await gateway.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
+            login = {"email": "nobody@example.com", "password": "wrong password here"}
+            answers = [await client.post("/app/session/login", json=login) for _ in range(3)]
+            assert [a.status_code for a in answers] == [401, 401, 429]
+            assert answers[-1].headers["retry-after"] == "1"
+            assert answers[-1].json()["details"][0]["reason"] == "RATE_LIMITED"
+    finally:
+        await gateway.stop()
