@@ -31,7 +31,8 @@ import grpc  # noqa: E402
 
 from services.common import rpc_metrics as metrics  # noqa: E402
 from services.common.interceptors import CallInterceptor  # noqa: E402
-from services.common.rate_limits import LocalBuckets, Policy, RateLimiter  # noqa: E402
+from services.common.rate_buckets import LocalBuckets, Policy  # noqa: E402
+from services.common.rate_limits import RateLimiter  # noqa: E402
 
 METHOD = "/bench.v1.BenchService/Call"  # outside filmstudio.*: no token to check
 

@@ -9,14 +9,14 @@ from filmstudio.v1 import options_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import ServiceDescriptor
 
-from services.common import rate_limits
+from services.common import rate_buckets
 
 _RATE_CLASSES = {
-    options_pb2.RATE_CLASS_UNSPECIFIED: rate_limits.WRITE,
-    options_pb2.RATE_CLASS_READ: rate_limits.READ,
-    options_pb2.RATE_CLASS_WRITE: rate_limits.WRITE,
-    options_pb2.RATE_CLASS_EXPENSIVE: rate_limits.EXPENSIVE,
-    options_pb2.RATE_CLASS_AUTH: rate_limits.AUTH,
+    options_pb2.RATE_CLASS_UNSPECIFIED: rate_buckets.WRITE,
+    options_pb2.RATE_CLASS_READ: rate_buckets.READ,
+    options_pb2.RATE_CLASS_WRITE: rate_buckets.WRITE,
+    options_pb2.RATE_CLASS_EXPENSIVE: rate_buckets.EXPENSIVE,
+    options_pb2.RATE_CLASS_AUTH: rate_buckets.AUTH,
 }
 
 

@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from services.common.addresses import LOOPBACK, parse_networks
-from services.common.rate_limits import CLASSES, check_overrides
+from services.common.rate_buckets import CLASSES, check_overrides
 
 MIN_JWT_SECRET_BYTES = 32
 SUPPORTED_JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "EdDSA")

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from services.common.rate_limits import Key, LocalBuckets, Policy
+from services.common.rate_buckets import Key, LocalBuckets, Policy
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,12 @@ from filmstudio.v1 import options_pb2
 from google.rpc import error_details_pb2
 
 from services.bootstrap import SERVICES
-from services.common import rate_limits
+from services.common import errors, rate_buckets
 from services.common.access import rate_class_table
 from services.common.config import explicit_settings
 from services.common.context import Principal, PrincipalKind
-from services.common.rate_limits import LocalBuckets, MethodLimit, Policy, RateLimiter
+from services.common.rate_buckets import LocalBuckets, Policy
+from services.common.rate_limits import MethodLimit, RateLimiter
 from services.common.status import to_rpc_status
 from tests.support.descriptors import access_of, all_methods
 
@@ -107,7 +108,7 @@ def test_services_and_in_process_calls_are_never_limited() -> None:
 def test_a_refusal_is_resource_exhausted_with_retry_info_and_quota_failure() -> None:
     limit = _limit()
     limit.take_local(USER, "192.0.2.1")
-    with pytest.raises(rate_limits.errors.ResourceExhausted) as raised:
+    with pytest.raises(errors.ResourceExhausted) as raised:
         limit.take_local(USER, "192.0.2.1")
     status = to_rpc_status(raised.value)
     info, quota, retry = (
@@ -126,8 +127,8 @@ def test_settings_override_classes_and_zero_turns_one_off() -> None:
     settings = explicit_settings(
         RATE_LIMITS={"write": {"per_minute": 30}, "read": {"per_minute": 0}}
     )
-    policies = rate_limits.policies(settings.rate_limits)
-    assert policies["write"] == Policy(0.5, rate_limits.DEFAULT_LIMITS["write"]["burst"])
+    policies = rate_buckets.policies(settings.rate_limits)
+    assert policies["write"] == Policy(0.5, rate_buckets.DEFAULT_LIMITS["write"]["burst"])
     assert "read" not in policies
     table = {"/a/Read": "read", "/a/Write": "write", "/a/Internal": None}
     limiter = RateLimiter(table, policies)
