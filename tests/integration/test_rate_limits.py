@@ -1,7 +1,8 @@
 """Rate limits against a real server: in memory and in Redis, over gRPC and through the gateway.
 
-Small rates from the settings keep the tests short: a write bucket of 3 calls refilled at 2 a
-second (a refusal asks for at most half a second), and auth calls 2 per address at 1 a second.
+Small rates from the settings keep the tests short: a write bucket of 3 calls refilled one every
+3 seconds (one test waits for it), and auth calls 2 per address, refilled one every 10 seconds.
+The refills are slow enough that a busy machine never refills a bucket within a test's burst.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from tests.support.users import Client, error_of
 from tests.support.workers import REDIS_URL
 
 LIMITS = {
-    "write": {"per_minute": 120, "burst": 3},
-    "auth": {"per_minute": 60, "burst": 2},
+    "write": {"per_minute": 20, "burst": 3},
+    "auth": {"per_minute": 6, "burst": 2},
 }
 SERVICES = "user,project"
 
@@ -94,7 +95,7 @@ async def test_a_burst_beyond_the_bucket_waits_its_retry_delay(studio) -> None:
     refused = await error_of(_create(channel, token))
     assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     delay = _retry_seconds(refused)
-    assert 0 < delay <= 0.5
+    assert 0 < delay <= 3
     await asyncio.sleep(delay + 0.05)
     await _create(channel, token, "After the wait")
     assert (await error_of(_create(channel, token))).code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -131,7 +132,7 @@ async def test_logins_and_registrations_are_limited_per_address(studio) -> None:
     await here.register(f"second-{uuid.uuid4().hex[:6]}@example.com")
     refused = await error_of(here.login(email))
     assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert 0 < _retry_seconds(refused) <= 1.0
+    assert 0 < _retry_seconds(refused) <= 10
     registering = await error_of(here.register(f"third-{uuid.uuid4().hex[:6]}@example.com"))
     assert registering.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     # The same account from another address, and a registration there, go through.
@@ -160,9 +161,11 @@ async def test_429_with_retry_after_through_the_gateway(studio) -> None:
             assert types["ErrorInfo"]["reason"] == "RATE_LIMITED"
             assert types["QuotaFailure"]["violations"][0]["subject"].startswith("users/")
             delay = float(types["RetryInfo"]["retryDelay"].rstrip("s"))
-            assert limited.headers["retry-after"] == str(math.ceil(delay)) == "1"
+            assert 0 < delay <= 3
+            assert limited.headers["retry-after"] == str(math.ceil(delay))
             # A browser on another address signs in through the page's route, unaffected.
-            login = {"email": "nobody@example.com", "password": "wrong password here"}
+            email = f"nobody-{uuid.uuid4().hex[:6]}@example.com"
+            login = {"email": email, "password": "wrong password here"}
             answer = await client.post(
                 "/v1/auth:login", json=login, headers={"X-Forwarded-For": "198.18.0.9"}
             )
@@ -222,10 +225,12 @@ async def test_the_web_pages_sign_in_is_429_with_retry_after_too(studio) -> None
     port = await gateway.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
-            login = {"email": "nobody@example.com", "password": "wrong password here"}
+            # A new account each run: failures per account have a lockout of their own.
+            email = f"nobody-{uuid.uuid4().hex[:6]}@example.com"
+            login = {"email": email, "password": "wrong password here"}
             answers = [await client.post("/app/session/login", json=login) for _ in range(3)]
             assert [a.status_code for a in answers] == [401, 401, 429]
-            assert answers[-1].headers["retry-after"] == "1"
+            assert 1 <= int(answers[-1].headers["retry-after"]) <= 10
             assert answers[-1].json()["details"][0]["reason"] == "RATE_LIMITED"
     finally:
         await gateway.stop()
