@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.common.config import load_settings
-from services.common.db import Base, Database, database_unavailable
+from services.common.db import SQLITE_BUSY_TIMEOUT_MS, Base, Database, database_unavailable
 from services.common.migrate import (
     MIGRATION_LOCK_KEY,
     current_revision,
@@ -202,7 +202,12 @@ async def test_sqlite_connections_enforce_foreign_keys_and_use_wal(sqlite_url: s
     finally:
         await db.dispose()
 
-    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 5000}
+    assert pragmas == {
+        "foreign_keys": 1,
+        "journal_mode": "wal",
+        "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+    }
+    assert SQLITE_BUSY_TIMEOUT_MS >= 30_000, "a shorter wait starves writers under load"
 
 
 async def test_sqlite_rejects_a_row_pointing_at_a_missing_parent(sqlite_url: str) -> None:
