@@ -10,6 +10,7 @@ import grpc
 from filmstudio.v1 import credits_pb2, credits_pb2_grpc
 
 from services.common.convert import resource_id
+from services.common.dependencies import CircuitBreaker
 from services.common.status import domain_error_from_rpc
 
 if TYPE_CHECKING:
@@ -47,9 +48,16 @@ class CreditsClient(Protocol):
 class GrpcCreditsClient:
     """CreditsClient over a gRPC channel, authenticated as the jobs service."""
 
-    def __init__(self, channel: grpc.aio.Channel, token: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        token: Callable[[], str],
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self._stub = credits_pb2_grpc.CreditsServiceStub(channel)
         self._token = token
+        # While the credits service is down, job creation and settlement fail fast.
+        self._breaker = breaker or CircuitBreaker("the credits service")
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self._token()}"),)
@@ -66,8 +74,10 @@ class GrpcCreditsClient:
             request_id=request_id,
         )
         try:
-            response = await self._stub.ReserveCredits(
-                request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+            response = await self._breaker.call(
+                lambda: self._stub.ReserveCredits(
+                    request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+                )
             )
         except grpc.aio.AioRpcError as error:
             raise domain_error_from_rpc(error) from error
@@ -81,8 +91,10 @@ class GrpcCreditsClient:
         """Capture a hold in full."""
         request = credits_pb2.CaptureReservationRequest(name=reservation)
         try:
-            await self._stub.CaptureReservation(
-                request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+            await self._breaker.call(
+                lambda: self._stub.CaptureReservation(
+                    request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+                )
             )
         except grpc.aio.AioRpcError as error:
             raise domain_error_from_rpc(error) from error
@@ -91,8 +103,10 @@ class GrpcCreditsClient:
         """Release a hold."""
         request = credits_pb2.ReleaseReservationRequest(name=reservation, reason=reason)
         try:
-            await self._stub.ReleaseReservation(
-                request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+            await self._breaker.call(
+                lambda: self._stub.ReleaseReservation(
+                    request, metadata=self._metadata(), timeout=CALL_TIMEOUT_SECONDS
+                )
             )
         except grpc.aio.AioRpcError as error:
             raise domain_error_from_rpc(error) from error

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import grpc
 from filmstudio.v1 import ai_job_pb2_grpc
 
 from services.ai_job import cli, models, stage_cli
@@ -16,6 +15,7 @@ from services.ai_job.servicer import AIJobServicer
 from services.ai_job.worker import Worker
 from services.common import metrics
 from services.common.app import App
+from services.common.dependencies import internal_channel
 from services.common.registry import Domain, ServiceSpec
 from services.common.storage_setup import storage_from_settings
 from services.common.tokens import ServiceToken
@@ -29,7 +29,12 @@ def _job_service(app: App) -> AIJobService:
         if settings.redis_url
         else InProcessQueue()
     )
-    channel = grpc.aio.insecure_channel(settings.credits_service_address or settings.grpc_target)
+    # Holds are placed with request ids, captures and releases are no-ops the second time:
+    # every credits call the jobs service makes may be retried.
+    channel = internal_channel(
+        settings.credits_service_address or settings.grpc_target,
+        idempotent_services=["filmstudio.v1.CreditsService"],
+    )
     app.on_close(lambda: channel.close(None))
     service = AIJobService(
         app.database,
