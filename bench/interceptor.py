@@ -12,6 +12,10 @@ bucket (the read class, and every class without REDIS_URL), and the Redis bucket
 per call, on BENCH_REDIS_URL, default redis://127.0.0.1:6379/0, skipped if it does not answer).
 The buckets never run dry (a huge rate), so every call takes the allowed path.
 
+Traces (services/common/tracing.py) are timed on top of metrics too: off, as without
+OTEL_EXPORTER_OTLP_ENDPOINT, the "metrics" column itself; on, a server span per call continuing
+the caller's `traceparent`, handed to a batch processor whose exporter drops it.
+
     .venv/bin/python bench/interceptor.py [--calls 100000] [--rounds 5] [--redis-calls 5000]
 """
 
@@ -35,13 +39,14 @@ from services.common.rate_buckets import LocalBuckets, Policy  # noqa: E402
 from services.common.rate_limits import RateLimiter  # noqa: E402
 
 METHOD = "/bench.v1.BenchService/Call"  # outside filmstudio.*: no token to check
+TRACEPARENT = ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 
 
 class Context:
     """The little of grpc.aio.ServicerContext the interceptor uses on a successful call."""
 
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("user-agent", "bench"), ("x-request-id", "bench-request"))
+        return (("user-agent", "bench"), ("x-request-id", "bench-request"), TRACEPARENT)
 
     def peer(self) -> str:
         return "ipv4:127.0.0.1:50000"
@@ -86,6 +91,24 @@ def _limiter(shared: Any = None) -> RateLimiter:
     """Return a limiter whose bucket for the bench method never runs dry."""
     never_dry = {"write": Policy(rate=1e9, burst=1e9)}
     return RateLimiter({METHOD: "write"}, never_dry, local=LocalBuckets(), shared=shared)
+
+
+def _tracer() -> Any:
+    """Return a tracer whose spans are batched as with an OTLP exporter, then dropped."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    return provider.get_tracer("bench")
 
 
 async def _redis_buckets() -> Any:
@@ -136,12 +159,9 @@ async def main(calls: int, rounds: int, redis_calls: int) -> None:
     plain = await _handler(CallInterceptor({}, authenticator, metrics=metrics.NoRpcMetrics()))
     counted = await _handler(CallInterceptor({}, authenticator))
     limited = await _handler(CallInterceptor({}, authenticator, limiter=_limiter()))
-    _table(
-        await _rounds(
-            {"no metrics": plain, "metrics": counted, "+local limit": limited}, calls, rounds
-        ),
-        "metrics",
-    )
+    traced = await _handler(CallInterceptor({}, authenticator, tracer=_tracer()))
+    variants = {"no metrics": plain, "metrics": counted, "+local limit": limited, "+traces": traced}
+    _table(await _rounds(variants, calls, rounds), "metrics")
     print(
         f"MethodMetrics.done alone: {statistics.median(_done_cost(calls) for _ in range(3)):.2f} us"
     )

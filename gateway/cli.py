@@ -202,6 +202,12 @@ def _port(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(
     args: argparse.Namespace, settings: Settings, *, reuse_port: bool = False, index: int = 0
 ) -> None:
+    from gateway import tracing as gateway_tracing
+    from services.common.tracing import configure as configure_tracing
+
+    # Set up in the copy that serves (after any fork): the exporter's thread is its own.
+    gateway_tracing.enable(configure_tracing(settings, "filmstudio-gateway"))
+
     async def serve() -> None:
         server = GatewayServer(
             await resolve_config(args, settings),

@@ -14,6 +14,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
+from gateway import tracing
 from gateway.asgi import JSON, Scope, Send, header, request_id, send_status
 from gateway.config import GatewayConfig
 from gateway.errors import GatewayError, http_status, status_body, status_from_rpc_error
@@ -102,6 +103,7 @@ def prepare(core: Core, scope: Scope, *, streaming: bool) -> Prepared:
         trusted_peer=address is not None and core.proxies.trusts(address),
         strict=core.config.strict_input,
     )
+    tracing.inject(metadata)
     raw_timeout = header(scope, b"grpc-timeout")
     timeout: float | None
     if raw_timeout is not None:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import grpc
 from google.protobuf import message as protobuf
 
-from gateway import metrics, streaming
+from gateway import metrics, streaming, tracing
 from gateway.asgi import (
     Message,
     Receive,
@@ -71,6 +71,13 @@ def raw_path(scope: Scope) -> str:
 
 async def handle_http(core: Core, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one transcoded HTTP request; a bug answers a JSON INTERNAL, not a bare 500."""
+    if tracing.enabled():
+        await tracing.traced(scope, send, lambda traced: _handle_http(core, scope, receive, traced))
+    else:
+        await _handle_http(core, scope, receive, send)
+
+
+async def _handle_http(core: Core, scope: Scope, receive: Receive, send: Send) -> None:
     started = False
 
     async def tracking_send(message: Message) -> None:

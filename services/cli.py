@@ -39,10 +39,14 @@ async def _serve(
     index: int = 0,
 ) -> None:
     from services.bootstrap import build_app, resolve, start_background
+    from services.common import tracing
     from services.common.metrics import serve_metrics
     from services.common.migrate import migrate
     from services.common.server import StudioServer, serve_until_signalled
 
+    # Set up in the copy that serves (after any fork): the exporter's thread is its own.
+    name = "studio" if with_gateway else "serve" if services == "all" else services
+    tracer = tracing.configure(settings, f"filmstudio-{name.replace(',', '+')}")
     specs = resolve(services)
     metrics = serve_metrics(settings, index)
     app = build_app(settings)
@@ -51,9 +55,11 @@ async def _serve(
             await migrate(settings.effective_database_url)
         companions = []
         if with_gateway:
+            from gateway import tracing as gateway_tracing
             from gateway.filmstudio import filmstudio_config
             from gateway.server import GatewayServer
 
+            gateway_tracing.enable(tracer)
             companions.append(
                 GatewayServer(
                     filmstudio_config(settings, settings.grpc_target),

@@ -2,7 +2,8 @@
 
 Both carry only (job id, attempt): the database says what a job is and where it stands, and a
 worker that dequeues a job that is no longer QUEUED at that attempt simply drops it. One queue
-per priority; workers drain high before normal before low.
+per priority; workers drain high before normal before low. With traces on, an entry also carries
+the enqueuing call's trace context (`traceparent`), which the worker continues.
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from opentelemetry import context as otel_context
+
+from services.common import tracing
+
 log = logging.getLogger(__name__)
 
 QUEUES = {1: "high", 2: "normal", 3: "low"}
 WORKER_FUNCTION = "services.ai_job.worker.run_queued_job"
+# The RQ job meta key of the enqueuing call's trace context (W3C headers).
+TRACE_META_KEY = "trace"
 # An RQ job outlives any render; our own heartbeats decide when a job is lost.
 RQ_JOB_TIMEOUT_SECONDS = 12 * 3600
 
@@ -66,6 +73,7 @@ class InProcessQueue:
         self._order = itertools.count()
         self._waiting: dict[tuple[int, int], int] = {}
         self._running: set[tuple[int, int]] = set()
+        self._traces: dict[tuple[int, int], dict[str, str]] = {}
         self._workers: list[asyncio.Task[None]] = []
 
     def start(self, runner: Runner, concurrency: int) -> None:
@@ -79,6 +87,8 @@ class InProcessQueue:
             if self._waiting.pop((job_id, attempt), None) is None:
                 continue  # removed while waiting
             self._running.add((job_id, attempt))
+            trace = self._traces.pop((job_id, attempt), None)
+            token = otel_context.attach(tracing.extract(trace)) if trace else None
             try:
                 await runner(job_id, attempt)
             except asyncio.CancelledError:
@@ -87,16 +97,21 @@ class InProcessQueue:
                 log.exception("worker task failed", extra={"job_id": job_id})
             finally:
                 self._running.discard((job_id, attempt))
+                if token is not None:
+                    otel_context.detach(token)
 
     async def enqueue(self, job_id: int, attempt: int, priority: int) -> None:
         """Queue an attempt."""
         if (job_id, attempt) in self._waiting:
             return
         self._waiting[(job_id, attempt)] = priority
+        if trace := tracing.carrier():
+            self._traces[(job_id, attempt)] = trace
         await self._queue.put((priority, next(self._order), job_id, attempt))
 
     async def remove(self, job_id: int, attempt: int) -> bool:
         """Drop a waiting attempt (lazily: the worker skips it)."""
+        self._traces.pop((job_id, attempt), None)
         return self._waiting.pop((job_id, attempt), None) is not None
 
     async def contains(self, job_id: int, attempt: int) -> bool:
@@ -159,6 +174,7 @@ class RQQueue:
     async def enqueue(self, job_id: int, attempt: int, priority: int) -> None:
         """Enqueue the worker function for an attempt."""
         queue = self.queues[priority]
+        trace = tracing.carrier()
         await asyncio.to_thread(
             queue.enqueue,
             WORKER_FUNCTION,
@@ -168,6 +184,7 @@ class RQQueue:
             job_timeout=RQ_JOB_TIMEOUT_SECONDS,
             result_ttl=3600,
             failure_ttl=7 * 86400,
+            meta={TRACE_META_KEY: trace} if trace else None,
         )
 
     async def remove(self, job_id: int, attempt: int) -> bool:

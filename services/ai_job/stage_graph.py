@@ -23,7 +23,7 @@ from typing import Any
 
 from services.ai_job.pipeline.ports import StageInputError
 from services.ai_job.pipeline.stage import StageCancelled
-from services.common import errors, metrics
+from services.common import errors, metrics, tracing
 from services.common.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -185,10 +185,13 @@ class GraphRunner:
                 percent = sum(s.weight * shares[s.name] for s in stages) / total * 100
             ctx.report(percent, stage.name, message)
 
+        parent = tracing.current()  # the job's span: pool threads do not inherit the context
+
         def run_one(stage: Stage) -> dict[str, Any]:
             started, outcome = time.perf_counter(), "failed"
             try:
-                output, outcome = run_or_reuse(stage)
+                with tracing.span(f"stage {stage.name}", parent, attributes={"stage": stage.name}):
+                    output, outcome = run_or_reuse(stage)
                 return output
             except StageCancelled:
                 outcome = "cancelled"

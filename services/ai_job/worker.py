@@ -1,7 +1,9 @@
 """The stateless worker: claims an attempt, runs its stages, streams progress, stores results.
 
 It talks only gRPC (to the job and project services) and object storage, never the database.
-`run_queued_job` is what RQ calls; the in-process pool calls `Worker.run` directly.
+`run_queued_job` is what RQ calls; the in-process pool calls `Worker.run` directly. With traces
+on, an attempt runs in a "job" span that continues the trace of the call that enqueued it, each
+stage in a span of its own (stage_graph.py), and the calls back to the job service carry it.
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import grpc
 from filmstudio.v1 import ai_job_pb2, ai_job_pb2_grpc, common_pb2, project_pb2, project_pb2_grpc
 from google.protobuf import json_format, struct_pb2
+from opentelemetry.trace import SpanKind
 
 from services.ai_job.convert import parameters_from
 from services.ai_job.pipeline.stage import StageCancelled
+from services.ai_job.queue import TRACE_META_KEY
 from services.ai_job.runners import RunnerRegistry
 from services.ai_job.stage_adapters import options_from
 from services.ai_job.stage_graph import GraphRunner, RunContext
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.config import Settings, load_settings
 from services.common.storage import Storage
 from services.common.storage_setup import storage_from_settings
@@ -70,7 +74,8 @@ class Worker:
         self._token = ServiceToken(self.codec, f"worker:{self.worker_id}")
 
     def _auth(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self._token()}"),)
+        # The current span (the job's) goes with every call: the service's spans join its trace.
+        return (("authorization", f"Bearer {self._token()}"), *tracing.metadata())
 
     def channel(self) -> grpc.aio.Channel:
         """Return the (lazily opened) channel to the job service."""
@@ -84,8 +89,18 @@ class Worker:
             await self._channel.close(None)
             self._channel = None
 
-    async def run(self, job_id: int, attempt: int) -> None:
-        """Claim and run one attempt; report its end (or stop quietly if it is not ours)."""
+    async def run(self, job_id: int, attempt: int, trace: Mapping[str, str] | None = None) -> None:
+        """Claim and run one attempt; report its end (or stop quietly if it is not ours).
+
+        `trace` is the enqueuing call's trace context (RQ's job meta); without it the attempt's
+        span continues the current context (the in-process queue sets it).
+        """
+        parent = tracing.extract(trace) if trace else None
+        attributes = {"job.id": job_id, "job.attempt": attempt, "worker": self.worker_id}
+        with tracing.span("job", parent, SpanKind.CONSUMER, attributes):
+            await self._run(job_id, attempt)
+
+    async def _run(self, job_id: int, attempt: int) -> None:
         # The generated stubs are typed for sync channels; these calls are grpc.aio.
         jobs: Any = ai_job_pb2_grpc.AIJobServiceStub(self.channel())
         name = f"jobs/{job_id}"
@@ -221,17 +236,22 @@ def run_queued_job(job_id: int, attempt: int) -> None:
 
     settings = load_settings()
     worker = Worker(settings, storage_from_settings(settings))
+    job = get_current_job()
+    trace = job.meta.get(TRACE_META_KEY) if job is not None else None
+    tracing.configure(settings, "filmstudio-worker")  # kept if the forking worker set it up
 
     async def main() -> None:
         try:
-            await worker.run(job_id, attempt)
+            await worker.run(job_id, attempt, trace if isinstance(trace, dict) else None)
         finally:
             await worker.close()
 
     # This process ends with the job: the worker that forked it records what it measured.
-    with metrics.capture() as observations:
-        asyncio.run(main())
-    job = get_current_job()
+    try:
+        with metrics.capture() as observations:
+            asyncio.run(main())
+    finally:
+        tracing.flush()  # a work horse leaves by os._exit: no atexit sends the last batch
     if job is not None and observations:
         job.meta[metrics.META_KEY] = observations
         job.save_meta()  # type: ignore[no-untyped-call]

@@ -224,6 +224,15 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535, alias="METRICS_PORT")
     gateway_metrics: bool = Field(default=True, alias="GATEWAY_METRICS")
 
+    # OpenTelemetry traces (services/common/tracing.py): off unless a collector's OTLP/HTTP base
+    # URL is set (spans go to its /v1/traces). OTEL_SERVICE_NAME overrides each process's own
+    # name (filmstudio-serve, filmstudio-worker, filmstudio-gateway, ...); the SDK's own
+    # OTEL_BSP_* variables tune the batching.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    otel_service_name: str | None = Field(default=None, alias="OTEL_SERVICE_NAME")
+
     # Logging.
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_format: str | None = Field(default=None, alias="LOG_FORMAT")

@@ -4,7 +4,10 @@ One CallInterceptor runs every call inside one scope, the same for unary and str
 it sets the request id and caller context, checks the RPC's access policy and rate limit
 (services/common/rate_limits.py), maps domain errors
 to gRPC status with google.rpc details (anything unexpected becomes INTERNAL), and logs and
-counts the outcome (services/common/rpc_metrics.py). The scope is plain try/except/finally rather
+counts the outcome (services/common/rpc_metrics.py). With traces on
+(services/common/tracing.py) it continues the caller's `traceparent` in a server span per call,
+named after the method and ending with its status code; with traces off it creates nothing. The
+scope is plain try/except/finally rather
 than nested context managers: this runs on every call of the studio, and each generator-based
 layer costs a visible share of it.
 """
@@ -23,8 +26,11 @@ from typing import Any, NoReturn
 import grpc
 from filmstudio.v1 import options_pb2
 from grpc_status import rpc_status
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
-from services.common import errors
+from services.common import errors, tracing
 from services.common.addresses import TrustedProxies
 from services.common.auth import Authenticator, authorize, bearer_token
 from services.common.context import (
@@ -45,7 +51,14 @@ log = logging.getLogger(__name__)
 REQUEST_ID_KEY = "x-request-id"
 _MAX_REQUEST_ID = 128
 _WANTED = frozenset(
-    {REQUEST_ID_KEY, "authorization", "x-forwarded-for", "x-forwarded-user-agent", "user-agent"}
+    {
+        REQUEST_ID_KEY,
+        "authorization",
+        "x-forwarded-for",
+        "x-forwarded-user-agent",
+        "user-agent",
+        *tracing.TRACE_KEYS,
+    }
 )
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -60,6 +73,8 @@ class CallState:
     code: grpc.StatusCode = grpc.StatusCode.OK
     started: float = field(default_factory=time.perf_counter)
     resets: tuple[Token[Any], ...] = ()
+    span: Span | None = None
+    trace_token: Token[otel_context.Context] | None = None
 
 
 def _headers(context: Context) -> dict[str, str]:
@@ -104,6 +119,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         guard: RequestGuard | None = None,
         metrics: RpcMetrics | None = None,
         limiter: RateLimiter | None = None,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._policies = policies
         self._authenticator = authenticator
@@ -111,6 +127,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self._guard = guard
         self._metrics = metrics or RpcMetrics()
         self._limiter = limiter
+        # Read once: without a tracer (traces off) a call pays one `is None` test.
+        self._tracer = tracer if tracer is not None else tracing.tracer()
         self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
@@ -214,6 +232,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             principal_var.set(None),
             client_var.set(client),
         )
+        if self._tracer is not None:
+            _start_span(self._tracer, state, headers)
         # Trailers, not headers: sending headers early costs a write per call (~25% QPS).
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         try:
@@ -282,10 +302,36 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 "rpc finished",
                 extra={"rpc": state.method, "code": state.code.name, "duration_ms": elapsed_ms},
             )
+        if state.span is not None:
+            _end_span(state.span, state)
         request_id, principal, client = state.resets
         client_var.reset(client)
         principal_var.reset(principal)
         request_id_var.reset(request_id)
+
+
+def _start_span(tracer: trace.Tracer, state: CallState, headers: dict[str, str]) -> None:
+    """Open the call's server span, a child of the caller's `traceparent`, as the current."""
+    parent = tracing.extract(headers) if "traceparent" in headers else None
+    service, _, method = state.method.lstrip("/").rpartition("/")
+    span = tracer.start_span(
+        state.method.lstrip("/"),
+        context=parent,
+        kind=SpanKind.SERVER,
+        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": method},
+    )
+    state.span = span
+    state.trace_token = otel_context.attach(trace.set_span_in_context(span))
+
+
+def _end_span(span: Span, state: CallState) -> None:
+    """End the call's span with its status code and restore the caller's context."""
+    span.set_attribute("rpc.grpc.status_code", state.code.value[0])
+    if state.code is not grpc.StatusCode.OK:
+        span.set_status(StatusCode.ERROR, state.code.name)
+    span.end()
+    if state.trace_token is not None:
+        otel_context.detach(state.trace_token)
 
 
 def _with_request_id(status: grpc.Status) -> tuple[tuple[str, str | bytes], ...]:

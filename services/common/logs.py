@@ -1,6 +1,7 @@
 """Structured logging: JSON lines in production, readable text in development.
 
-Every record carries the request id and the caller of the call it was logged in.
+Every record carries the request id and the caller of the call it was logged in, and inside a
+span (traces on, services/common/tracing.py) its trace_id and span_id.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ _SECRET_KEYS = ("password", "token", "secret", "authorization")
 
 
 class ContextFilter(logging.Filter):
-    """Attach the request id and caller to every record."""
+    """Attach the request id and caller to every record, and the trace inside a span."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Add `request_id` and `user` attributes."""
@@ -26,6 +27,13 @@ class ContextFilter(logging.Filter):
         # A caller outside a call's context (the gateway) may name the id itself, via `extra`.
         record.request_id = current_request_id() or getattr(record, "request_id", None) or "-"
         record.user = principal.resource_name if principal else "-"
+        # Looked up only once something imported OpenTelemetry (~35 ms the terminal client spares):
+        # before that no span can be current.
+        otel = sys.modules.get("opentelemetry.trace")
+        span = otel.get_current_span().get_span_context() if otel is not None else None
+        if span is not None and span.is_valid:
+            record.trace_id = format(span.trace_id, "032x")
+            record.span_id = format(span.span_id, "016x")
         return True
 
 

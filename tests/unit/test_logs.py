@@ -48,3 +48,22 @@ def test_lines_outside_a_call_have_placeholders() -> None:
     entry = json.loads(JsonFormatter().format(_record()))
     assert entry["request_id"] == "-"
     assert entry["user"] == "-"
+
+
+def test_json_lines_carry_the_trace_and_span_ids_inside_a_span() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        entry = json.loads(JsonFormatter().format(_record()))
+    context = span.get_span_context()
+    assert entry["trace_id"] == f"{context.trace_id:032x}"
+    assert entry["span_id"] == f"{context.span_id:016x}"
+
+
+def test_json_lines_outside_a_span_carry_no_trace_id() -> None:
+    import opentelemetry.trace  # noqa: F401 -- loaded, as in a process with traces on
+
+    entry = json.loads(JsonFormatter().format(_record()))
+    assert "trace_id" not in entry
+    assert "span_id" not in entry
