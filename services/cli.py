@@ -53,6 +53,8 @@ async def _serve(
     try:
         if migrate_first:
             await migrate(settings.effective_database_url)
+        elif index == 0:
+            await _warn_if_not_migrated(settings)
         companions = []
         if with_gateway:
             from gateway import tracing as gateway_tracing
@@ -77,6 +79,21 @@ async def _serve(
         await app.close()
         if metrics is not None:
             metrics.close()
+
+
+async def _warn_if_not_migrated(settings: Settings) -> None:
+    """Say at start-up, not on every call, that the database was never migrated."""
+    from services.common.migrate import current_revision
+
+    try:
+        revision = await current_revision(settings.effective_database_url)
+    except Exception:  # unreachable now: the calls will say so, and it may come up later
+        return
+    if revision is None:
+        log.error(
+            "the database has no schema: run `filmstudio migrate` (or serve with --migrate); "
+            "until then every call that reads it fails UNAVAILABLE DATABASE_NOT_MIGRATED"
+        )
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.common import errors
@@ -20,8 +21,25 @@ _HOT_READS_LOST = (
 )
 
 
+def _schema_missing(error: BaseException) -> bool:
+    """Tell whether a database error says a table does not exist (a database never migrated)."""
+    if isinstance(error, asyncpg.UndefinedTableError):
+        return True
+    cause = getattr(error, "orig", None)
+    if type(cause).__name__ == "UndefinedTable":  # psycopg.errors.UndefinedTable
+        return True
+    return isinstance(error, DBAPIError) and "no such table" in str(cause)  # SQLite
+
+
 def dependency_outage(error: BaseException) -> errors.Unavailable | None:
     """Return the UNAVAILABLE a transient dependency failure maps to, or None for anything else."""
+    if _schema_missing(error):
+        # Not transient, but the operator's to fix, not the caller's: say what to run.
+        return errors.Unavailable(
+            "the database has no schema yet: the operator must run `filmstudio migrate`",
+            reason="DATABASE_NOT_MIGRATED",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+        )
     if database_unavailable(error) or isinstance(error, _HOT_READS_LOST):
         return errors.Unavailable(
             "the database is unavailable; retry shortly",

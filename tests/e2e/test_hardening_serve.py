@@ -97,3 +97,20 @@ def test_run_and_gateway_on_a_taken_gateway_port_say_so_and_leave_nothing_runnin
             assert probe.connect_ex(("127.0.0.1", grpc_port)) != 0
         gateway, _ = _start(tmp_path / "gateway", "gateway", "--port", str(port))
         _refused(gateway)
+
+
+def test_serve_on_a_never_migrated_database_says_to_migrate(tmp_path) -> None:
+    process, port = _start(tmp_path, "serve", "--services", "user")
+    try:
+        _wait_serving(process, port)
+        answer = _grpcurl(
+            port,
+            "filmstudio.v1.UserService/RegisterUser",
+            data='{"email": "new@example.com", "password": "a long passphrase for new"}',
+        )
+        assert "Unavailable" in answer.stderr, answer.stderr
+        assert "filmstudio migrate" in answer.stderr
+        assert "DATABASE_NOT_MIGRATED" in answer.stderr
+    finally:
+        output = _stop(process)
+    assert "the database has no schema: run `filmstudio migrate`" in output
