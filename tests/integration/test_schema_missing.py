@@ -15,10 +15,11 @@ _BY_ID = select(UserRow.__table__.c.id).where(UserRow.__table__.c.id == bindpara
 async def test_a_never_migrated_database_is_unavailable_not_migrated(empty_database_url) -> None:
     database = Database(empty_database_url, pool_size=1)
     try:
-        with pytest.raises(Exception) as orm:  # the ORM path (SQLAlchemy + psycopg/aiosqlite)
+        # The ORM path (SQLAlchemy on psycopg or aiosqlite), then the hot reads (asyncpg).
+        with pytest.raises(Exception, match="users") as orm:
             async with database.reader() as db:
                 await db.scalar(select(UserRow).where(UserRow.id == 1))
-        with pytest.raises(Exception) as hot:  # the hot-read path (asyncpg on PostgreSQL)
+        with pytest.raises(Exception, match="users") as hot:
             await database.read_row(_BY_ID, {"id": 1})
     finally:
         await database.dispose()
