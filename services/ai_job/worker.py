@@ -30,6 +30,7 @@ from services.ai_job.stage_adapters import options_from
 from services.ai_job.stage_graph import GraphRunner, RunContext
 from services.common import metrics, tracing
 from services.common.config import Settings, load_settings
+from services.common.dependencies import internal_channel
 from services.common.storage import Storage
 from services.common.storage_setup import storage_from_settings
 from services.common.tokens import ServiceToken, TokenCodec
@@ -80,7 +81,11 @@ class Worker:
     def channel(self) -> grpc.aio.Channel:
         """Return the (lazily opened) channel to the job service."""
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(self.target)
+            # Reading the project is idempotent, so gRPC may retry it through a short outage;
+            # claims and results are not retried blindly (the reaper settles lost attempts).
+            self._channel = internal_channel(
+                self.target, idempotent_services=["filmstudio.v1.ProjectService"]
+            )
         return self._channel
 
     async def close(self) -> None:
@@ -129,7 +134,9 @@ class Worker:
         )
         projects: Any = project_pb2_grpc.ProjectServiceStub(self.channel())
         project = await projects.GetProject(
-            project_pb2.GetProjectRequest(name=claimed.job.project), metadata=self._auth()
+            project_pb2.GetProjectRequest(name=claimed.job.project),
+            metadata=self._auth(),
+            timeout=30,
         )
         await self._run_claimed(
             jobs, job, json_format.MessageToDict(project.project, preserving_proto_field_name=True)
