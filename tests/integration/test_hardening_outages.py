@@ -23,7 +23,7 @@ from services.bootstrap import resolve
 from tests.support.jobs import JOB_SETTINGS, funded_studio
 from tests.support.outages import private_postgres, private_redis
 from tests.support.studio import running_studio, studio_settings
-from tests.support.workers import Workers
+from tests.support.workers import Workers, production_studio
 
 SUCCEEDED, FAILED = common_pb2.JOB_STATUS_SUCCEEDED, common_pb2.JOB_STATUS_FAILED
 
@@ -103,18 +103,11 @@ async def test_watch_job_readers_end_with_their_calls_across_a_redis_restart(
 async def redis_studio(tmp_path, postgres_url):
     """A studio on a private Redis, no in-process workers, and `filmstudio worker` processes."""
     with private_redis(tmp_path) as redis_server:
-        settings = studio_settings(
-            tmp_path / "var",
-            postgres_url,
-            REDIS_URL=redis_server.url,
-            QUEUE_PREFIX="outage",
-            WORKER_CONCURRENCY=0,
-            **JOB_SETTINGS,
+        production = production_studio(
+            tmp_path / "var", postgres_url, "outage", REDIS_URL=redis_server.url
         )
-        async with running_studio(settings, background=True) as (server, channel):
-            pool = Workers(
-                (server, channel, tmp_path / "var"), "outage", REDIS_URL=redis_server.url
-            )
+        async with production as (server, channel, var):
+            pool = Workers((server, channel, var), "outage", REDIS_URL=redis_server.url)
             try:
                 yield redis_server, await funded_studio(server, channel, credits=2000), pool
             finally:

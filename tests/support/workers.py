@@ -38,14 +38,17 @@ async def production_studio(
     var: Path, postgres_url: str, prefix: str, **extra: Any
 ) -> AsyncIterator[tuple[Any, Any, Path]]:
     """Serve every service on PostgreSQL and Redis with no in-process workers: jobs wait for
-    `filmstudio worker` processes."""
+    `filmstudio worker` processes. `extra` settings win (e.g. a private Redis's REDIS_URL)."""
     settings = studio_settings(
         var,
         postgres_url,
-        REDIS_URL=REDIS_URL,
-        QUEUE_PREFIX=prefix,
-        WORKER_CONCURRENCY=0,
-        **{**JOB_SETTINGS, **extra},
+        **{
+            "REDIS_URL": REDIS_URL,
+            "QUEUE_PREFIX": prefix,
+            "WORKER_CONCURRENCY": 0,
+            **JOB_SETTINGS,
+            **extra,
+        },
     )
     async with running_studio(settings, background=True) as (server, channel):
         yield server, channel, var

@@ -23,10 +23,9 @@ from sqlalchemy import select
 from services.common.audit_verify import verify as verify_audit
 from services.credits.credits_service import CreditsService
 from services.credits.models import ReservationRow
-from tests.support.jobs import JOB_SETTINGS, Studio, funded_studio
+from tests.support.jobs import Studio, funded_studio
 from tests.support.outages import PrivatePostgres, PrivateRedis, private_postgres, private_redis
-from tests.support.studio import running_studio, studio_settings
-from tests.support.workers import Workers
+from tests.support.workers import Workers, production_studio
 
 pytestmark = pytest.mark.postgres
 
@@ -56,18 +55,11 @@ class Faulty:
 async def faulty(tmp_path) -> AsyncIterator[Faulty]:
     """Serve every service on a private PostgreSQL and Redis, with two worker processes."""
     with private_postgres() as database, private_redis(tmp_path) as redis_server:
-        settings = studio_settings(
-            tmp_path / "var",
-            database.url,
-            REDIS_URL=redis_server.url,
-            QUEUE_PREFIX="faults",
-            WORKER_CONCURRENCY=0,
-            **JOB_SETTINGS,
+        production = production_studio(
+            tmp_path / "var", database.url, "faults", REDIS_URL=redis_server.url
         )
-        async with running_studio(settings, background=True) as (server, channel):
-            workers = Workers(
-                (server, channel, tmp_path / "var"), "faults", REDIS_URL=redis_server.url
-            )
+        async with production as (server, channel, var):
+            workers = Workers((server, channel, var), "faults", REDIS_URL=redis_server.url)
             try:
                 workers.start()
                 workers.start()
