@@ -138,6 +138,22 @@ async def send_error(send: Send, error: GatewayError) -> None:
     await send_status(send, error.status, error.http, headers)
 
 
+class StatusRecorder:
+    """An ASGI send that passes messages on and remembers the response's status (0: none yet)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
+        """Note the status of a response start, then send the message."""
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self.send(message)
+
+
 class RequestIdMiddleware:
     """Give every request an id (the client's X-Request-Id when sane) and echo it back."""
 

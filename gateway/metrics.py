@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 
-from gateway.asgi import ASGIApp, Message, Receive, Scope, Send, send_bytes
+from gateway.asgi import ASGIApp, Receive, Scope, Send, StatusRecorder, send_bytes
 
 UNMATCHED = "unmatched"
 _LABELS = ("route", "method", "status")
@@ -59,23 +59,16 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 0
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        answer = StatusRecorder(send)
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, answer)
         except Exception:
-            status = status or 500  # the server answers 500 for what escaped
+            answer.status = answer.status or 500  # the server answers 500 for what escaped
             raise
         finally:
             route = scope.get("state", {}).get("route", UNMATCHED)
             # 499 as nginx logs it: the client went away before any answer started.
-            record(route, scope["method"], status or 499, time.perf_counter() - started)
+            record(route, scope["method"], answer.status or 499, time.perf_counter() - started)
 
 
 async def send_metrics(send: Send) -> None:

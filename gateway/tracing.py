@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from gateway.asgi import Message, Scope, Send
+from gateway.asgi import Scope, Send, StatusRecorder
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _tracer: trace.Tracer | None = None
@@ -53,13 +53,7 @@ async def traced(scope: Scope, send: Send, serve: Callable[[Send], Awaitable[Non
             carrier[name.decode("latin-1")] = value.decode("latin-1")
     parent = _PROPAGATOR.extract(carrier) if carrier else None
     method = scope.get("method", "")
-    status = 0
-
-    async def recording_send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = int(message["status"])
-        await send(message)
+    answer = StatusRecorder(send)
 
     attributes = {"http.request.method": method, "url.path": scope.get("path", "")}
     # Named after the route once it is matched: paths carry ids, routes do not.
@@ -67,13 +61,13 @@ async def traced(scope: Scope, send: Send, serve: Callable[[Send], Awaitable[Non
         method, context=parent, kind=SpanKind.SERVER, attributes=attributes
     ) as span:
         try:
-            await serve(recording_send)
+            await serve(answer)
         finally:
             route = (scope.get("state") or {}).get("route")
             if route:
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
-            if status:
+            if status := answer.status:
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
                     span.set_status(StatusCode.ERROR)
