@@ -101,7 +101,8 @@ class CircuitBreaker:
         if state == "open":
             raise self._refuse()
         trial = state == "half-open"
-        self._trial = trial
+        if trial:
+            self._trial = True  # the others fail fast until this one tells
         try:
             result = await attempt()
         except grpc.aio.AioRpcError as error:

@@ -2,11 +2,11 @@
 
 The authenticated reads (GetProject, GetJob, GetMe, a page of ListProjects, the balances of
 GetCredits) are one SELECT each, and through SQLAlchemy and psycopg such a SELECT cost ~750 us
-of CPU where asyncpg runs it in ~35 us
-(`bench/project_read.py`, same process, same database). So on PostgreSQL such reads run on a
-small asyncpg pool of their own: the Core statement is compiled once for asyncpg's `$n`
-parameters and asyncpg prepares it once per connection. On SQLite (the embedded default) the
-same statement runs through SQLAlchemy, so every caller has one code path and one statement.
+of CPU where asyncpg runs it in ~35 us (`bench/project_read.py`, same process, same database).
+So on PostgreSQL such reads run on a small asyncpg pool of their own: the Core statement is
+compiled once for asyncpg's `$n` parameters and asyncpg prepares it once per connection. On
+SQLite (the embedded default) the same statement runs through SQLAlchemy, so every caller has
+one code path and one statement.
 
 Only reads: no transaction, autocommit, each statement its own snapshot (as `Database.reader`).
 Parameters must already be what the driver takes (ints, strings): no bind processing runs.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from psycopg.errors import UndefinedTable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
@@ -26,7 +27,7 @@ def _schema_missing(error: BaseException) -> bool:
     if isinstance(error, asyncpg.UndefinedTableError):
         return True
     cause = getattr(error, "orig", None)
-    if type(cause).__name__ == "UndefinedTable":  # psycopg.errors.UndefinedTable
+    if isinstance(cause, UndefinedTable):
         return True
     return isinstance(error, DBAPIError) and "no such table" in str(cause)  # SQLite
 
