@@ -411,19 +411,22 @@ def profile(pid: int, out: Path, load: object) -> str:
     if not Path(spy).exists():
         return "py-spy not installed: no profile (.venv/bin/pip install py-spy)"
     out.mkdir(parents=True, exist_ok=True)
-    svg = out / "getproject.svg"
-    recorder = subprocess.Popen(
-        [spy, "record", "-p", str(pid), "-d", "6", "-r", "100", "-o", str(svg)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    time.sleep(0.5)
-    load()  # type: ignore[operator]
-    output, _ = recorder.communicate(timeout=60)
-    if recorder.returncode != 0 or not svg.exists():
-        return f"py-spy failed: {output.decode(errors='replace')[-300:]}"
-    said = [line for line in output.decode(errors="replace").splitlines() if "amples" in line]
-    return f"py-spy flame graph of GetProject under load: {svg} ({'; '.join(said).strip()})"
+    said: list[str] = []
+    # One recording per format: the SVG for people, the folded stacks for diffing and grep.
+    for name, form in (("getproject.svg", "flamegraph"), ("getproject.folded", "raw")):
+        path = out / name
+        command = [spy, "record", "-p", str(pid), "-d", "6", "-r", "200", "-f", form]
+        recorder = subprocess.Popen(
+            [*command, "-o", str(path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        time.sleep(0.5)
+        load()  # type: ignore[operator]
+        output, _ = recorder.communicate(timeout=60)
+        if recorder.returncode != 0 or not path.exists():
+            return f"py-spy failed: {output.decode(errors='replace')[-300:]}"
+        lines = output.decode(errors="replace").splitlines()
+        said += [f"{name}: {line.strip()}" for line in lines if "amples" in line]
+    return f"py-spy profiles of GetProject under load in {out} ({'; '.join(said)})"
 
 
 def main() -> None:

@@ -27,10 +27,10 @@ _BY_ID = select(*JobRow.__table__.c).where(JobRow.__table__.c.id == bindparam("i
 
 async def get_job(database: Database, job_id: int, caller: Caller | None = None) -> Job:
     """Return a job the caller may see (any, without a caller)."""
-    row = await database.read_row(_BY_ID, {"id": job_id})
+    row = await database.read_row(_BY_ID, {"id": job_id}, (f"jobs:{job_id}",))
     if row is None or (caller is not None and not caller.may_act_for(row.owner_id)):
         raise errors.NotFound(f"jobs/{job_id} not found")
-    return to_job(row)
+    return row.derived(to_job)
 
 
 async def list_jobs(

@@ -18,12 +18,14 @@ from services.ai_job.convert import (
 )
 from services.ai_job.events import JobEvent
 from services.ai_job.progress_stream import Report
+from services.ai_job.records import Job
 from services.common import errors
 from services.common.caller import caller_of
 from services.common.context import require_principal
 from services.common.convert import Link, resource_id, timestamp
 from services.common.db import utcnow
 from services.common.enums import JOB_STATUS, JOB_TYPE, enum_name
+from services.common.memo import PerRecord
 
 # Each RPC's context is typed with its request and response.
 Context = grpc.aio.ServicerContext
@@ -68,6 +70,10 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
         self.service = service
         # Artifacts carry download URLs when the process can make them (its storage).
         self.link = link
+        # A cached job is read by many calls: its message is made once (memo.py).
+        self._message: PerRecord[Job, ai_job_pb2.Job] = PerRecord(
+            lambda job: job_message(job, link)
+        )
 
     async def CreateJob(
         self,
@@ -92,7 +98,7 @@ class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):
         context: Context[ai_job_pb2.GetJobRequest, ai_job_pb2.GetJobResponse],
     ) -> ai_job_pb2.GetJobResponse:
         job = await self.service.get_job(_job_id(request.name), caller_of(require_principal()))
-        return ai_job_pb2.GetJobResponse(job=job_message(job, self.link))
+        return ai_job_pb2.GetJobResponse(job=self._message(job))
 
     async def ListJobs(
         self,

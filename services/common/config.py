@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     database_pool_size: int = Field(default=10, ge=1, le=200, alias="DATABASE_POOL_SIZE")
     database_echo: bool = Field(default=False, alias="DATABASE_ECHO")
+    # Hot reads kept per process until the database announces a change (0: off; PostgreSQL).
+    read_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, le=2**40, alias="READ_CACHE_BYTES"
+    )
 
     # Tokens.
     jwt_secret: SecretStr | None = Field(default=None, alias="JWT_SECRET")

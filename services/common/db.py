@@ -57,6 +57,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30000
 PING_TIMEOUT_SECONDS = 5.0
 # A pooled connection that sat unused this long is pinged before it is handed out again.
 IDLE_PING_SECONDS = 5.0
+# What the hot reads may keep in memory per process (row_cache.py; 0 turns the cache off).
+READ_CACHE_BYTES = 64 * 1024 * 1024
 _CHECKED_IN_AT = "filmstudio_checked_in_at"
 
 # Every spelling we accept, mapped to the async driver we run on.
@@ -206,6 +208,7 @@ class Database:
         pool_size: int = 10,
         echo: bool = False,
         idle_ping_seconds: float = IDLE_PING_SECONDS,
+        cache_bytes: int = READ_CACHE_BYTES,
     ) -> None:
         self._engine = make_engine(
             url, pool_size=pool_size, echo=echo, idle_ping_seconds=idle_ping_seconds
@@ -216,7 +219,7 @@ class Database:
         autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._autocommit = autocommit
         self._hot = (
-            HotReads.for_engine(self._engine.sync_engine, self.url, pool_size)
+            HotReads.for_engine(self._engine.sync_engine, self.url, pool_size, cache_bytes)
             if self._engine.dialect.name == "postgresql"
             else None
         )
@@ -231,6 +234,7 @@ class Database:
             settings.effective_database_url,
             pool_size=settings.database_pool_size,
             echo=settings.database_echo,
+            cache_bytes=settings.read_cache_bytes,
         )
 
     @property
@@ -256,18 +260,31 @@ class Database:
         """Open a session for reads that need no transaction (no locks, no writes)."""
         return self._readers()
 
-    async def read_row(self, statement: AnySelect, params: Mapping[str, Any]) -> Found | None:
-        """Run a hot single-row SELECT (see hot_reads.py); return the row, or None."""
+    async def read_row(
+        self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
+    ) -> Found | None:
+        """Run a hot single-row SELECT (see hot_reads.py); return the row, or None.
+
+        With `tags` (the rows' change tags, migration 0009) PostgreSQL answers are kept in this
+        process until a write to one of those rows (row_cache.py).
+        """
         if self._hot is not None:
-            return await self._hot.row(statement, params)
+            return await self._hot.row(statement, params, tags)
         async with self._autocommit.connect() as connection:
             row = (await connection.execute(statement, params)).first()
         return Found(row._mapping) if row is not None else None
 
-    async def read_rows(self, statement: AnySelect, params: Mapping[str, Any]) -> list[Found]:
-        """Run a hot SELECT of a bounded number of rows (see hot_reads.py); return them all."""
+    @property
+    def read_cache_live(self) -> bool:
+        """Tell whether tagged hot reads are kept now, every write announced (row_cache.py)."""
+        return self._hot is not None and self._hot.cache_live
+
+    async def read_rows(
+        self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
+    ) -> list[Found]:
+        """Run a hot SELECT of a bounded number of rows (see hot_reads.py); tags as read_row's."""
         if self._hot is not None:
-            return await self._hot.rows(statement, params)
+            return await self._hot.rows(statement, params, tags)
         async with self._autocommit.connect() as connection:
             result = await connection.execute(statement, params)
             return [Found(row._mapping) for row in result]

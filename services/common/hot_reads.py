@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import (
@@ -38,7 +38,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import make_url
 
+from services.common.row_cache import MISS, RowCache
 from services.common.timestamps import UtcDateTime
+
+T = TypeVar("T")
 
 # A SELECT of any columns (Select is generic over the tuple of its column types).
 AnySelect = Select[*tuple[Any, ...]]
@@ -49,10 +52,25 @@ _DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 class Found:
     """One row of a hot read, with attribute access like an ORM object, on either backend."""
 
-    __slots__ = ("_record",)
+    __slots__ = ("_derived", "_record")
 
     def __init__(self, record: asyncpg.Record | Mapping[Any, Any]) -> None:
         self._record = record
+        self._derived: dict[Callable[[Found], Any], Any] | None = None
+
+    def derived(self, make: Callable[[Found], T]) -> T:
+        """Return `make(self)`, made once per row: a kept row (row_cache.py) serves many calls.
+
+        What `make` returns is shared by those calls, so callers must not change it.
+        """
+        memo = self._derived
+        if memo is None:
+            memo = self._derived = {}
+        try:
+            return memo[make]  # type: ignore[no-any-return]
+        except KeyError:
+            value = memo[make] = make(self)
+            return value
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -74,6 +92,13 @@ def _check_plain(statement: AnySelect) -> None:
             isinstance(kind, TypeDecorator) and not isinstance(kind, UtcDateTime)
         ):
             raise TypeError(f"hot reads cannot select {column} of type {kind!r}")
+
+
+def _text_size(record: asyncpg.Record | None) -> int:
+    """Return the bytes of a row's text and binary values (what a cached copy mostly holds)."""
+    if record is None:
+        return 0
+    return sum(len(value) for value in record.values() if isinstance(value, (str, bytes)))
 
 
 class _Compiled:
@@ -112,16 +137,18 @@ class HotReads:
     """A lazily opened asyncpg pool for one PostgreSQL database, shared per engine."""
 
     @classmethod
-    def for_engine(cls, engine: Engine, url: str, size: int) -> HotReads:
+    def for_engine(cls, engine: Engine, url: str, size: int, cache_bytes: int = 0) -> HotReads:
         """Return the hot reads of an engine's database (one pool however many callers)."""
         if engine not in _SHARED:
-            _SHARED[engine] = cls(url, size)
+            _SHARED[engine] = cls(url, size, cache_bytes)
             # The pool lives as long as the engine: disposing it closes the connections too.
             event.listen(engine, "engine_disposed", lambda _: _SHARED[engine].terminate())
         return _SHARED[engine]
 
-    def __init__(self, url: str, size: int) -> None:
+    def __init__(self, url: str, size: int, cache_bytes: int = 0) -> None:
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        # Tagged reads are kept while the database's change feed is live (row_cache.py).
+        self._cache = RowCache(url, cache_bytes) if cache_bytes > 0 else None
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
@@ -146,22 +173,57 @@ class HotReads:
             compiled = self._compiled[statement] = _Compiled(statement)
         return compiled
 
-    async def row(self, statement: AnySelect, params: Mapping[str, Any]) -> Found | None:
-        """Run a SELECT and return its first row, or None."""
+    async def row(
+        self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
+    ) -> Found | None:
+        """Run a SELECT and return its first row, or None; with tags, kept until they change."""
         compiled = self._compile(statement)
+        args = tuple(params[name] for name in compiled.names)
+        cache = self._cache
+        if tags and cache is not None:
+            key = (statement, args)
+            kept = await cache.get(key)
+            if kept is not MISS:
+                return kept  # type: ignore[no-any-return]
+            generation = cache.generation
         pool = await self._ready_pool()
-        record = await pool.fetchrow(compiled.sql, *(params[name] for name in compiled.names))
-        return Found(record) if record is not None else None
+        record = await pool.fetchrow(compiled.sql, *args)
+        found = Found(record) if record is not None else None
+        if tags and cache is not None:
+            cache.put(key, found, tags, generation, _text_size(record))
+        return found
 
-    async def rows(self, statement: AnySelect, params: Mapping[str, Any]) -> list[Found]:
-        """Run a SELECT and return all its rows (bound it with a LIMIT)."""
+    async def rows(
+        self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
+    ) -> list[Found]:
+        """Run a SELECT and return all its rows (bound it with a LIMIT); tags as for `row`."""
         compiled = self._compile(statement)
+        args = tuple(params[name] for name in compiled.names)
+        cache = self._cache
+        if tags and cache is not None:
+            key = (statement, args)
+            kept = await cache.get(key)
+            if kept is not MISS:
+                return list(kept)  # a copy: callers may slice or extend their list
+            generation = cache.generation
         pool = await self._ready_pool()
-        records = await pool.fetch(compiled.sql, *(params[name] for name in compiled.names))
-        return [Found(record) for record in records]
+        records = await pool.fetch(compiled.sql, *args)
+        found = [Found(record) for record in records]
+        if tags and cache is not None:
+            text = sum(_text_size(record) for record in records)
+            cache.put(key, list(found), tags, generation, text)
+        return found
+
+    @property
+    def cache_live(self) -> bool:
+        """Tell whether tagged reads are kept now (the change feed is live)."""
+        return self._cache is not None and self._cache.feed.live
 
     def terminate(self) -> None:
         """Close every connection now (synchronously, as the engine's dispose event needs)."""
+        if self._cache is not None:
+            self._cache.feed.terminate()
+            self._cache.clear()
         if self._pool is not None:
             self._pool.terminate()
             self._pool = None

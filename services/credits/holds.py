@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, literal_column, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import Database
@@ -160,37 +160,28 @@ async def settle(db: AsyncSession, wallet: Wallet, now: datetime) -> None:
             await resolve(db, wallet, hold, records.EXPIRED, 0, now, meta)
 
 
-# Whether time has resolved a lot or a hold nobody settled yet: fixed statements for hot reads.
-_LOT_DUE = select(
-    exists()
-    .where(
-        LotRow.user_id == bindparam("user_id"),
-        LotRow.remaining > literal_column("0"),
-        LotRow.expires_at <= bindparam("now"),
-    )
-    .label("due")
+# When the next open lot or pending hold of a user falls due: fixed statements for hot reads,
+# free of the clock, so their answers can be kept until a lot or hold of the user is written.
+_NEXT_LOT = select(func.min(LotRow.expires_at).label("due_at")).where(
+    LotRow.user_id == bindparam("user_id"), LotRow.remaining > literal_column("0")
 )
-_HOLD_DUE = select(
-    exists()
-    .where(
-        ReservationRow.user_id == bindparam("user_id"),
-        ReservationRow.state == bindparam("pending"),
-        ReservationRow.expires_at <= bindparam("now"),
-    )
-    .label("due")
+_NEXT_HOLD = select(func.min(ReservationRow.expires_at).label("due_at")).where(
+    ReservationRow.user_id == bindparam("user_id"),
+    ReservationRow.state == bindparam("pending"),
 )
 
 
 async def has_due(database: Database, wallet: Wallet, now: datetime) -> bool:
     """Tell whether a wallet has lots or holds that time has resolved but nobody has yet."""
-    params = {"user_id": wallet.user_id, "now": now, "pending": records.PENDING}
+    user_id = wallet.user_id
+    params = {"user_id": user_id, "pending": records.PENDING}
     if wallet.bonus:
-        found = await database.read_row(_LOT_DUE, params)
-        if found is not None and found.due:
+        found = await database.read_row(_NEXT_LOT, params, (f"credit_lots@{user_id}",))
+        if found is not None and found.due_at is not None and found.due_at <= now:
             return True
     if wallet.reserved:
-        found = await database.read_row(_HOLD_DUE, params)
-        return found is not None and bool(found.due)
+        found = await database.read_row(_NEXT_HOLD, params, (f"credit_reservations@{user_id}",))
+        return found is not None and found.due_at is not None and found.due_at <= now
     return False
 
 

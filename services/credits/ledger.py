@@ -180,7 +180,8 @@ async def peek(db: AsyncSession, user_id: int) -> Wallet:
 
 async def read(database: Database, user_id: int) -> Wallet:
     """Read a wallet as `peek` does, outside any transaction, on the hot-read path."""
-    return _peeked(await database.read_row(_PEEK, {"user_id": user_id}), user_id)
+    tags = (f"credit_wallets:{user_id}", f"users:{user_id}")  # migration 0009's announcements
+    return _peeked(await database.read_row(_PEEK, {"user_id": user_id}, tags), user_id)
 
 
 def _peeked(row: Any, user_id: int) -> Wallet:

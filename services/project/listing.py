@@ -33,8 +33,8 @@ _NO_POSITION = 2**63 - 1
 
 async def one(database: Database, project_id: int, caller: Caller) -> Project:
     """Return a project the caller may see (deleted ones too, until they are purged)."""
-    row = await database.read_row(_BY_ID, {"id": project_id})
-    return to_project(visible(row, project_id, caller))
+    row = await database.read_row(_BY_ID, {"id": project_id}, (f"projects:{project_id}",))
+    return visible(row, project_id, caller).derived(to_project)
 
 
 async def page(
@@ -62,7 +62,8 @@ async def page(
             "below": _NO_POSITION if position is None else int(position["id"]),
             "limit": size + 1,
         },
+        (f"projects@{user_id}",),
     )
     found = rows[:size]
     token = tokens.encode({"id": found[-1].id}, key) if len(rows) > size else ""
-    return ProjectPage([to_project(r) for r in found], token)
+    return ProjectPage([r.derived(to_project) for r in found], token)

@@ -9,9 +9,11 @@ from services.common.caller import caller_of
 from services.common.context import require_principal
 from services.common.convert import Link, resource_id, user_ref
 from services.common.enums import PROJECT_STATUS, enum_name
+from services.common.memo import PerRecord
 from services.project import rules
 from services.project.convert import change_message, fields_of, project_message
 from services.project.project_service import ProjectService
+from services.project.records import Project
 
 # Each RPC's context is typed with its own request and response: Context[Request, Response].
 Context = grpc.aio.ServicerContext
@@ -24,6 +26,10 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         self.service = service
         # Artifacts carry download URLs when the process can make them (its storage).
         self.link = link
+        # A cached project is read by many calls: its message is made once (memo.py).
+        self._message: PerRecord[Project, project_pb2.Project] = PerRecord(
+            lambda project: project_message(project, link)
+        )
 
     async def CreateProject(
         self,
@@ -52,7 +58,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         project = await self.service.get_project(
             resource_id(request.name, "projects"), caller_of(require_principal())
         )
-        return project_pb2.GetProjectResponse(project=project_message(project, self.link))
+        return project_pb2.GetProjectResponse(project=self._message(project))
 
     async def ListProjects(
         self,
@@ -69,7 +75,7 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             show_deleted=request.show_deleted,
         )
         return project_pb2.ListProjectsResponse(
-            projects=[project_message(p, self.link) for p in page.projects],
+            projects=[self._message(p) for p in page.projects],
             next_page_token=page.next_page_token,
         )
 

@@ -31,10 +31,10 @@ class Accounts:
 
     async def get(self, user_id: int) -> User:
         """Return an account by id (GetMe's read: one statement on the hot-read path)."""
-        row = await self.database.read_row(_BY_ID, {"id": user_id})
+        row = await self.database.read_row(_BY_ID, {"id": user_id}, (f"users:{user_id}",))
         if row is None:
             raise errors.NotFound(f"users/{user_id} not found")
-        return to_user(row)
+        return row.derived(to_user)
 
     async def get_by_email(self, email: str) -> User:
         """Return an account by email (case-insensitive)."""

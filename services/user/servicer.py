@@ -7,6 +7,7 @@ from filmstudio.v1 import user_pb2, user_pb2_grpc
 
 from services.common.context import require_principal
 from services.common.convert import timestamp
+from services.common.memo import PerRecord
 from services.user.convert import (
     PROVIDER,
     own_user,
@@ -29,6 +30,8 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     def __init__(self, service: UserService) -> None:
         self.service = service
+        # A cached account is read by many calls: its message is made once (memo.py).
+        self._message = PerRecord(user_message)
 
     async def RegisterUser(
         self,
@@ -80,7 +83,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         context: Context[user_pb2.GetMeRequest, user_pb2.GetMeResponse],
     ) -> user_pb2.GetMeResponse:
         user = await self.service.get_user(own_user("", require_principal()))
-        return user_pb2.GetMeResponse(user=user_message(user))
+        return user_pb2.GetMeResponse(user=self._message(user))
 
     async def GetUserByEmail(
         self,

@@ -1,12 +1,16 @@
 """The auth interceptor's check that a token's session and account are still alive.
 
-The database is the truth; answers are cached per process and validated on every call against
-a revocation version per user. Every revocation (Logout, RevokeSession, a refresh token's
-reuse, a password change or reset, suspension, a role change, an OAuth takeover defence) calls
-`revoked(user_id)` after its transaction commits, which bumps the user's version here and, with
-Redis configured, in Redis (INCR), where every serving process reads it (one GET per call)
-before trusting its cached answer. So a call that arrives after the revoking RPC returned is
-checked against the database in whichever process it reaches, and refused.
+The database is the truth. On PostgreSQL with its change feed live (services/common/row_cache.py)
+the session-and-user row is a tagged hot read: kept per process until a write to that session or
+user is announced, so a call costs no round trip and a revocation holds on the next call. When
+the feed is not live (SQLite, or PostgreSQL while the feed reconnects), answers are cached per
+process and validated on every call against a revocation version per user. Every revocation
+(Logout, RevokeSession, a refresh token's reuse, a password change or reset, suspension, a role
+change, an OAuth takeover defence) calls `revoked(user_id)` after its transaction commits, which
+bumps the user's version here and, with Redis configured, in Redis (INCR), where every serving
+process reads it (one GET per call) before trusting its cached answer. So a call that arrives
+after the revoking RPC returned is checked against the database in whichever process it
+reaches, and refused.
 
 The order makes it safe: a check reads the version before the database, so an answer cached
 while a revocation was being committed carries the old version and fails the next comparison.
@@ -26,6 +30,7 @@ from sqlalchemy import bindparam, select
 
 from services.common.context import Principal, PrincipalKind
 from services.common.db import Database, utcnow
+from services.common.hot_reads import Found
 from services.user.models import SessionRow, UserRow
 
 log = logging.getLogger(__name__)
@@ -142,6 +147,13 @@ class DatabaseSessionCheck:
         subject = principal.subject
         if not session_id or not subject.isdigit():
             return None
+        params = {"session": session_id, "user": int(subject)}
+        # Every session and user row announces its writes: `user_sessions@<user>`, `users:<id>`.
+        tags = (f"user_sessions@{subject}", f"users:{subject}")
+        if self.database.read_cache_live:
+            # The database's change feed keeps its answer exact: no version read per call.
+            row = await self.database.read_row(_SESSION_AND_USER, params, tags)
+            return _alive(row, principal)
         version = await self._version(subject)
         cached = self._cache.get(session_id)
         if (
@@ -153,25 +165,29 @@ class DatabaseSessionCheck:
             and cached.expires_at > utcnow()
         ):
             return cached.principal
-        row = await self.database.read_row(
-            _SESSION_AND_USER, {"session": session_id, "user": int(subject)}
-        )
-        if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        row = await self.database.read_row(_SESSION_AND_USER, params, tags)
+        fresh = _alive(row, principal)
+        if fresh is None or row is None:
             self._cache.pop(session_id, None)
             return None
-        if row.state != "active":
-            self._cache.pop(session_id, None)
-            return None
-        fresh = Principal(
-            PrincipalKind.USER,
-            subject,
-            role=row.role,
-            session_id=session_id,
-            token_id=principal.token_id,
-        )
         if version is not _UNKNOWN:
             if len(self._cache) >= self.max_entries:
                 self._cache.clear()
             deadline = time.monotonic() + self.ttl
             self._cache[session_id] = _Answer(version, deadline, row.expires_at, fresh)
         return fresh
+
+
+def _alive(row: Found | None, principal: Principal) -> Principal | None:
+    """Return the caller as the session's row says it is now, or None if it is dead."""
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    if row.state != "active":
+        return None
+    return Principal(
+        PrincipalKind.USER,
+        principal.subject,
+        role=row.role,
+        session_id=principal.session_id,
+        token_id=principal.token_id,
+    )

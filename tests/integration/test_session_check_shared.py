@@ -2,6 +2,8 @@
 
 Two DatabaseSessionCheck instances on one database and one Redis stand for two serving
 processes; the domain service revokes through the first, and the second must refuse at once.
+This is the path while the database's change feed is not live (SQLite, or PostgreSQL while the
+feed reconnects), so the database here keeps no reads (the feed's path: test_read_cache.py).
 """
 
 from __future__ import annotations
@@ -13,11 +15,20 @@ import pytest
 
 from services.common.config import explicit_settings
 from services.common.context import Principal
+from services.common.db import Database
 from services.common.tokens import ACCESS, principal_from_claims
 from services.user.session_check import DatabaseSessionCheck
 from services.user.user_service import UserService
 from tests.support.studio import TEST_JWT_SECRET, TEST_PASSWORD
 from tests.support.workers import REDIS_URL, redis_prefix
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A Database that keeps no reads: the session check validates by versions."""
+    db = Database(database_url, pool_size=2, cache_bytes=0)
+    yield db
+    await db.dispose()
 
 
 @pytest.fixture
