@@ -11,7 +11,8 @@ from typing import Any, Protocol, cast
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer as AioReflectionServicer
 
 from services.common.access import policy_table, rate_class_table
 from services.common.addresses import TrustedProxies
@@ -27,6 +28,28 @@ log = logging.getLogger(__name__)
 
 OVERALL = ""
 MAX_METADATA_BYTES = 64 * 1024
+
+
+class GenericHandlersOnly:
+    """The server as generated `add_*_to_server` code sees it, minus registered methods.
+
+    grpc.aio's serving loop keeps one pending call request per registered method and waits on
+    all of them (`asyncio.wait`) for every call it picks up, so each call pays for every method
+    the process hosts: with 70 registered methods a hello-world server answered 20-35% fewer
+    calls (h2load, same run). Generic handlers find the method by a dict lookup instead.
+    """
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(
+        self, handlers: Sequence[grpc.GenericRpcHandler[Any, Any]]
+    ) -> None:
+        """Hand the service's handlers to the server."""
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
+        """Ignore: the generic handlers passed the same methods already."""
 
 
 class StudioServer:
@@ -79,18 +102,23 @@ class StudioServer:
                 ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ],
         )
+        handlers = GenericHandlersOnly(self._server)
         for spec in self.specs:
-            spec.add_to_server(spec.build(app), self._server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+            spec.add_to_server(spec.build(app), handlers)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, handlers)
         if settings.grpc_reflection:
-            reflection.enable_server_reflection(
-                [
-                    *names,
-                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                    reflection.SERVICE_NAME,
-                ],
-                self._server,
-                pool=cast(Any, MethodAwarePool()),  # duck-typed: reflection calls only Find*
+            names_served = [
+                *names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ]
+            # What enable_server_reflection does for an aio server, through `handlers`.
+            reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+                AioReflectionServicer(
+                    names_served,
+                    pool=cast(Any, MethodAwarePool()),  # duck-typed: reflection calls only Find*
+                ),
+                handlers,
             )
 
     async def start(self, address: str | None = None) -> int:
