@@ -41,6 +41,7 @@ from services.common.context import (
     request_id_var,
 )
 from services.common.limits import Rejected, RequestGuard
+from services.common.logs import log_without_caller
 from services.common.outages import dependency_outage
 from services.common.rate_limits import MethodLimit, RateLimiter
 from services.common.rpc_metrics import MethodMetrics, RpcMetrics
@@ -297,11 +298,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         elapsed_ms = round(elapsed * 1000, 3)
         level = logging.ERROR if state.code is grpc.StatusCode.INTERNAL else logging.INFO
         if log.isEnabledFor(level):
-            log.log(
-                level,
-                "rpc finished",
-                extra={"rpc": state.method, "code": state.code.name, "duration_ms": elapsed_ms},
-            )
+            extra = {"rpc": state.method, "code": state.code.name, "duration_ms": elapsed_ms}
+            # Once per call: Logger.log would walk the stack for a caller that no line shows.
+            log_without_caller(log, level, "rpc finished", extra)
         if state.span is not None:
             _end_span(state.span, state)
         request_id, principal, client = state.resets
