@@ -107,7 +107,9 @@ async def main(watchers: int, reports: int, processes: int) -> None:
                 QUEUE_PREFIX=prefix,
                 WORKER_CONCURRENCY=0,
                 # Throughput, not rate limits: buckets that never run dry (still checked).
-                RATE_LIMITS={"expensive": {"per_minute": 1e9, "burst": 1e9}},
+                RATE_LIMITS={
+                    kind: {"per_minute": 1e9, "burst": 1e9} for kind in ("read", "expensive")
+                },
                 **JOB_SETTINGS,
             )
             async with running_studio(settings, background=True) as (server, channel):

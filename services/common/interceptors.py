@@ -304,9 +304,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if state.span is not None:
             _end_span(state.span, state)
         request_id, principal, client = state.resets
-        client_var.reset(client)
-        principal_var.reset(principal)
-        request_id_var.reset(request_id)
+        try:
+            client_var.reset(client)
+            principal_var.reset(principal)
+            request_id_var.reset(request_id)
+        except ValueError:
+            # A stream the client left is closed from another task (GeneratorExit), whose
+            # context never saw these values: nothing there to restore.
+            pass
 
 
 def _start_span(tracer: trace.Tracer, state: CallState, headers: dict[str, str]) -> None:

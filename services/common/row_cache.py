@@ -46,6 +46,11 @@ def _count_write(_dbapi_connection: Any, record: Any) -> None:
         _Writes.count += 1
 
 
+def note_local_write() -> None:
+    """Record a write committed outside SQLAlchemy (call once it has finished, or failed)."""
+    _Writes.count += 1
+
+
 event.listen(Engine, "commit", _mark_commit)
 event.listen(Pool, "checkin", _count_write)
 

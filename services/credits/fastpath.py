@@ -29,6 +29,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from services.common.db import Database
+from services.common.row_cache import note_local_write
 from services.credits.ledger import Meta, Wallet, covers_sql
 from services.credits.members import USERS
 from services.credits.records import DEDUCTION, Transaction
@@ -166,5 +167,9 @@ class FastPath:
             except BaseException:
                 connection.terminate()  # mid-statement (say, cancelled): state unknown
                 raise
+            finally:
+                # Outside SQLAlchemy: tell the row cache, so this process's next balance read
+                # waits for the wallet's change announcement (read-your-writes).
+                note_local_write()
             self._idle.append(connection)
             return row

@@ -8,6 +8,7 @@ witness around the fast path records, deduction by deduction, whether it answere
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -384,3 +385,23 @@ async def test_the_sql_and_the_python_no_overdraft_rules_agree_at_the_edges(
 
     assert in_sql == covers(monthly + bonus + purchased, amount)
     assert in_sql == (monthly + bonus + purchased >= amount)
+
+
+async def test_a_balance_read_right_after_a_fast_deduction_sees_it(database, clock) -> None:
+    # The fast path writes outside SQLAlchemy; the kept wallet must not outlive it.
+    credits = CreditsService(database, settings(), clock=clock)
+    fast = credits.fast
+    assert fast is not None
+    user = await new_user(database)
+    await credits.add_credits(user, 100, "purchase", idempotency_key=uuid.uuid4().hex)
+    for _ in range(200):
+        await credits.get_user_credits(user)
+        if database.read_cache_live:
+            break
+        await asyncio.sleep(0.02)
+    assert database.read_cache_live
+    for spent in range(1, 21):
+        assert (await credits.get_user_credits(user)).available == 100 - spent + 1  # kept
+        meta = Meta(actor="services/test", request_id="k", idem_key=f"deduct:{uuid.uuid4().hex}")
+        assert await fast.deduct(user, 1, clock(), meta) is not None
+        assert (await credits.get_user_credits(user)).available == 100 - spent

@@ -92,10 +92,10 @@ async def _title(database: Database, project_id: int) -> str:
     return str(row.title)
 
 
-def _raw(url: str, statement: str) -> None:
+def _raw(url: str, statement: str, *params: object) -> None:
     """Run SQL on a connection of its own, outside SQLAlchemy (as another process would)."""
     with psycopg.connect(_plain(url), autocommit=True) as connection:
-        connection.execute(statement)
+        connection.execute(statement, params or None)
 
 
 async def test_an_answer_is_kept_until_its_row_is_written(url, database) -> None:
@@ -105,12 +105,12 @@ async def test_an_answer_is_kept_until_its_row_is_written(url, database) -> None
 
     # Unannounced (triggers off), the change is invisible: the answer was kept.
     _raw(url, "ALTER TABLE projects DISABLE TRIGGER USER")
-    _raw(url, f"UPDATE projects SET title = 'unannounced' WHERE id = {project}")
+    _raw(url, "UPDATE projects SET title = 'unannounced' WHERE id = %s", project)
     _raw(url, "ALTER TABLE projects ENABLE TRIGGER USER")
     assert await _title(database, project) == "first"
 
     # Announced, it is seen.
-    _raw(url, f"UPDATE projects SET title = 'announced' WHERE id = {project}")
+    _raw(url, "UPDATE projects SET title = 'announced' WHERE id = %s", project)
     for _ in range(100):
         if await _title(database, project) == "announced":
             break
@@ -155,7 +155,7 @@ async def test_a_lost_feed_forgets_what_it_kept_and_comes_back(url, database, ca
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE application_name = 'filmstudio-change-feed' AND datname = current_database()",
     )
-    _raw(url, f"UPDATE projects SET title = 'while down' WHERE id = {project}")
+    _raw(url, "UPDATE projects SET title = 'while down' WHERE id = %s", project)
     assert await _title(database, project) == "while down"  # the loss is seen at the read
     assert "change feed lost" in caplog.text
     await _live(database)  # reconnects by itself
@@ -238,7 +238,7 @@ async def test_a_suspension_by_another_process_reaches_the_kept_answer(url, data
     assert await check.current(principal) is not None
 
     # Outside SQLAlchemy and without `revoked()`: only the feed can tell this process.
-    _raw(url, f"UPDATE users SET state = 'suspended' WHERE id = {principal.subject}")
+    _raw(url, "UPDATE users SET state = 'suspended' WHERE id = %s", int(principal.subject))
     for _ in range(100):
         if await check.current(principal) is None:
             return
