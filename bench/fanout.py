@@ -162,7 +162,9 @@ async def _serve_bare(ports: Any) -> None:
 
 
 def _bare_server(ports: Any) -> None:
-    asyncio.run(_serve_bare(ports))
+    from services.common.loop import run_on_uvloop
+
+    run_on_uvloop(_serve_bare(ports))  # the loop the product's servers run on
 
 
 async def bare_floor(watchers: int, processes: int, reports: int) -> list[float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,16 +22,24 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
 
+import grpc  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 from filmstudio.v1 import ai_job_pb2, common_pb2  # noqa: E402
 
 from bench.fanout import Watchers, bare_floor, pct  # noqa: E402
+from services.common.loop import freeze_startup_heap, run_on_uvloop  # noqa: E402
 from tests.support.database import create_postgres_database, drop_postgres_database  # noqa: E402
-from tests.support.jobs import JOB_SETTINGS, funded_studio  # noqa: E402
-from tests.support.studio import TEST_JWT_SECRET, running_studio, studio_settings  # noqa: E402
+from tests.support.jobs import funded_studio  # noqa: E402
+from tests.support.studio import (  # noqa: E402
+    TEST_JWT_SECRET,
+    free_port,
+    running_studio,
+    studio_settings,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -94,7 +103,49 @@ async def start_latency(server, studio, var: str, prefix: str, jobs: int = 10) -
         worker.wait()
 
 
-async def main(watchers: int, reports: int, processes: int) -> None:
+def serve_copies(settings: Any, copies: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `filmstudio serve --processes N` for the jobs service; return it and its address."""
+    port = free_port()
+    rate_limits = {kind: {"per_minute": 1e9, "burst": 1e9} for kind in ("read", "expensive")}
+    env = {
+        **os.environ,
+        "FILMSTUDIO_ENV": "test",
+        "FILMSTUDIO_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": REDIS_URL,
+        "QUEUE_PREFIX": settings.queue_prefix,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "GRPC_PORT": str(port),
+        "RATE_LIMITS": json.dumps(rate_limits),
+        "WORKER_CONCURRENCY": "0",
+    }
+    binary = str(Path(sys.executable).parent / "filmstudio")
+    command = [binary, "serve", "--services", "jobs", "--processes", str(copies)]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return process, f"127.0.0.1:{port}"
+
+
+async def serving(address: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the copies answer health checks."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    async with grpc.aio.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit("filmstudio serve exited before serving")
+            try:
+                await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                await asyncio.sleep(1.0)  # every copy has bound the port by now
+                return
+            except grpc.aio.AioRpcError:
+                await asyncio.sleep(0.2)
+    raise SystemExit("filmstudio serve did not start")
+
+
+async def main(watchers: int, reports: int, processes: int, copies: int = 1) -> None:
     """Run the benchmark and print the table."""
     url = create_postgres_database()
     prefix = f"bench-{uuid.uuid4().hex[:6]}"
@@ -110,15 +161,23 @@ async def main(watchers: int, reports: int, processes: int) -> None:
                 RATE_LIMITS={
                     kind: {"per_minute": 1e9, "burst": 1e9} for kind in ("read", "expensive")
                 },
-                **JOB_SETTINGS,
+                # The diagnostic job, with production's reaper and heartbeat intervals: the
+                # tests' fast ones (JOB_SETTINGS) run recovery queries every 0.3 s beside the
+                # fan-out.
+                JOB_DIAGNOSTICS=True,
             )
             async with running_studio(settings, background=True) as (server, channel):
+                freeze_startup_heap()  # as `filmstudio serve` does once serving
                 studio = await funded_studio(server, channel, credits=10_000)
                 job = await studio.create(diagnostic={"sleep_seconds": 0})
                 worker = server.app.tokens.issue_service_token("bench-worker")
                 auth = (("authorization", f"Bearer {worker}"),)
+                address = settings.grpc_address
+                if copies > 1:
+                    served, address = serve_copies(settings, copies)
+                    await serving(address, served)
                 spec = {
-                    "address": settings.grpc_address,
+                    "address": address,
                     "method": "/filmstudio.v1.AIJobService/WatchJob",
                     "request": ai_job_pb2.WatchJobRequest(name=job.name).SerializeToString(),
                     "metadata": studio.auth,
@@ -146,15 +205,22 @@ async def main(watchers: int, reports: int, processes: int) -> None:
                 result = ai_job_pb2.UpdateJobResultRequest(name=job.name, attempt=1)
                 await studio.jobs.UpdateJobResult(result, metadata=auth)
                 latencies = await watching.latencies()
+                if copies > 1:
+                    served.terminate()
+                    served.wait()
                 create_to_running = await start_latency(server, studio, var, prefix)
             baseline = await redis_baseline(200)
-        floor = await bare_floor(watchers, processes, reports)
+        shares = [
+            bare_floor(watchers // copies, max(1, processes // copies), reports)
+            for _ in range(copies)
+        ]
+        floor = [latency for share in await asyncio.gather(*shares) for latency in share]
     finally:
         drop_postgres_database(url)
     received = len(latencies) / (watchers * reports)
     print(
         f"watchers={watchers} in {processes} client processes, reports={reports},"
-        f" delivered={received:.1%}"
+        f" server processes={copies}, delivered={received:.1%}"
     )
     print(f"{'what':<48}{'p50 ms':>10}{'p99 ms':>10}")
     for label, values in (
@@ -178,5 +244,14 @@ if __name__ == "__main__":
     parser.add_argument("--watchers", type=int, default=1000)
     parser.add_argument("--reports", type=int, default=50)
     parser.add_argument("--watcher-processes", type=int, default=4)
+    parser.add_argument("--server-processes", type=int, default=1)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.watchers, arguments.reports, arguments.watcher_processes))
+    # The studio's server runs in this process: on uvloop, as `filmstudio serve` runs it.
+    run_on_uvloop(
+        main(
+            arguments.watchers,
+            arguments.reports,
+            arguments.watcher_processes,
+            arguments.server_processes,
+        )
+    )

@@ -20,6 +20,7 @@ from services.common.app import App
 from services.common.drain import CallStarts
 from services.common.interceptors import CallInterceptor
 from services.common.limits import RequestGuard
+from services.common.loop import freeze_startup_heap
 from services.common.rate_limits import RateLimiter
 from services.common.reflection import MethodAwarePool
 from services.common.registry import ServiceSpec
@@ -191,6 +192,9 @@ async def serve_until_signalled(
             started.append(companion)
         if on_started is not None:
             on_started()
+        # Everything built so far (the app, its mappers and statements) lives as long as the
+        # process: out of every later collection (loop.py).
+        freeze_startup_heap()
         await stop.wait()
         log.info("shutdown signal received")
     finally:  # also when a companion cannot start: nothing is left half-running
