@@ -364,7 +364,11 @@ def logged_codes(log: Path, offset: int) -> tuple[Counter[str], int]:
 
 
 async def session_check_costs(env: dict[str, str], token: str, calls: int = 3000) -> str:
-    """Time the auth's session check per call, one at a time: cached, Redis-validated, database."""
+    """Time the auth's session check per call, one at a time, on each of its paths.
+
+    The row cache's path (the change feed live, production on PostgreSQL), then those taken
+    while the feed is not live: in-process versions, Redis-validated, and the database itself.
+    """
     from services.common.config import Settings
     from services.common.db import Database
     from services.common.tokens import ACCESS, TokenCodec, principal_from_claims
@@ -372,29 +376,35 @@ async def session_check_costs(env: dict[str, str], token: str, calls: int = 3000
 
     settings = Settings(**env)  # type: ignore[arg-type]
     database = Database.from_settings(settings)
+    # The same database keeping nothing: the paths taken while the change feed is not live.
+    uncached = Database(settings.effective_database_url, pool_size=2, cache_bytes=0)
     codec = TokenCodec.from_settings(settings)
     principal = principal_from_claims(codec.decode(token, expected_types=(ACCESS,)))
     prefix = f"{settings.queue_prefix}-check"
     checks = {
-        "in-process cache only (no Redis)": DatabaseSessionCheck(database),
+        "row cache, change feed live": DatabaseSessionCheck(database),
+        "in-process cache only (no Redis)": DatabaseSessionCheck(uncached),
         "cache validated by a Redis GET": DatabaseSessionCheck(
-            database, redis_url=settings.redis_url, key_prefix=prefix
+            uncached, redis_url=settings.redis_url, key_prefix=prefix
         ),
-        "database lookup (a miss)": DatabaseSessionCheck(database, ttl=0),
+        "database lookup (a miss)": DatabaseSessionCheck(uncached, ttl=0),
     }
     costs: dict[str, float] = {}
     try:
-        for _ in range(2):  # the first pass warms up
+        for _ in range(3):  # the first passes warm up (and let the change feed go live)
             for label, check in checks.items():
                 started = time.perf_counter()
                 for _ in range(calls):
                     if await check.current(principal) is None:
                         raise SystemExit(f"the session check refused the token ({label})")
                 costs[label] = (time.perf_counter() - started) / calls * 1e6
+        if not database.read_cache_live:
+            raise SystemExit("the change feed never went live: the row cache's path was not timed")
     finally:
         for check in checks.values():
             await check.close()
         await database.dispose()
+        await uncached.dispose()
     database_cost = costs["database lookup (a miss)"]
     return "session check per call, one at a time:\n" + "\n".join(
         f"  {label:<36}{cost:8.1f} µs  ({cost / database_cost:.2f}x the database lookup)"
