@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import asyncpg
@@ -42,6 +42,7 @@ from services.common.row_cache import MISS, RowCache
 from services.common.timestamps import UtcDateTime
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 # A SELECT of any columns (Select is generic over the tuple of its column types).
 AnySelect = Select[*tuple[Any, ...]]
@@ -99,6 +100,20 @@ def _text_size(record: asyncpg.Record | None) -> int:
     if record is None:
         return 0
     return sum(len(value) for value in record.values() if isinstance(value, (str, bytes)))
+
+
+async def _first(pool: asyncpg.Pool, sql: str, args: tuple[Any, ...]) -> tuple[Found | None, int]:
+    """Fetch a statement's first row, and the bytes of its text."""
+    record = await pool.fetchrow(sql, *args)
+    return (Found(record) if record is not None else None), _text_size(record)
+
+
+async def _every(
+    pool: asyncpg.Pool, sql: str, args: tuple[Any, ...]
+) -> tuple[tuple[Found, ...], int]:
+    """Fetch all of a statement's rows, and the bytes of their text."""
+    records = await pool.fetch(sql, *args)
+    return tuple(Found(record) for record in records), sum(map(_text_size, records))
 
 
 class _Compiled:
@@ -177,42 +192,36 @@ class HotReads:
         self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
     ) -> Found | None:
         """Run a SELECT and return its first row, or None; with tags, kept until they change."""
-        compiled = self._compile(statement)
-        args = tuple(params[name] for name in compiled.names)
-        cache = self._cache
-        if tags and cache is not None:
-            key = (statement, args)
-            kept = await cache.get(key)
-            if kept is not MISS:
-                return kept  # type: ignore[no-any-return]
-            generation = cache.generation
-        pool = await self._ready_pool()
-        record = await pool.fetchrow(compiled.sql, *args)
-        found = Found(record) if record is not None else None
-        if tags and cache is not None:
-            cache.put(key, found, tags, generation, _text_size(record))
-        return found
+        return await self._read(statement, params, tags, _first)
 
     async def rows(
         self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
     ) -> list[Found]:
         """Run a SELECT and return all its rows (bound it with a LIMIT); tags as for `row`."""
+        # Kept as a tuple, handed out as a fresh list: callers may slice or extend theirs.
+        return list(await self._read(statement, params, tags, _every))
+
+    async def _read(
+        self,
+        statement: AnySelect,
+        params: Mapping[str, Any],
+        tags: tuple[str, ...],
+        fetch: Callable[[asyncpg.Pool, str, tuple[Any, ...]], Awaitable[tuple[V, int]]],
+    ) -> V:
+        """Answer from the row cache when tagged and kept there, else fetch (and keep it)."""
         compiled = self._compile(statement)
         args = tuple(params[name] for name in compiled.names)
-        cache = self._cache
-        if tags and cache is not None:
+        cache = self._cache if tags else None
+        if cache is not None:
             key = (statement, args)
             kept = await cache.get(key)
             if kept is not MISS:
-                return list(kept)  # a copy: callers may slice or extend their list
+                return kept  # type: ignore[no-any-return]
             generation = cache.generation
-        pool = await self._ready_pool()
-        records = await pool.fetch(compiled.sql, *args)
-        found = [Found(record) for record in records]
-        if tags and cache is not None:
-            text = sum(_text_size(record) for record in records)
-            cache.put(key, list(found), tags, generation, text)
-        return found
+        value, text = await fetch(await self._ready_pool(), compiled.sql, args)
+        if cache is not None:
+            cache.put(key, value, tags, generation, text)
+        return value
 
     @property
     def cache_live(self) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from services.common.change_feed import ChangeFeed
 from services.common.config import explicit_settings
+from services.common.context import Principal
 from services.common.db import Database
 from services.common.migrate import migrate
 from services.common.tokens import ACCESS, principal_from_claims
@@ -202,18 +203,24 @@ async def test_the_cache_keeps_within_its_byte_budget(url) -> None:
         await database.dispose()
 
 
+async def _signed_in(
+    database: Database, check: DatabaseSessionCheck
+) -> tuple[UserService, Principal]:
+    """Register and sign in a new user; return the service and the token's caller."""
+    settings = explicit_settings(JWT_SECRET=TEST_JWT_SECRET, BCRYPT_ROUNDS=4)
+    users = UserService(database, settings=settings, session_check=check)
+    email = f"check-{uuid.uuid4().hex[:10]}@example.com"
+    await users.register_user(email=email, password=TEST_PASSWORD)
+    signed_in = await users.login(email=email, password=TEST_PASSWORD)
+    claims = users.codec.decode(signed_in.access_token, expected_types=(ACCESS,))
+    return users, principal_from_claims(claims)
+
+
 async def test_a_revoked_session_fails_on_the_very_next_call_with_the_fast_path_on(
     database,
 ) -> None:
     check = DatabaseSessionCheck(database)
-    settings = explicit_settings(JWT_SECRET=TEST_JWT_SECRET, BCRYPT_ROUNDS=4)
-    users = UserService(database, settings=settings, session_check=check)
-    email = f"fast-{uuid.uuid4().hex[:10]}@example.com"
-    await users.register_user(email=email, password=TEST_PASSWORD)
-    signed_in = await users.login(email=email, password=TEST_PASSWORD)
-    principal = principal_from_claims(
-        users.codec.decode(signed_in.access_token, expected_types=(ACCESS,))
-    )
+    users, principal = await _signed_in(database, check)
     await _live(database)
     assert await check.current(principal) is not None
     assert await check.current(principal) is not None  # kept
@@ -226,14 +233,7 @@ async def test_a_revoked_session_fails_on_the_very_next_call_with_the_fast_path_
 
 async def test_a_suspension_by_another_process_reaches_the_kept_answer(url, database) -> None:
     check = DatabaseSessionCheck(database)
-    settings = explicit_settings(JWT_SECRET=TEST_JWT_SECRET, BCRYPT_ROUNDS=4)
-    users = UserService(database, settings=settings, session_check=check)
-    email = f"other-{uuid.uuid4().hex[:10]}@example.com"
-    await users.register_user(email=email, password=TEST_PASSWORD)
-    signed_in = await users.login(email=email, password=TEST_PASSWORD)
-    principal = principal_from_claims(
-        users.codec.decode(signed_in.access_token, expected_types=(ACCESS,))
-    )
+    _, principal = await _signed_in(database, check)
     await _live(database)
     assert await check.current(principal) is not None
 
