@@ -13,7 +13,7 @@ import uvicorn
 
 from gateway.app import Gateway, build_app
 from gateway.config import GatewayConfig
-from gateway.trailers import TrailerProtocol
+from gateway.http1 import Http1Protocol
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ class GatewayServer:
                 build_app(self.gateway),
                 host=host,
                 port=port,
-                # httptools, plus trailers for requests that send TE: trailers.
-                http=TrailerProtocol,
+                # httptools, with one write per response and trailers where TE: trailers asks.
+                http=Http1Protocol,
                 ws="websockets-sansio",
                 lifespan="on",
                 log_config=None,
