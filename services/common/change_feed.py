@@ -201,8 +201,6 @@ class ChangeFeed:
 
     def _on_readable(self) -> None:
         self.poll()
-        if self._readable is not None:
-            self._readable.set()
 
     def poll(self) -> None:
         """Apply every notification already received, without waiting; never raises."""
@@ -214,6 +212,10 @@ class ChangeFeed:
         except Exception:  # the connection broke: no longer live; the keeper reconnects
             self._lose()
             return
+        # Whoever read the socket, a waiting fence must look: its answer may be in hand now,
+        # and a socket read empty here never wakes the loop's reader for it.
+        if self._readable is not None:
+            self._readable.set()
         if connection.status != pq.ConnStatus.OK:
             self._lose()
             return

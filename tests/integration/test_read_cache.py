@@ -10,6 +10,7 @@ to see that an answer was kept at all).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -131,6 +132,19 @@ async def test_a_write_of_this_process_is_seen_by_its_very_next_read(database) -
             )
         # No sleep: the read fences on the feed's connection before it trusts the cache.
         assert await _title(database, project) == f"title {n}"
+
+
+async def test_a_fence_ends_when_a_read_took_its_answer_off_the_socket(database) -> None:
+    # Under load, reads poll the feed's connection between the loop's own looks at its
+    # socket: a read may take the fence's answer, and then the socket never turns readable.
+    await _live(database)
+    feed = database._hot._cache.feed  # type: ignore[union-attr]
+    fence = asyncio.create_task(feed.fence())
+    await asyncio.sleep(0)  # the fence has sent its query and waits for the answer
+    time.sleep(0.2)  # noqa: ASYNC251 -- the loop blocked on purpose: its reader cannot run yet
+    feed.poll()  # as every cached read does first: the answer is taken here
+    await asyncio.wait_for(fence, 1)  # was: waited the whole heartbeat timeout, then lost the feed
+    assert database.read_cache_live
 
 
 async def test_truncate_drops_every_answer(url, database) -> None:
