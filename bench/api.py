@@ -18,7 +18,8 @@ answers); and the product's own log line for each call names its gRPC code, whic
 (CANCELLED allowed for the calls h2load cuts off when time is up). The Python client checks the
 status and size of each answer itself.
 
-`--rest` also starts the gateway (`python -m gateway`) and measures each product call over REST
+`--rest` also starts the gateway (`python -m gateway`, reaching the services on their Unix socket,
+GRPC_UNIX_SOCKET, as a gateway beside them does) and measures each product call over REST
 (h2load --h1, or raw HTTP/1.1 from Python) against the same call over gRPC in the same round.
 With py-spy installed (`.venv/bin/pip install py-spy`), a flame graph of the backend serving
 GetProject under load is written to the output folder (`--out`, default var/bench/api).
@@ -467,6 +468,9 @@ def main() -> None:
     var = Path(tempfile.mkdtemp())
     hello_port, grpc_port, http_port = free_port(), free_port(), free_port()
     env = studio_env(var, url, grpc_port)
+    # The gateway beside the services reaches them on their Unix socket, as `make run`'s and
+    # `make up`'s do; gRPC clients (h2load) come over TCP, as remote clients do.
+    env["GRPC_UNIX_SOCKET"] = str(var / "grpc.sock")
     path = [str(ROOT), str(ROOT / "gen"), os.environ.get("PYTHONPATH")]
     children = Processes(
         var, {**os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, path))}
@@ -483,7 +487,8 @@ def main() -> None:
         backend = children.start(serve, "backend.log", grpc_port)
         token, calls = asyncio.run(seed(env))
         if args.rest:
-            gateway = [sys.executable, "-m", "gateway", "--backend", f"127.0.0.1:{grpc_port}"]
+            on_socket = f"unix:{env['GRPC_UNIX_SOCKET']}"
+            gateway = [sys.executable, "-m", "gateway", "--backend", on_socket]
             children.start([*gateway, "--port", str(http_port)], "gateway.log", http_port)
         hello = Target(hello_port, Call("hello-world", HELLO, b""))
         targets = [hello] + [Target(grpc_port, c, token) for c in calls]

@@ -30,7 +30,11 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "gateway", help="the REST/JSON gateway (grpc-gateway style) in front of a gRPC backend"
     )
-    parser.add_argument("--backend", help="gRPC server HOST:PORT (default: GRPC_HOST:GRPC_PORT)")
+    parser.add_argument(
+        "--backend",
+        help="gRPC server HOST:PORT or unix:PATH (default: GRPC_UNIX_SOCKET if set, else "
+        "GRPC_HOST:GRPC_PORT)",
+    )
     parser.add_argument(
         "--route",
         action="append",
@@ -132,7 +136,7 @@ def config_from_args(
     file_set: descriptor_pb2.FileDescriptorSet | None = None,
 ) -> GatewayConfig:
     """Build the gateway configuration from the command line and settings."""
-    backend = args.backend or settings.grpc_address
+    backend = args.backend or settings.local_grpc_target
     routes = parse_routes(args.route)
     if args.descriptor_set is not None or file_set is not None:
         config = GatewayConfig(

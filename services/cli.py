@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from services.client_cli.commands import NAMES as CLIENT_COMMANDS
-from services.common.config import ConfigError, Settings, load_settings
+from services.common.config import MAX_SOCKET_PATH, ConfigError, Settings, load_settings
 from services.common.logs import configure_logging
 
 log = logging.getLogger("filmstudio")
@@ -64,7 +64,7 @@ async def _serve(
             gateway_tracing.enable(tracer)
             companions.append(
                 GatewayServer(
-                    filmstudio_config(settings, settings.grpc_target),
+                    filmstudio_config(settings, settings.local_grpc_target),
                     host=settings.gateway_host,
                     port=settings.gateway_port,
                     grace_seconds=settings.shutdown_grace_seconds,
@@ -102,6 +102,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if "CREDITS_AUTO_MONTHLY" not in os.environ:
         # The embedded studio has no scheduler: grant each month's allowance itself.
         settings = settings.model_copy(update={"credits_auto_monthly": True})
+    if "GRPC_UNIX_SOCKET" not in os.environ:
+        # The embedded gateway reaches the services over a Unix socket: cheaper than loopback.
+        socket_path = (settings.var_dir / "run" / "grpc.sock").absolute()
+        if len(str(socket_path)) <= MAX_SOCKET_PATH:  # else loopback TCP, as before
+            settings = settings.model_copy(update={"grpc_unix_socket": str(socket_path)})
     try:
         run_on_uvloop(_serve(settings, "all", migrate_first=True, with_gateway=True))
     except OSError as error:  # a port already taken, most often by another `make run`

@@ -16,6 +16,7 @@ from services.common.rate_buckets import CLASSES, check_overrides
 
 MIN_JWT_SECRET_BYTES = 32
 SUPPORTED_JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "EdDSA")
+MAX_SOCKET_PATH = 100  # a Unix socket's path fits in 108 bytes (sun_path)
 
 
 class Environment(StrEnum):
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     # gRPC server.
     grpc_host: str = Field(default="127.0.0.1", alias="GRPC_HOST")
     grpc_port: int = Field(default=50051, ge=0, le=65535, alias="GRPC_PORT")
+    # A Unix socket served beside the port, for clients on this machine (the gateway): a call
+    # over it costs both processes less than over loopback TCP. Empty: none.
+    grpc_unix_socket: str = Field(default="", max_length=MAX_SOCKET_PATH, alias="GRPC_UNIX_SOCKET")
     grpc_max_message_bytes: int = Field(default=8 * 1024 * 1024, alias="GRPC_MAX_MESSAGE_BYTES")
     # The largest request of an RPC whose contract declares no max_request_bytes (most do not).
     grpc_max_request_bytes: int = Field(
@@ -365,6 +369,11 @@ class Settings(BaseSettings):
         """Return where a client in this deployment reaches the gRPC server."""
         host = "127.0.0.1" if self.grpc_host in ("0.0.0.0", "::", "") else self.grpc_host
         return f"{host}:{self.grpc_port}"
+
+    @property
+    def local_grpc_target(self) -> str:
+        """Return where a client on this machine reaches the gRPC server: its socket, if any."""
+        return f"unix:{self.grpc_unix_socket}" if self.grpc_unix_socket else self.grpc_target
 
     def signing_secret(self) -> str:
         """Return the HMAC secret, creating a persistent random one under var/ in development."""

@@ -88,12 +88,15 @@ def _headers(context: Context) -> dict[str, str]:
 
 
 def _peer_address(peer: str) -> str:
-    """Return the address of a gRPC peer string ("ipv4:1.2.3.4:5", "ipv6:[::1]:5")."""
+    """Return the address of a gRPC peer string ("ipv4:1.2.3.4:5", "ipv6:[::1]:5", "unix:")."""
     kind, _, rest = peer.partition(":")
     if kind == "ipv6":
         return rest.rpartition("]")[0].lstrip("[")
     if kind == "ipv4":
         return rest.rpartition(":")[0]
+    if kind == "unix":
+        # A process on this machine (GRPC_UNIX_SOCKET), as local as one on loopback.
+        return "127.0.0.1"
     return ""
 
 

@@ -43,6 +43,9 @@ def check_processes(settings: Settings, processes: int, services: list[str]) -> 
     check_copies(processes, settings.grpc_port, "GRPC_PORT")
     if processes == 1:
         return
+    if settings.grpc_unix_socket:
+        # One path holds one listener: copies would take it from each other.
+        raise ConfigError("--processes > 1 shares GRPC_PORT only: unset GRPC_UNIX_SOCKET")
     if not settings.effective_database_url.startswith("postgresql"):
         raise ConfigError("--processes > 1 needs a PostgreSQL DATABASE_URL")
     if "jobs" in services and not settings.redis_url:

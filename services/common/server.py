@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 import grpc
@@ -61,6 +63,7 @@ class StudioServer:
         self.specs = list(specs)
         self.health = HealthServicer()
         self.port: int | None = None
+        self.unix_socket: str | None = None
         names = [spec.full_name for spec in self.specs]
         settings = app.settings
         # Each RPC's request limit comes from the contract; the transport drops anything over
@@ -131,14 +134,38 @@ class StudioServer:
             self.port = 0  # grpcio raises where older versions returned 0
         if self.port == 0:
             raise OSError(f"cannot bind the gRPC server to {address}: is the port in use?")
+        self._bind_unix_socket()
         await self._server.start()
         for name in (OVERALL, *(spec.full_name for spec in self.specs)):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
             "gRPC server listening",
-            extra={"address": address, "port": self.port, "services": [s.key for s in self.specs]},
+            extra={
+                "address": address,
+                "port": self.port,
+                "unix_socket": self.unix_socket,
+                "services": [s.key for s in self.specs],
+            },
         )
         return self.port
+
+    def _bind_unix_socket(self) -> None:
+        """Also listen on GRPC_UNIX_SOCKET, if set, unless a live server already holds it."""
+        path = self.app.settings.grpc_unix_socket
+        if not path:
+            return
+        socket_path = Path(path)
+        socket_path.parent.mkdir(parents=True, exist_ok=True)
+        if socket_path.exists() or socket_path.is_symlink():
+            if not socket_path.is_socket():
+                raise OSError(f"GRPC_UNIX_SOCKET {path} exists and is not a socket")
+            # gRPC would quietly take the path over from a server still running there.
+            if _answers(socket_path):
+                raise OSError(f"GRPC_UNIX_SOCKET {path} is served by another process")
+            socket_path.unlink()  # left by a server that died
+        if self._server.add_insecure_port(f"unix:{path}") == 0:
+            raise OSError(f"cannot listen on GRPC_UNIX_SOCKET {path}")
+        self.unix_socket = path
 
     async def stop(self, grace: float | None = None) -> None:
         """Turn health NOT_SERVING first, then let in-flight RPCs finish within `grace`."""
@@ -155,6 +182,13 @@ class StudioServer:
     async def wait_for_termination(self) -> None:
         """Block until the server stops."""
         await self._server.wait_for_termination()
+
+
+def _answers(path: Path) -> bool:
+    """Tell whether something accepts connections on a Unix socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(str(path)) == 0
 
 
 class Companion(Protocol):

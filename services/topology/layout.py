@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+# A Unix socket's longest path here, as services.common.config's (not imported, as below).
+MAX_SOCKET_PATH = 100
 # One `filmstudio serve --services KEY` process each (services/bootstrap.py's SERVICES; a unit
 # test keeps the two in step, so that `make down` need not import the studio).
 SERVICE_KEYS = ("user", "project", "credits", "jobs", "youtube", "admin")
@@ -97,6 +99,16 @@ class Layout:
     def service_target(self, key: str) -> str:
         """Return HOST:PORT where the other processes reach one service."""
         return f"127.0.0.1:{self.service_port(key)}"
+
+    def service_socket(self, key: str) -> Path | None:
+        """Return the Unix socket one service's process also serves on (None: path too long)."""
+        path = self.state / f"{key}.sock"
+        return path if len(str(path)) <= MAX_SOCKET_PATH else None
+
+    def gateway_target(self, key: str) -> str:
+        """Return where the gateway reaches one service: its Unix socket, cheaper than TCP."""
+        path = self.service_socket(key)
+        return f"unix:{path}" if path is not None else self.service_target(key)
 
     def service_metrics_port(self, key: str) -> int:
         """Return the METRICS_PORT of one service's process."""

@@ -53,13 +53,14 @@ def studio_programs(layout: Layout, env: dict[str, str]) -> list[Program]:
             env
             | {
                 "GRPC_PORT": str(layout.service_port(key)),
+                "GRPC_UNIX_SOCKET": str(layout.service_socket(key) or ""),
                 "METRICS_PORT": str(layout.service_metrics_port(key)),
             },
         )
         for key in SERVICE_KEYS
     ]
-    routes = [f"--route={key}={layout.service_target(key)}" for key in SERVICE_KEYS[1:]]
-    gateway = (filmstudio(), "gateway", f"--backend={layout.service_target(SERVICE_KEYS[0])}",
+    routes = [f"--route={key}={layout.gateway_target(key)}" for key in SERVICE_KEYS[1:]]
+    gateway = (filmstudio(), "gateway", f"--backend={layout.gateway_target(SERVICE_KEYS[0])}",
                *routes, "--host=127.0.0.1", f"--port={layout.gateway_port}")  # fmt: skip
     programs.append(Program("gateway", gateway, "gateway", env))
     for index in range(1, WORKERS + 1):

@@ -39,12 +39,23 @@ def test_one_serve_per_service_a_routing_gateway_and_two_workers(tmp_path: Path)
         assert len(program.env["JWT_SECRET"]) >= 32
         if args.command == "serve":
             assert program.env["GRPC_PORT"] == str(layout.service_port(program.name))
+            socket = layout.service_socket(program.name)
+            assert program.env["GRPC_UNIX_SOCKET"] == str(socket or "")
     assert by_name["jobs"].command[-1] == "jobs,project"  # workers' GetProject
     gateway = " ".join(by_name["gateway"].command)
-    assert "--backend=127.0.0.1:41000" in gateway
-    assert all(f"--route={key}=127.0.0.1:" in gateway for key in SERVICE_KEYS[1:])
+    # The gateway reaches each service on its Unix socket (TCP where the path is too long).
+    assert f"--backend={layout.gateway_target('user')}" in gateway
+    assert all(f"--route={key}={layout.gateway_target(key)}" in gateway for key in SERVICE_KEYS[1:])
     metrics = [program.env["METRICS_PORT"] for program in programs if "METRICS_PORT" in program.env]
     assert len(metrics) == len(set(metrics)) == len(SERVICE_KEYS) + 2
+
+
+def test_services_are_reached_on_unix_sockets_unless_the_path_is_too_long(tmp_path) -> None:
+    short = Layout.from_env({"TOPOLOGY_DIR": "/run/fs", "TOPOLOGY_GRPC_PORT": "41000"})
+    assert short.gateway_target("credits") == "unix:/run/fs/topology/credits.sock"
+    deep = Layout.from_env({"TOPOLOGY_DIR": "/run/" + "d" * 100, "TOPOLOGY_GRPC_PORT": "41000"})
+    assert deep.service_socket("credits") is None
+    assert deep.gateway_target("credits") == "127.0.0.1:41002"
 
 
 def test_supervisord_config_stops_groups_in_reverse_and_escapes_values(tmp_path: Path) -> None:
