@@ -31,10 +31,13 @@ _INT64 = frozenset(
     }
 )
 _SPECIAL_FORMS = WELL_KNOWN | {"google.protobuf.Empty"}
+_Quick = tuple[dict[str, Any], dict[int, tuple[str, "Convert | None"]]]
 
 _EPOCH = datetime.datetime(1970, 1, 1)
 # The instants proto3 JSON can write: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 _TIMESTAMP_SECONDS = range(-62_135_596_800, 253_402_300_800)
+_WRITTEN_TIMES: dict[tuple[int, int], str] = {}
+_WRITTEN_TIMES_KEPT = 8192
 
 
 def _json_string(message: Any) -> str:
@@ -44,6 +47,19 @@ def _json_string(message: Any) -> str:
 def _timestamp(message: Any) -> str:
     """Write a Timestamp as its ToJsonString() does, minus the generic machinery around it."""
     seconds, nanos = message.seconds, message.nanos
+    # Answers repeat the same few instants (a resource's create and update times, read again
+    # and again): each is written once.
+    key = (seconds, nanos)
+    text = _WRITTEN_TIMES.get(key)
+    if text is None:
+        if len(_WRITTEN_TIMES) >= _WRITTEN_TIMES_KEPT:
+            _WRITTEN_TIMES.clear()
+        text = _WRITTEN_TIMES[key] = _write_timestamp(seconds, nanos, message)
+    return text
+
+
+def _write_timestamp(seconds: int, nanos: int, message: Any) -> str:
+    """Write one instant in proto3 JSON (RFC 3339, UTC, 0, 3, 6 or 9 fractional digits)."""
     if seconds not in _TIMESTAMP_SECONDS or not 0 <= nanos < 1_000_000_000:
         return _json_string(message)  # out of range: protobuf raises its own ValueError
     text = (_EPOCH + datetime.timedelta(seconds=seconds)).isoformat()
@@ -99,6 +115,9 @@ class Renderer:
         # Per field: name, JSON name, presence, the converter (None: the value as it is), and
         # whether it is written as null when unset (singular messages outside oneofs).
         self._plans: dict[str, list[tuple[str, str, bool, Convert | None, bool]]] = {}
+        # Per message type: its unset form and, by field number, each field's key and
+        # converter; () for a type written field by field.
+        self._quick: dict[str, _Quick | tuple[()]] = {}
 
     def to_json(self, message: Message) -> Any:
         """Return the JSON value of a message as protojson with EmitUnpopulated writes it.
@@ -107,15 +126,51 @@ class Renderer:
         values, unset message fields as null, unset oneof members (proto3 optional too) left out.
         """
         descriptor = message.DESCRIPTOR
-        if descriptor.full_name in _SPECIAL_FORMS:
-            if (write := _STRING_WRITERS.get(descriptor.full_name)) is not None:
-                return write(message)
-            return json_format.MessageToDict(message, descriptor_pool=self.pool)
+        quick = self._quick.get(descriptor.full_name)
+        if quick is None:
+            if descriptor.full_name in _SPECIAL_FORMS:
+                if (write := _STRING_WRITERS.get(descriptor.full_name)) is not None:
+                    return write(message)
+                return json_format.MessageToDict(message, descriptor_pool=self.pool)
+            quick = self._quick[descriptor.full_name] = self._quick_plan(message)
+        if quick:
+            unset, by_number = quick
+            # Only the fields that are set are visited: the rest keep their unset form.
+            out = unset.copy()
+            for field, value in message.ListFields():
+                known = by_number.get(field.number)
+                if known is None:  # an extension: the plan does not know it
+                    return self._each_field(message)
+                key, convert = known
+                out[key] = value if convert is None else convert(value)
+            return out
+        return self._each_field(message)
+
+    def _quick_plan(self, message: Message) -> _Quick | tuple[()]:
+        """Plan a type written from its set fields over its unset form; () where it cannot be.
+
+        A oneof member or proto2 field left out when unset would come last in the output if
+        written over the unset form: such types take every field in turn.
+        """
+        plan = self._plan_of(message.DESCRIPTOR)
+        if any(presence and not null for _, _, presence, _, null in plan):
+            return ()
+        # Shared by every answer of this type: its lists and maps are never changed.
+        unset = self._each_field(type(message)())
+        numbers = {field.name: field.number for field in message.DESCRIPTOR.fields}
+        by_number = {numbers[name]: (key, convert) for name, key, _, convert, _ in plan}
+        return unset, by_number
+
+    def _plan_of(self, descriptor: Any) -> list[tuple[str, str, bool, Convert | None, bool]]:
         plan = self._plans.get(descriptor.full_name)
         if plan is None:
             plan = self._plans[descriptor.full_name] = self._plan(descriptor)
+        return plan
+
+    def _each_field(self, message: Message) -> dict[str, Any]:
+        """Write a message field by field, in declaration order."""
         out: dict[str, Any] = {}
-        for name, key, presence, convert, null in plan:
+        for name, key, presence, convert, null in self._plan_of(message.DESCRIPTOR):
             if presence and not message.HasField(name):
                 if null:
                     out[key] = None

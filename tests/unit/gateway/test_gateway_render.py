@@ -103,3 +103,20 @@ def test_timestamps_out_of_range_fail_as_protobuf_fails(seconds: int, nanos: int
     with pytest.raises(ValueError, match="Timestamp is not valid") as ours:
         Renderer().to_json(project)
     assert str(ours.value) == str(protobuf_error.value)
+
+
+@pytest.mark.parametrize("message", _cases(), ids=lambda m: type(m).__name__)
+def test_a_type_written_again_from_its_kept_plan_writes_the_same_in_field_order(message) -> None:
+    renderer = Renderer()
+    first, again = renderer.to_json(message), renderer.to_json(message)
+    order = [f.json_name for f in message.DESCRIPTOR.fields if f.json_name in again]
+    assert list(again) == list(first) == order  # declaration order, set oneofs included
+    assert again == first
+
+
+def test_instants_written_again_are_still_each_their_own() -> None:
+    renderer, project = Renderer(), project_pb2.Project()
+    for _ in range(2):
+        for seconds, nanos in _INSTANTS:
+            project.create_time.seconds, project.create_time.nanos = seconds, nanos
+            assert renderer.to_json(project)["createTime"] == project.create_time.ToJsonString()
