@@ -6,6 +6,7 @@ transaction, then enqueue; each step that fails undoes the ones before it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -16,6 +17,7 @@ from sqlalchemy import delete, select
 from services.ai_job.announce import announce
 from services.ai_job.credits_client import CreditsClient
 from services.ai_job.events import EventBus
+from services.ai_job.hold_undo import HoldUndo
 from services.ai_job.models import JobRow
 from services.ai_job.pricing import price
 from services.ai_job.queue import JobQueue
@@ -59,6 +61,7 @@ class JobCreation:
         self.credits = credits
         self.runners = runners
         self.settings = settings
+        self.undo = HoldUndo(database, credits, settings.job_hold_ttl_seconds)
 
     async def create(
         self,
@@ -161,8 +164,12 @@ class JobCreation:
         )
         try:
             existing = await self._store(row, caller)
+        except asyncio.CancelledError:
+            # A second cancellation must not cut the undo short: it runs on its own.
+            self.undo.undo_soon(row.id, reservation, "job creation cancelled")
+            raise
         except BaseException:
-            await self._release_quietly(reservation, "job creation failed")
+            await self.undo.undo(row.id, reservation, "job creation failed")
             raise
         if existing is not None:
             # A concurrent call with the same request_id stored the job first; the hold is its.
@@ -173,7 +180,7 @@ class JobCreation:
             await self.queue.enqueue(row.id, row.attempt, row.priority)
         except Exception as error:
             await self._unstore(row)
-            await self._release_quietly(reservation, "enqueue failed")
+            await self.undo.undo(row.id, reservation, "enqueue failed")
             log.exception("enqueue failed; job creation undone", extra={"job_id": row.id})
             raise errors.Unavailable(
                 "the job queue is unavailable; nothing was charged", retry_after_seconds=5
@@ -250,13 +257,6 @@ class JobCreation:
             await db.execute(delete(JobRow).where(JobRow.id == row.id))
             if row.job_type in GENERATING_TYPES:
                 await self.projects.restore_status(db, row.project_id, row.project_status_before)
-
-    async def _release_quietly(self, reservation: str, reason: str) -> None:
-        try:
-            await self.credits.release(reservation, reason)
-        except errors.DomainError:
-            # The hold expires by itself after its TTL; nothing is lost, only delayed.
-            log.exception("could not release a hold", extra={"reservation": reservation})
 
 
 def _job_id_for(owner_id: int, request_id: str) -> int:
