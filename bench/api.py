@@ -9,8 +9,9 @@ through the domain services. Each call is then driven with the same load generat
 concurrency: h2load (h2c with gRPC framing) where it is on PATH, otherwise a Python grpc.aio
 client (several channels, many calls in flight), which the output says. Rounds alternate the
 hello-world server and each product call (GetMe, GetProject, ListProjects with a page of 20,
-GetCredits, GetJob), reversing the order every other round, and each ratio is taken within its
-round: the machine is shared and its speed drifts.
+GetCredits, GetJob), reversing the order every other round. The hello-world server runs before
+the first call of a round and again after each call, and each call's ratio is to the mean of
+the two hello-world runs around it: the machine is shared and its speed drifts within seconds.
 
 Every answer is checked: h2load sees only HTTP 200, so a run counts the DATA bytes received (a
 gRPC error is trailers-only and carries no message: the bytes must be a whole number of good
@@ -475,7 +476,8 @@ def main() -> None:
     children = Processes(
         var, {**os.environ, **env, "PYTHONPATH": os.pathsep.join(filter(None, path))}
     )
-    rows: dict[str, list[float]] = {}  # label -> calls/s per round
+    rows: dict[str, list[float]] = {}  # label -> calls/s per run
+    baselines: dict[str, list[float]] = {}  # label -> hello-world calls/s around each run
     codes: Counter[str] = Counter()
     notes: list[str] = []
     try:
@@ -509,12 +511,21 @@ def main() -> None:
                 return h2load_run(aimed, rest, args.concurrency, args.seconds, work)
             return asyncio.run(python_run(aimed, rest, args.concurrency, args.seconds))
 
+        products = targets[1:]
         for turn in range(args.rounds):
-            order = targets if turn % 2 == 0 else targets[::-1]
+            order = products if turn % 2 == 0 else products[::-1]
+            before = run(hello)
+            rows.setdefault(hello.call.label, []).append(before)
             for target in order:
-                rows.setdefault(target.call.label, []).append(run(target))
-                if args.rest and target.token:
-                    rows.setdefault(f"{target.call.label} REST", []).append(run(target, True))
+                label = target.call.label
+                rows.setdefault(label, []).append(run(target))
+                if args.rest:
+                    rows.setdefault(f"{label} REST", []).append(run(target, True))
+                after = run(hello)
+                rows[hello.call.label].append(after)
+                # The hello-world runs just before and after this call are its baseline.
+                baselines.setdefault(label, []).append((before + after) / 2)
+                before = after
             found, offset = logged_codes(log, offset)
             codes.update(found)
         notes.append(run_on_uvloop(session_check_costs(env, token)))
@@ -526,11 +537,12 @@ def main() -> None:
         children.stop()
         drop_postgres_database(url)
         shutil.rmtree(var, ignore_errors=True)
-    report(rows, codes, client, args, notes)
+    report(rows, baselines, codes, client, args, notes)
 
 
 def report(
     rows: dict[str, list[float]],
+    baselines: dict[str, list[float]],
     codes: Counter[str],
     client: str,
     args: argparse.Namespace,
@@ -548,7 +560,7 @@ def report(
     met = True
     for label, rates in rows.items():
         rest = label.endswith(" REST")
-        base = rows[label.removesuffix(" REST")] if rest else hello
+        base = rows[label.removesuffix(" REST")] if rest else baselines.get(label, hello)
         ratios = [r / b for r, b in zip(rates, base, strict=True)]
         ratio = statistics.median(ratios)
         goal = REST_GOAL if rest else GOALS.get(label, 0.4)
