@@ -40,6 +40,18 @@ def postgres_url() -> Iterator[str]:
     drop_postgres_database(url)
 
 
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of one test module's own, dropped after it.
+
+    For a studio whose background sweeps act on every row they find: in the shared database
+    they would settle or rerun other modules' leftover jobs, and count it in this one's numbers.
+    """
+    url = _new_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """The URL of a SQLite file, not yet created, private to the test."""

@@ -38,10 +38,14 @@ def rpc(method: str, code: str, service: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def embedded(tmp_path_factory, postgres_url):
-    """Every service with in-process workers, and the gateway beside it; yield its /metrics."""
+async def embedded(tmp_path_factory, module_postgres_url):
+    """Every service with in-process workers, and the gateway beside it; yield its /metrics.
+
+    On a database of its own: the recovery sweep settles any ended job's unsettled hold, and
+    another module's leftover job captured here once counted in this module's credit totals.
+    """
     settings = studio_settings(
-        tmp_path_factory.mktemp("var"), postgres_url, WORKER_CONCURRENCY=1, **JOB_SETTINGS
+        tmp_path_factory.mktemp("var"), module_postgres_url, WORKER_CONCURRENCY=1, **JOB_SETTINGS
     )
     async with running_studio(settings, background=True) as (server, channel):
         gateway = GatewayServer(filmstudio_config(settings, settings.grpc_target), port=free_port())
