@@ -23,6 +23,7 @@ from services.common.logs import (
     JsonFormatter,
     LoopBufferedHandler,
     TextFormatter,
+    _sole_json_handler,
     configure_logging,
     log_without_caller,
 )
@@ -257,6 +258,75 @@ def test_the_access_line_is_logged_without_its_caller(stream) -> None:
     assert len(_lines(stream)) == 2
     with pytest.raises(KeyError):
         log_without_caller(log, logging.INFO, "rpc finished", {"lineno": 3})
+
+
+def _without_time(line: str) -> str:
+    """Return a JSON line with its time's value blanked (the two ways log at different times)."""
+    head, _, rest = line.partition('"time": "')
+    return head + '"time": "' + rest.split('"', 1)[1]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"rpc": "/x/Y", "code": "OK", "duration_ms": 0.25},
+        {"request_id": "from-the-gateway", "status": 200},  # the gateway names its own id
+        {"api_token": "hunter2", "n": float("nan"), "_private": 1},  # redacted, odd, skipped
+        {"time": "an extra named like the head"},  # the record's dict path: same line
+        {"nested": {"a": [1, 2]}, "who": "Zoë \u2028 \udc80", "raw": b"\xff"},
+    ],
+)
+def test_the_fast_access_line_is_the_records_line(stream, extra) -> None:
+    configure_logging("INFO", "json", stream)
+    log = logging.getLogger("t.access.same")
+    assert _sole_json_handler(log, logging.INFO) is logging.getLogger().handlers[0]  # fast
+    request = request_id_var.set("req-1")
+    principal = principal_var.set(Principal(PrincipalKind.USER, "42"))
+    try:
+        log.info("rpc finished", extra=dict(extra))
+        log_without_caller(log, logging.INFO, "rpc finished", dict(extra))
+    finally:
+        principal_var.reset(principal)
+        request_id_var.reset(request)
+    usual, fast = stream.getvalue().splitlines()
+    assert _without_time(fast) == _without_time(usual)
+
+
+def test_the_fast_access_line_carries_the_span_inside_one(stream) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    configure_logging("INFO", "json", stream)
+    log = logging.getLogger("t.access.span")
+    with TracerProvider().get_tracer("test").start_as_current_span("work"):
+        log.info("rpc finished", extra={"code": "OK"})
+        log_without_caller(log, logging.INFO, "rpc finished", {"code": "OK"})
+    usual, fast = stream.getvalue().splitlines()
+    assert '"trace_id": ' in fast
+    assert _without_time(fast) == _without_time(usual)
+
+
+def test_another_handler_or_filter_still_sees_the_access_line(stream) -> None:
+    configure_logging("INFO", "json", stream)
+    log = logging.getLogger("t.access.seen")
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep()
+    log.addHandler(keep)  # as pytest's caplog or an exporter adds one
+    try:
+        log_without_caller(log, logging.INFO, "rpc finished", {"code": "OK"})
+    finally:
+        log.removeHandler(keep)
+    log.addFilter(lambda record: record.__dict__.get("code") != "HIDDEN")
+    try:
+        log_without_caller(log, logging.INFO, "rpc finished", {"code": "HIDDEN"})
+    finally:
+        log.filters.clear()
+    assert [record.__dict__["code"] for record in seen] == ["OK"]
+    assert [line["code"] for line in _lines(stream)] == ["OK"]
 
 
 def test_lines_carry_the_pid_without_a_getpid_per_record(stream) -> None:
