@@ -75,13 +75,13 @@ class StudioServer:
             app.on_close(limiter.close)
         self._server = grpc.aio.server(
             interceptors=[
-                self._starts,
                 CallInterceptor(
                     policy_table(names),
                     app.authenticator,
                     TrustedProxies(settings.trusted_proxies),
                     guard,
                     limiter=limiter,
+                    starts=self._starts,
                 ),
             ],
             options=[
