@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import errors, metrics
 from services.common.db import Database, insert_ignore
+from services.common.hot_reads import Found
 from services.credits.members import USERS
 from services.credits.models import EntryRow, TransactionRow, WalletRow
 from services.credits.records import Credits
@@ -179,9 +180,19 @@ async def peek(db: AsyncSession, user_id: int) -> Wallet:
 
 
 async def read(database: Database, user_id: int) -> Wallet:
-    """Read a wallet as `peek` does, outside any transaction, on the hot-read path."""
+    """Read a wallet as `peek` does, outside any transaction, on the hot-read path.
+
+    A kept row (row_cache.py) serves many calls one wallet, made once: callers only read it.
+    """
     tags = (f"credit_wallets:{user_id}", f"users:{user_id}")  # migration 0009's announcements
-    return _peeked(await database.read_row(_PEEK, {"user_id": user_id}, tags), user_id)
+    row = await database.read_row(_PEEK, {"user_id": user_id}, tags)
+    if row is not None and row.user_id is not None:
+        return row.derived(_kept_wallet)
+    return _peeked(row, user_id)
+
+
+def _kept_wallet(row: Found) -> Wallet:
+    return Wallet.of(row, row.tier)
 
 
 def _peeked(row: Any, user_id: int) -> Wallet:

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common import audit, errors, metrics
+from services.common.memo import PerRecord
 from services.credits import checks, holds
 from services.credits.checks import Outcome
 from services.credits.fastpath import FastPath
@@ -46,13 +47,17 @@ from services.credits.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+# A wallet kept with its row (ledger.read) shows the same balances to every call it serves.
+_balances_of: PerRecord[Wallet, Credits] = PerRecord(Wallet.credits)
+
+
 async def balances(uow: UnitOfWork, *, user_id: int) -> Credits:
     """Return a user's balances, with lapsed credits and expired holds already resolved."""
     now = uow.clock()
     wallet = await read(uow.db, user_id)
     stale = holds.needs_settling(wallet, now) or await holds.has_due(uow.db, wallet, now)
     if not stale:
-        return wallet.credits()
+        return _balances_of(wallet)
 
     async def work(db: AsyncSession, now: datetime) -> Credits:
         wallet = await lock(db, user_id)

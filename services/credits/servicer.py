@@ -7,6 +7,7 @@ from filmstudio.v1 import credits_pb2, credits_pb2_grpc
 
 from services.common.context import require_principal
 from services.common.convert import resource_id, user_ref
+from services.common.memo import PerRecord
 from services.credits.convert import (
     added_kind,
     credits_message,
@@ -18,6 +19,7 @@ from services.credits.convert import (
     transaction_message,
 )
 from services.credits.credits_service import CreditsService
+from services.credits.records import Credits
 
 # Each RPC's context is typed with its own request and response: Context[Request, Response].
 Context = grpc.aio.ServicerContext
@@ -32,6 +34,8 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
 
     def __init__(self, service: CreditsService) -> None:
         self.service = service
+        # Balances read from a kept row are one record for many calls: one message (memo.py).
+        self._balances: PerRecord[Credits, credits_pb2.Credits] = PerRecord(credits_message)
 
     async def GetCredits(
         self,
@@ -40,7 +44,7 @@ class CreditsServicer(credits_pb2_grpc.CreditsServiceServicer):
     ) -> credits_pb2.GetCreditsResponse:
         user_id = credits_owner(request.name, require_principal())
         credits = await self.service.get_user_credits(user_id)
-        return credits_pb2.GetCreditsResponse(credits=credits_message(credits))
+        return credits_pb2.GetCreditsResponse(credits=self._balances(credits))
 
     async def DeductCredits(
         self,

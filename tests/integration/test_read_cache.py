@@ -24,6 +24,7 @@ from services.common.context import Principal
 from services.common.db import Database
 from services.common.migrate import migrate
 from services.common.tokens import ACCESS, principal_from_claims
+from services.credits.credits_service import CreditsService
 from services.project.listing import _BY_ID
 from services.project.models import ProjectRow
 from services.user.models import UserRow
@@ -269,3 +270,20 @@ def test_the_feed_quotes_awkward_passwords() -> None:
     assert "user='we\\'ird'" in conninfo
     assert "password='p\\\\a\\'ss'" in conninfo
     assert "port='5433'" in conninfo
+
+
+async def test_kept_balances_are_one_record_until_the_wallet_changes(database) -> None:
+    settings = explicit_settings(JWT_SECRET=TEST_JWT_SECRET, BCRYPT_ROUNDS=4)
+    credits = CreditsService(database, settings)
+    _, principal = await _signed_in(database, DatabaseSessionCheck(database))
+    user_id = int(principal.subject)
+    await credits.add_credits(user_id, 40, reason="test", idempotency_key=uuid.uuid4().hex)
+    await _live(database)
+    first = await credits.get_user_credits(user_id)
+    assert await credits.get_user_credits(user_id) is first  # kept: made once, shared
+
+    await credits.add_credits(user_id, 2, reason="test", idempotency_key=uuid.uuid4().hex)
+
+    after = await credits.get_user_credits(user_id)
+    assert after is not first
+    assert after.available == first.available + 2
