@@ -187,6 +187,10 @@ class RedisEventBus:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # Redis hiccup: wait and resume from the last id seen
+                if not fanout.queues or self._fanout.get(job_id) is not fanout:
+                    # The watchers left and the cancellation was lost on the way (see above):
+                    # the failed read is that cancellation's, not Redis's, and nobody waits.
+                    return
                 log.warning("event stream read failed; retrying: %s", error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, READ_RETRY_MAX_SECONDS)

@@ -7,6 +7,7 @@ import contextlib
 
 import grpc
 import pytest
+import redis.asyncio as redis
 from filmstudio.v1 import (
     ai_job_pb2,
     common_pb2,
@@ -23,7 +24,7 @@ from services.bootstrap import resolve
 from tests.support.jobs import JOB_SETTINGS, funded_studio
 from tests.support.outages import private_postgres, private_redis
 from tests.support.studio import running_studio, studio_settings
-from tests.support.workers import Workers, production_studio
+from tests.support.workers import REDIS_URL, Workers, production_studio
 
 SUCCEEDED, FAILED = common_pb2.JOB_STATUS_SUCCEEDED, common_pb2.JOB_STATUS_FAILED
 
@@ -212,3 +213,35 @@ async def test_database_crash_restarts_answer_unavailable_with_retry_info(tmp_pa
     }
     assert all(_retry_delay(f) for f in failures)
     assert outcomes[-8:] == [None] * 8, "calls succeed again once the database is back"
+
+
+class _ReadCutOnLeaving:
+    """Redis readers whose blocking XREAD swallows its cancellation and then fails.
+
+    Injected because the real race cannot be staged on demand: redis-py can lose a cancellation
+    that lands while it reconnects, and the read then fails on the connection it closed.
+    """
+
+    async def xread(self, *_: object, **__: object) -> object:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)
+        raise redis.ConnectionError("Connection closed by server.")
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
+async def test_a_reader_whose_watchers_left_ends_without_a_warning(caplog) -> None:
+    bus = RedisEventBus(REDIS_URL, prefix="test-readers-leaving")  # reads, writes nothing
+    bus._readers = _ReadCutOnLeaving()
+    try:
+        async with bus.follow(7):
+            await asyncio.sleep(0.05)  # the reader is in its blocking read
+            reader = bus._fanout[7].reader
+        assert reader is not None
+        with caplog.at_level("WARNING", logger="services.ai_job.events"):
+            await asyncio.wait_for(asyncio.shield(reader), timeout=2)
+        # A watch that ended is no Redis failure: nothing for an operator to chase.
+        assert not [r for r in caplog.records if "event stream read failed" in r.message]
+    finally:
+        await bus.close()
