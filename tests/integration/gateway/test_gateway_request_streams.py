@@ -52,7 +52,9 @@ async def test_client_streaming_calls_before_the_body_ends(both) -> None:
     both.backend.calls.requests.pop("Collect", None)
     writer.write(_chunk(b'{"number": 5, "label": "first"}'))
     await writer.drain()
-    for _ in range(200):  # the backend has the first message while the body is still open
+    # The backend has the first message while the body is still open (within 10 s: a loaded CI
+    # machine once took over 2 s; a gateway that held the message would never pass).
+    for _ in range(1000):
         seen = both.backend.calls.requests.get("Collect")
         if seen:
             break
