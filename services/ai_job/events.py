@@ -181,13 +181,13 @@ class RedisEventBus:
         """
         key = self._key(job_id)
         delay = READ_RETRY_SECONDS
-        while fanout.queues and self._fanout.get(job_id) is fanout:
+        while self._watched(job_id, fanout):
             try:
                 reply = await self._readers.xread({key: last}, block=READ_BLOCK_MS, count=500)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # Redis hiccup: wait and resume from the last id seen
-                if not fanout.queues or self._fanout.get(job_id) is not fanout:
+                if not self._watched(job_id, fanout):
                     # The watchers left and the cancellation was lost on the way (see above):
                     # the failed read is that cancellation's, not Redis's, and nobody waits.
                     return
@@ -200,6 +200,10 @@ class RedisEventBus:
                 for entry_id, fields in entries:
                     last = entry_id
                     fanout.deliver(JobEvent.from_json(entry_id, fields["data"]))
+
+    def _watched(self, job_id: int, fanout: _Fanout) -> bool:
+        """Tell whether a reader's fan-out still has watchers and is still the job's."""
+        return bool(fanout.queues) and self._fanout.get(job_id) is fanout
 
     @contextlib.asynccontextmanager
     async def follow(self, job_id: int) -> AsyncIterator[asyncio.Queue[JobEvent]]:

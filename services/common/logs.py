@@ -160,6 +160,14 @@ def _json(value: Any) -> str:
         return encode_basestring_ascii(_default(value))
 
 
+def _add_fields(parts: list[str], plan: _Plan, values: dict[str, Any]) -> None:
+    """Append each planned field's start and encoded value (a secret's value redacted)."""
+    for key, start, secret in plan:
+        value = "[redacted]" if secret else values[key]
+        # Most values are strings: encoded here, without the call to _json.
+        parts += (start, encode_basestring_ascii(value) if type(value) is str else _json(value))
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object per line (the text json.dumps gives its dict)."""
 
@@ -185,12 +193,7 @@ class JsonFormatter(logging.Formatter):
         if head is None:
             head = self._head(record)
         parts = ['{"time": "', self._time(record.created), head, _json(record.getMessage())]
-        for key, start, secret in plan:
-            value = attributes[key]
-            if secret:
-                value = "[redacted]"
-            # Most values are strings: encoded here, without the call to _json.
-            parts += (start, encode_basestring_ascii(value) if type(value) is str else _json(value))
+        _add_fields(parts, plan, attributes)
         if record.exc_info:
             parts += (', "exception": ', _json(self.formatException(record.exc_info)))
         parts.append("}")
@@ -215,9 +218,7 @@ class JsonFormatter(logging.Formatter):
         if head is None:
             head = self._make_head(levelname, name, _pid)
         parts = ['{"time": "', self._time(time.time()), head, _json(str(msg))]
-        for key, start, secret in plan:
-            value = "[redacted]" if secret else fields[key]
-            parts += (start, encode_basestring_ascii(value) if type(value) is str else _json(value))
+        _add_fields(parts, plan, fields)
         parts.append("}")
         return "".join(parts)
 
