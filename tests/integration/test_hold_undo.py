@@ -21,20 +21,13 @@ from services.ai_job.credits_client import CreditsClient, Hold
 from services.common import errors
 from services.common.db import Database
 from services.credits.models import ReservationRow
-from tests.support.jobs import JOB_SETTINGS, funded_studio
-from tests.support.studio import free_port, running_studio, studio_settings
-
-
-@pytest.fixture(scope="module")
-async def embedded(tmp_path_factory, postgres_url):
-    settings = studio_settings(tmp_path_factory.mktemp("var"), postgres_url, **JOB_SETTINGS)
-    async with running_studio(settings, background=True) as (server, channel):
-        yield server, channel
+from tests.support.jobs import funded_studio
+from tests.support.studio import free_port
 
 
 @pytest.fixture
-async def studio(embedded):
-    return await funded_studio(*embedded)
+async def studio(embedded_jobs):
+    return await funded_studio(*embedded_jobs)
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.ai_job.models import JobRow
-from tests.support.jobs import JOB_SETTINGS, check_watchers_agree, funded_studio
-from tests.support.studio import running_studio, studio_settings
+from tests.support.jobs import check_watchers_agree, funded_studio
 from tests.support.users import error_of
 
 QUEUED, RUNNING = common_pb2.JOB_STATUS_QUEUED, common_pb2.JOB_STATUS_RUNNING
@@ -30,16 +29,9 @@ CANCELLED = common_pb2.JOB_STATUS_CANCELLED
 ENDED = (SUCCEEDED, FAILED, CANCELLED)
 
 
-@pytest.fixture(scope="module")
-async def embedded(tmp_path_factory, postgres_url):
-    settings = studio_settings(tmp_path_factory.mktemp("var"), postgres_url, **JOB_SETTINGS)
-    async with running_studio(settings, background=True) as (server, channel):
-        yield server, channel
-
-
 @pytest.fixture
-async def studio(embedded):
-    return await funded_studio(*embedded)
+async def studio(embedded_jobs):
+    return await funded_studio(*embedded_jobs)
 
 
 async def _project_status(studio, name: str) -> int:
@@ -68,8 +60,8 @@ async def test_a_script_analysis_job_runs_to_the_end_and_is_paid_for(studio) -> 
     assert await studio.balance() == before - job.cost_credits  # captured, not refunded
 
 
-async def test_creation_is_all_or_nothing_when_credits_are_short(embedded) -> None:
-    studio = await funded_studio(*embedded, credits=0)
+async def test_creation_is_all_or_nothing_when_credits_are_short(embedded_jobs) -> None:
+    studio = await funded_studio(*embedded_jobs, credits=0)
     # Spend the allowance a new account is granted, so the job finds the wallet empty.
     spend = credits_pb2.DeductCreditsRequest(
         user=studio.user, amount=await studio.balance(), reason="spent", request_id="drain"
@@ -167,7 +159,7 @@ async def test_a_flaky_stage_is_retried_and_a_failed_job_is_retried_reusing_stag
     )
 
 
-async def test_jobs_are_listed_newest_first_and_private(embedded, studio) -> None:
+async def test_jobs_are_listed_newest_first_and_private(embedded_jobs, studio) -> None:
     first = await studio.create(diagnostic={"sleep_seconds": 0})
     await studio.wait_for(first.name, *ENDED)
     second = await studio.create(
@@ -180,7 +172,7 @@ async def test_jobs_are_listed_newest_first_and_private(embedded, studio) -> Non
         metadata=studio.auth,
     )
     assert [j.name for j in rest.jobs] == [first.name]
-    stranger = await funded_studio(*embedded)
+    stranger = await funded_studio(*embedded_jobs)
     hidden = await error_of(stranger.get(first.name))
     assert hidden.code() == grpc.StatusCode.NOT_FOUND
     watch = await error_of(stranger.watch(first.name))
