@@ -100,6 +100,8 @@ class Calls:
     # Under fuzzing, nothing a generated request asks for may fail with a 5xx or take long.
     fuzzing: bool = False
     cancelled: list[str] = field(default_factory=list)
+    # Every client-streaming Collect call's messages so far, in the order the calls started.
+    collects: list[list[Any]] = field(default_factory=list)
     stream_cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -238,7 +240,8 @@ class Probes(pb_grpc.ProbeServiceServicer):
 
     async def Collect(self, request_iterator: Any, context: Any) -> Any:
         response = pb.CollectResponse()
-        seen = self.calls.requests["Collect"] = []  # as each message arrives
+        seen: list[Any] = []  # as each message arrives
+        self.calls.collects.append(seen)
         async for message in request_iterator:
             seen.append(message)
             response.total += message.number
