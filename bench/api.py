@@ -23,10 +23,11 @@ status and size of each answer itself.
 GRPC_UNIX_SOCKET, as a gateway beside them does) and measures each product call over REST
 (h2load --h1, or raw HTTP/1.1 from Python) against the same call over gRPC in the same round.
 With py-spy installed (`.venv/bin/pip install py-spy`), a flame graph of the backend serving
-GetProject under load is written to the output folder (`--out`, default var/bench/api).
+GetProject (or `--profile CALL`) under load is written to the output folder (`--out`, default
+var/bench/api).
 
     .venv/bin/python bench/api.py [--seconds 2.5] [--rounds 3] [--concurrency 64] [--rest]
-                                  [--python-client] [--out DIR] [--no-profile]
+                                  [--python-client] [--out DIR] [--no-profile] [--profile CALL]
 """
 
 from __future__ import annotations
@@ -417,7 +418,7 @@ async def session_check_costs(env: dict[str, str], token: str, calls: int = 3000
 # --- the run ------------------------------------------------------------------------------
 
 
-def profile(pid: int, out: Path, load: object) -> str:
+def profile(pid: int, out: Path, label: str, load: object) -> str:
     """Record a py-spy flame graph of `pid` while `load()` runs; return what was written."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
@@ -425,7 +426,8 @@ def profile(pid: int, out: Path, load: object) -> str:
     out.mkdir(parents=True, exist_ok=True)
     said: list[str] = []
     # One recording per format: the SVG for people, the folded stacks for diffing and grep.
-    for name, form in (("getproject.svg", "flamegraph"), ("getproject.folded", "raw")):
+    stem = label.lower()
+    for name, form in ((f"{stem}.svg", "flamegraph"), (f"{stem}.folded", "raw")):
         path = out / name
         command = [spy, "record", "-p", str(pid), "-d", "6", "-r", "200", "-f", form]
         recorder = subprocess.Popen(
@@ -438,7 +440,7 @@ def profile(pid: int, out: Path, load: object) -> str:
             return f"py-spy failed: {output.decode(errors='replace')[-300:]}"
         lines = output.decode(errors="replace").splitlines()
         said += [f"{name}: {line.strip()}" for line in lines if "amples" in line]
-    return f"py-spy profiles of GetProject under load in {out} ({'; '.join(said)})"
+    return f"py-spy profiles of {label} under load in {out} ({'; '.join(said)})"
 
 
 def main() -> None:
@@ -450,6 +452,7 @@ def main() -> None:
     parser.add_argument("--python-client", action="store_true", help="even if h2load is here")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "api")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--profile", default="GetProject", help="the call to profile")
     parser.add_argument("--hello-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from services.common.loop import run_on_uvloop
@@ -530,8 +533,8 @@ def main() -> None:
             codes.update(found)
         notes.append(run_on_uvloop(session_check_costs(env, token)))
         if not args.no_profile:
-            get_project = targets[2]
-            notes.append(profile(backend, args.out, lambda: run(get_project)))
+            profiled = next(t for t in targets if t.call.label == args.profile)
+            notes.append(profile(backend, args.out, args.profile, lambda: run(profiled)))
             offset = logged_codes(log, offset)[1]
     finally:
         children.stop()

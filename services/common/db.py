@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import NullPool
 
-from services.common.hot_reads import AnySelect, Found, HotReads
+from services.common.hot_reads import AnySelect, Found, FoundRows, HotReads
 
 # Re-exported: every model and domain takes its timestamps from here, as before.
 from services.common.timestamps import UtcDateTime as UtcDateTime
@@ -281,13 +281,13 @@ class Database:
 
     async def read_rows(
         self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
-    ) -> list[Found]:
+    ) -> FoundRows:
         """Run a hot SELECT of a bounded number of rows (see hot_reads.py); tags as read_row's."""
         if self._hot is not None:
             return await self._hot.rows(statement, params, tags)
         async with self._autocommit.connect() as connection:
             result = await connection.execute(statement, params)
-            return [Found(row._mapping) for row in result]
+            return FoundRows(Found(row._mapping) for row in result)
 
     async def ping(self) -> bool:
         """Tell whether the database answers SELECT 1 within PING_TIMEOUT_SECONDS."""

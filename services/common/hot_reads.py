@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, Self, TypeVar, overload
 
 import asyncpg
 from sqlalchemy import (
@@ -50,34 +50,68 @@ AnySelect = Select[*tuple[Any, ...]]
 _DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
-class Found:
-    """One row of a hot read, with attribute access like an ORM object, on either backend."""
+class _Derives:
+    """Values made once from a read: a kept read (row_cache.py) serves many calls."""
 
-    __slots__ = ("_derived", "_record")
+    __slots__ = ("_derived",)
 
-    def __init__(self, record: asyncpg.Record | Mapping[Any, Any]) -> None:
-        self._record = record
-        self._derived: dict[Callable[[Found], Any], Any] | None = None
+    def __init__(self) -> None:
+        self._derived: dict[Hashable, Any] | None = None
 
-    def derived(self, make: Callable[[Found], T]) -> T:
-        """Return `make(self)`, made once per row: a kept row (row_cache.py) serves many calls.
+    def derived(self, make: Callable[[Self], T], key: Hashable = None) -> T:
+        """Return `make(self)`, made once per read and `key` (`make` itself when None).
 
-        What `make` returns is shared by those calls, so callers must not change it.
+        What `make` returns is shared by the calls this read serves: they must not change it.
         """
         memo = self._derived
         if memo is None:
             memo = self._derived = {}
+        if key is None:
+            key = make
         try:
-            return memo[make]  # type: ignore[no-any-return]
+            return memo[key]  # type: ignore[no-any-return]
         except KeyError:
-            value = memo[make] = make(self)
+            value = memo[key] = make(self)
             return value
+
+
+class Found(_Derives):
+    """One row of a hot read, with attribute access like an ORM object, on either backend."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: asyncpg.Record | Mapping[Any, Any]) -> None:
+        super().__init__()
+        self._record = record
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self._record[name]
         except KeyError:
             raise AttributeError(name) from None
+
+
+class FoundRows(_Derives):
+    """The rows of a hot read, in order; what is made of all of them is made once too."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: Iterable[Found]) -> None:
+        super().__init__()
+        self.rows = tuple(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Found]:
+        return iter(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Found: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Found, ...]: ...
+    def __getitem__(self, index: int | slice) -> Found | tuple[Found, ...]:
+        return self.rows[index]
 
 
 # Column types whose asyncpg values are what SQLAlchemy would give (timestamptz comes back as an
@@ -108,12 +142,10 @@ async def _first(pool: asyncpg.Pool, sql: str, args: tuple[Any, ...]) -> tuple[F
     return (Found(record) if record is not None else None), _text_size(record)
 
 
-async def _every(
-    pool: asyncpg.Pool, sql: str, args: tuple[Any, ...]
-) -> tuple[tuple[Found, ...], int]:
+async def _every(pool: asyncpg.Pool, sql: str, args: tuple[Any, ...]) -> tuple[FoundRows, int]:
     """Fetch all of a statement's rows, and the bytes of their text."""
     records = await pool.fetch(sql, *args)
-    return tuple(Found(record) for record in records), sum(map(_text_size, records))
+    return FoundRows(Found(record) for record in records), sum(map(_text_size, records))
 
 
 class _Compiled:
@@ -196,10 +228,9 @@ class HotReads:
 
     async def rows(
         self, statement: AnySelect, params: Mapping[str, Any], tags: tuple[str, ...] = ()
-    ) -> list[Found]:
+    ) -> FoundRows:
         """Run a SELECT and return all its rows (bound it with a LIMIT); tags as for `row`."""
-        # Kept as a tuple, handed out as a fresh list: callers may slice or extend theirs.
-        return list(await self._read(statement, params, tags, _every))
+        return await self._read(statement, params, tags, _every)
 
     async def _read(
         self,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Boolean, bindparam, or_, select
 
 from services.common import errors
 from services.common.caller import Caller
 from services.common.db import Database
+from services.common.hot_reads import FoundRows
 from services.common.pagination import PageTokens, page_size, query_key
 from services.project import rules
 from services.project.access import visible
@@ -50,8 +53,11 @@ async def page(
     if status and status not in rules.STATUSES:
         raise errors.InvalidArgument.field("status", "is not a project status")
     size = page_size(limit)
-    key = query_key(list="projects", owner=user_id, status=status, deleted=deleted)
-    position = tokens.decode(page_token, key)
+
+    def key() -> str:
+        return query_key(list="projects", owner=user_id, status=status, deleted=deleted)
+
+    position = tokens.decode(page_token, key()) if page_token else None
     rows = await database.read_rows(
         _PAGE,
         {
@@ -64,6 +70,13 @@ async def page(
         },
         (f"projects@{user_id}",),
     )
+    # Every parameter above is in the row cache's key, so a kept read answers one query only:
+    # the page made of it, next token and all, is the same for every call it serves.
+    return rows.derived(lambda found: _page_of(found, size, tokens, key), key=_page_of)
+
+
+def _page_of(rows: FoundRows, size: int, tokens: PageTokens, key: Callable[[], str]) -> ProjectPage:
+    """Return the page of `size` projects in `rows`, with a next token when there are more."""
     found = rows[:size]
-    token = tokens.encode({"id": found[-1].id}, key) if len(rows) > size else ""
+    token = tokens.encode({"id": found[-1].id}, key()) if len(rows) > size else ""
     return ProjectPage([r.derived(to_project) for r in found], token)

@@ -13,7 +13,7 @@ from services.common.memo import PerRecord
 from services.project import rules
 from services.project.convert import change_message, fields_of, project_message
 from services.project.project_service import ProjectService
-from services.project.records import Project
+from services.project.records import Project, ProjectPage
 
 # Each RPC's context is typed with its own request and response: Context[Request, Response].
 Context = grpc.aio.ServicerContext
@@ -29,6 +29,10 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
         # A cached project is read by many calls: its message is made once (memo.py).
         self._message: PerRecord[Project, project_pb2.Project] = PerRecord(
             lambda project: project_message(project, link)
+        )
+        # ...and so is a page's: a kept page (listing.py) answers every call for it.
+        self._page_message: PerRecord[ProjectPage, project_pb2.ListProjectsResponse] = PerRecord(
+            self._make_page_message
         )
 
     async def CreateProject(
@@ -74,6 +78,9 @@ class ProjectServicer(project_pb2_grpc.ProjectServiceServicer):
             page_token=request.page_token,
             show_deleted=request.show_deleted,
         )
+        return self._page_message(page)
+
+    def _make_page_message(self, page: ProjectPage) -> project_pb2.ListProjectsResponse:
         return project_pb2.ListProjectsResponse(
             projects=[self._message(p) for p in page.projects],
             next_page_token=page.next_page_token,

@@ -27,6 +27,7 @@ from services.common.tokens import ACCESS, principal_from_claims
 from services.credits.credits_service import CreditsService
 from services.project.listing import _BY_ID
 from services.project.models import ProjectRow
+from services.project.project_service import ProjectService
 from services.user.models import UserRow
 from services.user.session_check import DatabaseSessionCheck
 from services.user.user_service import UserService
@@ -69,13 +70,16 @@ async def _live(database: Database) -> None:
     raise AssertionError("the change feed did not become live")
 
 
-async def _project(database: Database, title: str = "first") -> int:
+async def _project(database: Database, title: str = "first", owner_id: int = 0) -> int:
+    """Store a project of `owner_id` (a new user when 0); return its id."""
     async with database.session() as session, session.begin():
-        owner = UserRow(email=f"{uuid.uuid4().hex[:12]}@example.com", password_hash="")
-        session.add(owner)
-        await session.flush()
+        if not owner_id:
+            owner = UserRow(email=f"{uuid.uuid4().hex[:12]}@example.com", password_hash="")
+            session.add(owner)
+            await session.flush()
+            owner_id = owner.id
         project = ProjectRow(
-            owner_id=owner.id,
+            owner_id=owner_id,
             title=title,
             script="INT. TEST - DAY",
             style="cinematic",
@@ -87,6 +91,12 @@ async def _project(database: Database, title: str = "first") -> int:
         session.add(project)
         await session.flush()
         return int(project.id)
+
+
+async def _owner_of(database: Database, project_id: int) -> int:
+    row = await database.read_row(_BY_ID, {"id": project_id}, (f"projects:{project_id}",))
+    assert row is not None
+    return int(row.owner_id)
 
 
 async def _title(database: Database, project_id: int) -> str:
@@ -287,3 +297,27 @@ async def test_kept_balances_are_one_record_until_the_wallet_changes(database) -
     after = await credits.get_user_credits(user_id)
     assert after is not first
     assert after.available == first.available + 2
+
+
+async def test_a_kept_page_is_one_page_until_a_project_of_its_owner_changes(database) -> None:
+    projects = ProjectService(database)
+    owner = await _owner_of(database, await _project(database, "one"))
+    for title in ("two", "three"):
+        await _project(database, title, owner)
+    await _live(database)
+    first = await projects.get_user_projects(owner, limit=2)
+    assert [p.title for p in first.projects] == ["three", "two"]
+    assert await projects.get_user_projects(owner, limit=2) is first  # kept: made once, shared
+    # Other parameters are another query, and another page, with its own token.
+    other = await projects.get_user_projects(owner, limit=1)
+    assert [p.title for p in other.projects] == ["three"]
+    assert other.next_page_token != first.next_page_token
+    rest = await projects.get_user_projects(owner, limit=2, page_token=first.next_page_token)
+    assert [p.title for p in rest.projects] == ["one"]
+    assert rest.next_page_token == ""
+
+    await _project(database, "four", owner)
+
+    after = await projects.get_user_projects(owner, limit=2)
+    assert [p.title for p in after.projects] == ["four", "three"]
+    assert after.next_page_token != first.next_page_token
