@@ -16,6 +16,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from gateway import tracing
 from gateway.asgi import JSON, Scope, Send, header, request_id, send_status
+from gateway.bodies import JsonBodies
 from gateway.config import GatewayConfig
 from gateway.errors import GatewayError, http_status, status_body, status_from_rpc_error
 from gateway.forwarding import TrustedProxies
@@ -46,11 +47,13 @@ class Core:
     upstream: Upstream | None = None
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     renderer: Renderer = field(init=False)
+    bodies: JsonBodies = field(init=False)
     proxies: TrustedProxies = field(init=False)
     body_limits: BodyLimits = field(init=False)
 
     def __post_init__(self) -> None:
         self.renderer = Renderer(self.pool)
+        self.bodies = JsonBodies(self.renderer)
         self.proxies = TrustedProxies(self.config.trusted_proxies)
         self.body_limits = BodyLimits(self.config)
 

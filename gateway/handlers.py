@@ -174,4 +174,4 @@ async def _unary(
             raise
         await send_error(send, stream.error)
         return
-    await send_unary(scope, send, binding, core.renderer, response, initial, trailing)
+    await send_unary(scope, send, binding, core.bodies, response, initial, trailing)

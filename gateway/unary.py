@@ -9,11 +9,10 @@ from typing import Any
 from google.protobuf.message import Message
 
 from gateway.asgi import JSON, Headers, Scope, Send, send_bytes
+from gateway.bodies import JsonBodies
 from gateway.metadata import response_headers
-from gateway.render import Renderer
 from gateway.routing import Binding
 from gateway.trailers import EXTENSION, asks_for_trailers
-from gateway.transcode import dumps, render
 
 HTTP_BODY = "google.api.HttpBody"
 OCTET_STREAM = b"application/octet-stream"
@@ -43,7 +42,7 @@ async def send_unary(
     scope: Scope,
     send: Send,
     binding: Binding,
-    renderer: Renderer,
+    bodies: JsonBodies,
     response: Message,
     initial: Iterable[tuple[str, str | bytes]] | None,
     trailing: Iterable[tuple[str, str | bytes]] | None,
@@ -52,7 +51,7 @@ async def send_unary(
     if is_http_body(binding):
         body, content_type = raw_body(response)
     else:
-        body, content_type = dumps(render(binding, response, renderer)), JSON
+        body, content_type = bodies.body(binding, response), JSON
     if not wants_trailers(scope):
         # grpc-gateway sends no trailers then; Grpc-Trailer-* headers keep them visible.
         await send_bytes(send, 200, body, content_type, response_headers(initial, trailing))
