@@ -21,13 +21,16 @@ status and size of each answer itself.
 
 `--rest` also starts the gateway (`python -m gateway`, reaching the services on their Unix socket,
 GRPC_UNIX_SOCKET, as a gateway beside them does) and measures each product call over REST
-(h2load --h1, or raw HTTP/1.1 from Python) against the same call over gRPC in the same round.
+(h2load --h1, or raw HTTP/1.1 from Python) against the same call over gRPC in the same round:
+the REST run follows the gRPC run with a hello-world run between them, and the REST ratio is
+the two runs' ratios to their own hello-world baselines, divided (REST's share over gRPC's).
 With py-spy installed (`.venv/bin/pip install py-spy`), a flame graph of the backend serving
-GetProject (or `--profile CALL`) under load is written to the output folder (`--out`, default
-var/bench/api).
+GetProject (or `--profile CALL`; with `--rest --profile-rest`, of the gateway serving it over
+REST) under load is written to the output folder (`--out`, default var/bench/api).
 
     .venv/bin/python bench/api.py [--seconds 2.5] [--rounds 3] [--concurrency 64] [--rest]
                                   [--python-client] [--out DIR] [--no-profile] [--profile CALL]
+                                  [--profile-rest]
 """
 
 from __future__ import annotations
@@ -426,7 +429,7 @@ def profile(pid: int, out: Path, label: str, load: object) -> str:
     out.mkdir(parents=True, exist_ok=True)
     said: list[str] = []
     # One recording per format: the SVG for people, the folded stacks for diffing and grep.
-    stem = label.lower()
+    stem = label.split(" ")[0].lower() + ("-gateway" if "gateway" in label else "")
     for name, form in ((f"{stem}.svg", "flamegraph"), (f"{stem}.folded", "raw")):
         path = out / name
         command = [spy, "record", "-p", str(pid), "-d", "6", "-r", "200", "-f", form]
@@ -453,6 +456,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "api")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--profile", default="GetProject", help="the call to profile")
+    parser.add_argument(
+        "--profile-rest", action="store_true", help="profile the gateway serving it over REST"
+    )
     parser.add_argument("--hello-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from services.common.loop import run_on_uvloop
@@ -490,11 +496,14 @@ def main() -> None:
         services = "user,project,credits,jobs"
         serve = [sys.executable, "-m", "services.cli", "serve", "--services", services, "--migrate"]
         backend = children.start(serve, "backend.log", grpc_port)
+        gateway_pid = 0
         token, calls = asyncio.run(seed(env))
         if args.rest:
             on_socket = f"unix:{env['GRPC_UNIX_SOCKET']}"
             gateway = [sys.executable, "-m", "gateway", "--backend", on_socket]
-            children.start([*gateway, "--port", str(http_port)], "gateway.log", http_port)
+            gateway_pid = children.start(
+                [*gateway, "--port", str(http_port)], "gateway.log", http_port
+            )
         hello = Target(hello_port, Call("hello-world", HELLO, b""))
         targets = [hello] + [Target(grpc_port, c, token) for c in calls]
 
@@ -520,21 +529,28 @@ def main() -> None:
             before = run(hello)
             rows.setdefault(hello.call.label, []).append(before)
             for target in order:
-                label = target.call.label
-                rows.setdefault(label, []).append(run(target))
+                # Each run's baseline is the mean of the hello-world runs just before and after
+                # it; REST runs after gRPC, with a hello-world run between them.
+                runs = [(target.call.label, False)]
                 if args.rest:
-                    rows.setdefault(f"{label} REST", []).append(run(target, True))
-                after = run(hello)
-                rows[hello.call.label].append(after)
-                # The hello-world runs just before and after this call are its baseline.
-                baselines.setdefault(label, []).append((before + after) / 2)
-                before = after
+                    runs.append((f"{target.call.label} REST", True))
+                for label, rest in runs:
+                    rows.setdefault(label, []).append(run(target, rest))
+                    after = run(hello)
+                    rows[hello.call.label].append(after)
+                    baselines.setdefault(label, []).append((before + after) / 2)
+                    before = after
             found, offset = logged_codes(log, offset)
             codes.update(found)
         notes.append(run_on_uvloop(session_check_costs(env, token)))
         if not args.no_profile:
             profiled = next(t for t in targets if t.call.label == args.profile)
-            notes.append(profile(backend, args.out, args.profile, lambda: run(profiled)))
+            if args.rest and args.profile_rest:
+                label = f"{args.profile} REST (the gateway)"
+                load = lambda: run(profiled, True)  # noqa: E731
+                notes.append(profile(gateway_pid, args.out, label, load))
+            else:
+                notes.append(profile(backend, args.out, args.profile, lambda: run(profiled)))
             offset = logged_codes(log, offset)[1]
     finally:
         children.stop()
@@ -563,8 +579,13 @@ def report(
     met = True
     for label, rates in rows.items():
         rest = label.endswith(" REST")
-        base = rows[label.removesuffix(" REST")] if rest else baselines.get(label, hello)
-        ratios = [r / b for r, b in zip(rates, base, strict=True)]
+        ratios = [r / b for r, b in zip(rates, baselines.get(label, hello), strict=True)]
+        if rest:  # REST against gRPC: each as a share of its own hello-world baseline
+            grpc_label = label.removesuffix(" REST")
+            grpc_ratios = [
+                r / b for r, b in zip(rows[grpc_label], baselines[grpc_label], strict=True)
+            ]
+            ratios = [r / g for r, g in zip(ratios, grpc_ratios, strict=True)]
         ratio = statistics.median(ratios)
         goal = REST_GOAL if rest else GOALS.get(label, 0.4)
         verdict = (
