@@ -130,8 +130,15 @@ async def test_a_job_records_its_duration_stages_credits_and_queue_depth(embedde
 
     done = {"job_type": "script_analysis", "outcome": "succeeded"}
     jobs = "filmstudio_job_duration_seconds_count"
+    captured = {"kind": "capture"}
+    consumed = "filmstudio_credits_consumed_total"
+    # The hold is captured after the job ends (settlement.py): wait for both to be counted.
     after = await scrape_until(
-        f"{base}/metrics", lambda now: value(now, jobs, **done) > value(before, jobs, **done)
+        f"{base}/metrics",
+        lambda now: (
+            value(now, jobs, **done) > value(before, jobs, **done)
+            and value(now, consumed, **captured) > value(before, consumed, **captured)
+        ),
     )
 
     def delta(name: str, **labels: str) -> float:
@@ -142,7 +149,7 @@ async def test_a_job_records_its_duration_stages_credits_and_queue_depth(embedde
     # The signed-in account's first allowance, the test's grant, and the job's captured hold.
     assert delta("filmstudio_credits_issued_total", kind="monthly_allowance") > 0
     assert delta("filmstudio_credits_issued_total", kind="grant") == 300
-    assert delta("filmstudio_credits_consumed_total", kind="capture") == price
+    assert delta(consumed, **captured) == price
     depths = matching(after, "filmstudio_queue_depth")
     assert {dict(labels)["queue"] for labels in depths} == {"high", "normal", "low"}
     assert all(depth == 0 for depth in depths.values())
