@@ -30,10 +30,15 @@ class JsonBodies:
         self._kept: dict[tuple[str, str, bytes], bytes] = {}
         self._size = 0
 
-    def body(self, binding: Binding, response: Message) -> bytes:
-        """Return the answer's JSON body, written on its first sight."""
-        # Deterministic, so equal maps give equal bytes (a different order would only miss).
-        wire = response.SerializeToString(deterministic=True)
+    def body(self, binding: Binding, response: Message, wire: bytes | None = None) -> bytes:
+        """Return the answer's JSON body, written on its first sight.
+
+        `wire` is the response's bytes as received, when the caller has them: equal bytes parse
+        to an equal message, so they are as good a key, and cost nothing to make.
+        """
+        if wire is None:
+            # Deterministic, so equal maps give equal bytes (another order would only miss).
+            wire = response.SerializeToString(deterministic=True)
         if len(wire) > LARGEST_KEPT_BYTES:
             return dumps(render(binding, response, self.renderer))
         key = (response.DESCRIPTOR.full_name, binding.response_body, wire)

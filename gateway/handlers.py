@@ -155,7 +155,7 @@ async def _unary(
 ) -> None:
     upstream = core.upstream_or_fail()
     try:
-        response, initial, trailing = await upstream.unary(
+        response, initial, trailing, wire = await upstream.unary(
             binding.method, request, prepared.metadata, prepared.timeout
         )
     except GatewayError as error:  # a bad message of the request stream (h2c)
@@ -174,4 +174,4 @@ async def _unary(
             raise
         await send_error(send, stream.error)
         return
-    await send_unary(scope, send, binding, core.bodies, response, initial, trailing)
+    await send_unary(scope, send, binding, core.bodies, response, initial, trailing, wire)

@@ -46,12 +46,16 @@ async def send_unary(
     response: Message,
     initial: Iterable[tuple[str, str | bytes]] | None,
     trailing: Iterable[tuple[str, str | bytes]] | None,
+    wire: bytes | None = None,
 ) -> None:
-    """Answer 200 with the response; trailers go as HTTP trailers when the client sent TE."""
+    """Answer 200 with the response; trailers go as HTTP trailers when the client sent TE.
+
+    `wire` is the response as it came (when the client kept it): its JSON is looked up by it.
+    """
     if is_http_body(binding):
         body, content_type = raw_body(response)
     else:
-        body, content_type = bodies.body(binding, response), JSON
+        body, content_type = bodies.body(binding, response, wire), JSON
     if not wants_trailers(scope):
         # grpc-gateway sends no trailers then; Grpc-Trailer-* headers keep them visible.
         await send_bytes(send, 200, body, content_type, response_headers(initial, trailing))

@@ -19,7 +19,8 @@ from gateway.routes import distinct_targets, target_for
 log = logging.getLogger(__name__)
 
 
-Reply = tuple[Message, grpc.aio.Metadata, grpc.aio.Metadata]
+# The response, both metadata, and the response's wire bytes where the client had them (h2c).
+Reply = tuple[Message, grpc.aio.Metadata, grpc.aio.Metadata, bytes | None]
 
 
 class Upstream:
@@ -101,7 +102,7 @@ class Upstream:
         metadata: list[tuple[str, str | bytes]],
         timeout_s: float | None,
     ) -> Reply:
-        """Make a unary call; return the response and both metadata, or raise AioRpcError.
+        """Make a unary call; return the reply (see `Reply`), or raise AioRpcError.
 
         A client-streaming call takes an async iterator of requests instead of one request.
         """
@@ -109,7 +110,7 @@ class Upstream:
         if lean is None:
             call = self.callable_for(method)(request, metadata=metadata, timeout=timeout_s)
             response = await call
-            return response, await call.initial_metadata(), await call.trailing_metadata()
+            return response, await call.initial_metadata(), await call.trailing_metadata(), None
         path, parse = self._unary[method.full_name]
         if method.client_streaming:
             # Each message goes out as the client's body delivers it.
@@ -123,7 +124,7 @@ class Upstream:
                 path, cast(Message, request).SerializeToString(), metadata, timeout_s
             )
         try:
-            return parse(payload), initial, trailing
+            return parse(payload), initial, trailing, payload
         except DecodeError:
             details = f"the backend's {method.output_type.full_name} does not parse"
             raise rpc_error(grpc.StatusCode.INTERNAL, details, initial, trailing) from None

@@ -67,3 +67,11 @@ def test_a_full_budget_starts_again_and_large_answers_are_not_kept() -> None:
     written = bodies.body(WHOLE, large)
     assert json.loads(written)["book"]["title"] == "x" * (LARGEST_KEPT_BYTES + 1)
     assert len(bodies) == 1
+
+
+def test_the_bytes_as_received_are_the_key_when_given() -> None:
+    bodies = JsonBodies(Renderer())
+    wire = _answer().SerializeToString()
+    received = bodies.body(WHOLE, pb.EchoResponse.FromString(wire), wire)
+    assert received == dumps(render(WHOLE, _answer(), Renderer()))
+    assert bodies.body(WHOLE, pb.EchoResponse.FromString(wire), bytes(wire)) is received
