@@ -116,13 +116,25 @@ class Watchers:
         """Return once every stream has its first message."""
         seen = 0
         while seen < self.count:
-            seen += await asyncio.wait_for(asyncio.to_thread(self._ready.get), 120)
+            try:
+                seen += await asyncio.wait_for(asyncio.to_thread(self._ready.get), 120)
+            except TimeoutError:
+                raise SystemExit(
+                    f"only {seen} of {self.count} streams had their first message after 120 s"
+                ) from None
 
     async def latencies(self) -> list[float]:
         """Wait for the streams to end and return every latency."""
         found: list[float] = []
-        for pipe in self._pipes:
-            found += await asyncio.wait_for(asyncio.to_thread(pipe.recv), 60)
+        for index, pipe in enumerate(self._pipes):
+            try:
+                found += await asyncio.wait_for(asyncio.to_thread(pipe.recv), 60)
+            except TimeoutError:
+                # Said here, as the teardown that follows makes every open stream UNAVAILABLE.
+                raise SystemExit(
+                    f"watcher process {index}: a stream had not ended 60 s after the last "
+                    "message was sent (its end never came?)"
+                ) from None
         for child in self._children:
             child.join()
         return found
