@@ -421,15 +421,14 @@ async def session_check_costs(env: dict[str, str], token: str, calls: int = 3000
 # --- the run ------------------------------------------------------------------------------
 
 
-def profile(pid: int, out: Path, label: str, load: object) -> str:
-    """Record a py-spy flame graph of `pid` while `load()` runs; return what was written."""
+def profile(pid: int, out: Path, label: str, stem: str, load: object) -> str:
+    """Record py-spy flame graphs of `pid` (`<stem>.svg`, `.folded`) while `load()` runs."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         return "py-spy not installed: no profile (.venv/bin/pip install py-spy)"
     out.mkdir(parents=True, exist_ok=True)
     said: list[str] = []
     # One recording per format: the SVG for people, the folded stacks for diffing and grep.
-    stem = label.split(" ")[0].lower() + ("-gateway" if "gateway" in label else "")
     for name, form in ((f"{stem}.svg", "flamegraph"), (f"{stem}.folded", "raw")):
         path = out / name
         command = [spy, "record", "-p", str(pid), "-d", "6", "-r", "200", "-f", form]
@@ -461,6 +460,8 @@ def main() -> None:
     )
     parser.add_argument("--hello-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile_rest and not args.rest:
+        parser.error("--profile-rest profiles the gateway: add --rest")
     from services.common.loop import run_on_uvloop
 
     if args.hello_port:
@@ -506,6 +507,10 @@ def main() -> None:
             )
         hello = Target(hello_port, Call("hello-world", HELLO, b""))
         targets = [hello] + [Target(grpc_port, c, token) for c in calls]
+        profiled = next((t for t in targets[1:] if t.call.label == args.profile), None)
+        if profiled is None and not args.no_profile:
+            names = ", ".join(t.call.label for t in targets[1:])
+            raise SystemExit(f"--profile {args.profile}: not a call of this benchmark ({names})")
 
         async def check_all() -> None:
             for target in targets:
@@ -543,14 +548,14 @@ def main() -> None:
             found, offset = logged_codes(log, offset)
             codes.update(found)
         notes.append(run_on_uvloop(session_check_costs(env, token)))
-        if not args.no_profile:
-            profiled = next(t for t in targets if t.call.label == args.profile)
-            if args.rest and args.profile_rest:
+        if profiled is not None and not args.no_profile:
+            call, stem = profiled, args.profile.lower()
+            if args.profile_rest:
                 label = f"{args.profile} REST (the gateway)"
-                load = lambda: run(profiled, True)  # noqa: E731
-                notes.append(profile(gateway_pid, args.out, label, load))
+                load = lambda: run(call, True)  # noqa: E731
+                notes.append(profile(gateway_pid, args.out, label, f"{stem}-gateway", load))
             else:
-                notes.append(profile(backend, args.out, args.profile, lambda: run(profiled)))
+                notes.append(profile(backend, args.out, args.profile, stem, lambda: run(call)))
             offset = logged_codes(log, offset)[1]
     finally:
         children.stop()
@@ -577,15 +582,18 @@ def report(
     )
     print(f"{'call':<20}{'calls/s':>10}  {'ratio (median; each round)':<40}{'goal':>8}")
     met = True
+
+    def shares(label: str) -> list[float]:
+        """Each run's rate over its hello-world baseline (hello-world's own: 1.0)."""
+        return [r / b for r, b in zip(rows[label], baselines.get(label, hello), strict=True)]
+
     for label, rates in rows.items():
         rest = label.endswith(" REST")
-        ratios = [r / b for r, b in zip(rates, baselines.get(label, hello), strict=True)]
+        ratios = shares(label)
         if rest:  # REST against gRPC: each as a share of its own hello-world baseline
-            grpc_label = label.removesuffix(" REST")
-            grpc_ratios = [
-                r / b for r, b in zip(rows[grpc_label], baselines[grpc_label], strict=True)
+            ratios = [
+                r / g for r, g in zip(ratios, shares(label.removesuffix(" REST")), strict=True)
             ]
-            ratios = [r / g for r, g in zip(ratios, grpc_ratios, strict=True)]
         ratio = statistics.median(ratios)
         goal = REST_GOAL if rest else GOALS.get(label, 0.4)
         verdict = (
