@@ -73,5 +73,6 @@ def test_the_bytes_as_received_are_the_key_when_given() -> None:
     bodies = JsonBodies(Renderer())
     wire = _answer().SerializeToString()
     received = bodies.body(WHOLE, pb.EchoResponse.FromString(wire), wire)
-    assert received == dumps(render(WHOLE, _answer(), Renderer()))
+    # As values: a parsed message may list a map's keys in another order than the one built.
+    assert json.loads(received) == json.loads(dumps(render(WHOLE, _answer(), Renderer())))
     assert bodies.body(WHOLE, pb.EchoResponse.FromString(wire), bytes(wire)) is received
