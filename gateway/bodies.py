@@ -40,11 +40,11 @@ class JsonBodies:
             # Deterministic, so equal maps give equal bytes (another order would only miss).
             wire = response.SerializeToString(deterministic=True)
         if len(wire) > LARGEST_KEPT_BYTES:
-            return dumps(render(binding, response, self.renderer))
+            return self._write(binding, response)
         key = (response.DESCRIPTOR.full_name, binding.response_body, wire)
         body = self._kept.get(key)
         if body is None:
-            body = dumps(render(binding, response, self.renderer))
+            body = self._write(binding, response)
             size = len(wire) + len(body)
             if self._size + size > self.budget_bytes:
                 self._kept.clear()
@@ -52,6 +52,9 @@ class JsonBodies:
             self._kept[key] = body
             self._size += size
         return body
+
+    def _write(self, binding: Binding, response: Message) -> bytes:
+        return dumps(render(binding, response, self.renderer))
 
     def __len__(self) -> int:
         return len(self._kept)
