@@ -22,6 +22,7 @@ from services.common.change_feed import ChangeFeed
 from services.common.config import explicit_settings
 from services.common.context import Principal
 from services.common.db import Database
+from services.common.hot_reads import Found
 from services.common.migrate import migrate
 from services.common.tokens import ACCESS, principal_from_claims
 from services.credits.credits_service import CreditsService
@@ -93,16 +94,19 @@ async def _project(database: Database, title: str = "first", owner_id: int = 0) 
         return int(project.id)
 
 
-async def _owner_of(database: Database, project_id: int) -> int:
+async def _read(database: Database, project_id: int) -> Found:
+    """Read a project as GetProject does (tagged, so it may be kept); it must exist."""
     row = await database.read_row(_BY_ID, {"id": project_id}, (f"projects:{project_id}",))
     assert row is not None
-    return int(row.owner_id)
+    return row
+
+
+async def _owner_of(database: Database, project_id: int) -> int:
+    return int((await _read(database, project_id)).owner_id)
 
 
 async def _title(database: Database, project_id: int) -> str:
-    row = await database.read_row(_BY_ID, {"id": project_id}, (f"projects:{project_id}",))
-    assert row is not None
-    return str(row.title)
+    return str((await _read(database, project_id)).title)
 
 
 def _raw(url: str, statement: str, *params: object) -> None:
