@@ -181,7 +181,7 @@ class GzipWhenAccepted:
 
 
 def build_app(gateway: Gateway) -> ASGIApp:
-    """Wrap the gateway in its middleware: request ids outermost, metrics, CORS, then gzip."""
+    """Wrap the gateway in its middleware: request ids and metrics outermost, CORS, then gzip."""
     config = gateway.config
     app: Any = GzipWhenAccepted(
         gateway, GZipMiddleware(gateway, minimum_size=config.gzip_min_bytes, compresslevel=6)
@@ -196,4 +196,4 @@ def build_app(gateway: Gateway) -> ASGIApp:
             allow_credentials="*" not in config.cors_origins,
             max_age=600,
         )
-    return RequestIdMiddleware(metrics.RequestMetrics(app))
+    return RequestIdMiddleware(app, metrics.finished)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from time import perf_counter
 from typing import Any
 
 import grpc
@@ -154,24 +155,35 @@ class StatusRecorder:
         await self.send(message)
 
 
-class RequestIdMiddleware:
-    """Give every request an id (the client's X-Request-Id when sane) and echo it back."""
+Finished = Callable[[Scope, int, float], None]
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+
+class RequestIdMiddleware:
+    """Give every request an id (the client's X-Request-Id when sane) and echo it back.
+
+    `finished`, if given, hears how each HTTP request ended: its status (0: none was sent) and
+    its duration. One layer does both: the outermost wrapper of every send is the hot path.
+    """
+
+    def __init__(self, app: ASGIApp, finished: Finished | None = None) -> None:
+        self.app, self.finished = app, finished
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Set scope["state"]["request_id"] and add the header to the response."""
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
         incoming = header(scope, _REQUEST_ID)
         rid = request_id_from(incoming.decode("latin-1") if incoming else None)
         scope.setdefault("state", {})["request_id"] = rid
         id_header = (_REQUEST_ID, rid.encode())
+        status = 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] in _STARTS:
+                status = message.get("status", 0)
                 headers = list(message.get("headers", ()))
                 for key, _ in headers:
                     if key.lower() == _REQUEST_ID:
@@ -181,4 +193,15 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        finished = self.finished if kind == "http" else None
+        if finished is None:
+            await self.app(scope, receive, send_with_id)
+            return
+        started = perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            status = status or 500  # the server answers 500 for what escaped
+            raise
+        finally:
+            finished(scope, int(status), perf_counter() - started)

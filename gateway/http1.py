@@ -2,89 +2,112 @@
 
 uvicorn writes a response's status line and headers, then its body, as two writes: two
 syscalls, and two wake-ups of the client, for every answer of known length. Here the head
-waits for the first body message and both go out together. uvicorn also lacks the ASGI
+waits for the body and both go out together. uvicorn also lacks the ASGI
 `http.response.trailers` extension: requests that send TE: trailers get it, so every other
 request keeps uvicorn's own framing.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, cast
+from typing import Any
 
 from uvicorn.protocols.http import httptools_impl
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from gateway.trailers import EXTENSION, asks_for_trailers
 
 
-class _Held:
-    """A transport that keeps what is written until released, then writes it at once."""
-
-    __slots__ = ("parts", "transport")
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self.transport = transport
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        """Keep the bytes for the one write to come."""
-        self.parts.append(data)
-
-    def release(self) -> None:
-        """Write everything kept, as one write."""
-        if self.parts:
-            data = b"".join(self.parts)
-            self.parts = []
-            self.transport.write(data)
-
-    def close(self) -> None:
-        """Write what is kept, then close."""
-        self.release()
-        self.transport.close()
-
-    def is_closing(self) -> bool:
-        """Tell whether the real transport is closing."""
-        return self.transport.is_closing()
+def _sized(start: Any) -> bool:
+    """Tell whether a response start declares a non-zero Content-Length (so a body follows)."""
+    for name, value in start.get("headers", ()):
+        if name == b"content-length":
+            return bool(value != b"0")
+    return False
 
 
 class OneWriteCycle(httptools_impl.RequestResponseCycle):
-    """A response whose head goes out with its first body bytes, in one write."""
+    """A response whose head goes out with its whole body, in one write.
 
-    held: _Held | None = None
+    A sized response's start is held until its body: when that is the whole body, this class
+    writes both itself (checking the headers as uvicorn does, two searches for them all rather
+    than two per header); anything else goes through uvicorn's own send, start first.
+    """
+
+    held_start: Any = None
 
     async def send(self, message: Any) -> None:
-        """Send as uvicorn does; hold a sized response's head until its body comes."""
-        held = self.held
-        if held is not None:
-            try:
+        """Send as uvicorn does; hold a sized response's start until its body comes."""
+        start = self.held_start
+        if start is not None:
+            self.held_start = None
+            if not self._write_whole(start, message):
+                self.response_started = False  # as if uvicorn had not seen the start yet
+                await super().send(start)
                 await super().send(message)
-            finally:
-                self._let_go(held)
             return
         if (
-            message["type"] != "http.response.start"
-            or self.response_started
-            or self.scope["method"] == "HEAD"
+            message["type"] == "http.response.start"
+            and not self.response_started
+            and self.scope["method"] != "HEAD"
+            and _sized(message)
         ):
-            await super().send(message)
+            self.held_start = message
+            # Started, to the app and to uvicorn's run_asgi: an app that fails now gets the
+            # connection closed, as if the head had gone out, rather than a second answer.
+            self.response_started = True
             return
-        held = self.held = _Held(self.transport)
-        self.transport = cast(asyncio.Transport, held)
-        try:
-            await super().send(message)
-        except BaseException:
-            self._let_go(held)
-            raise
-        # Only a response of known, non-zero length has a body message coming at once:
-        # a chunked one (a stream) may wait long for its first chunk.
-        if self.chunked_encoding is not False or self.expected_content_length <= 0:
-            self._let_go(held)
+        await super().send(message)
 
-    def _let_go(self, held: _Held) -> None:
-        """Restore the real transport and write what was held (unless the client is gone)."""
-        self.transport, self.held = held.transport, None
-        if not self.disconnected:
-            held.release()
+    def _write_whole(self, start: Any, message: Any) -> bool:
+        """Write the head and this body as one write, if it is the whole body; else False."""
+        if (
+            message["type"] != "http.response.body"
+            or message.get("more_body", False)
+            or self.disconnected
+            or self.flow.write_paused
+        ):
+            return False
+        body = message.get("body", b"")
+        headers = [*self.default_headers, *start.get("headers", ())]
+        content = [httptools_impl.STATUS_LINE[start["status"]]]
+        length = None
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"content-length":
+                if length is not None:
+                    return False
+                length = value
+            elif lower in (b"transfer-encoding", b"connection"):
+                return False
+            content += (lower, b": ", value, b"\r\n")
+        # A valid name holds no "!"-free separator and a value no tab-free control: joined by
+        # those, one search each finds any bad byte in any of them.
+        if (
+            length != str(len(body)).encode()
+            or httptools_impl.HEADER_RE.search(b"!".join(name for name, _ in headers))
+            or httptools_impl.HEADER_VALUE_RE.search(b"\t".join(value for _, value in headers))
+        ):
+            return False
+        if self.access_log:  # as uvicorn's send logs it
+            scope = self.scope
+            path = get_path_with_query_string(scope)
+            client = get_client_addr(scope)
+            line = '%s - "%s %s HTTP/%s" %d'
+            self.access_logger.info(
+                line, client, scope["method"], path, scope["http_version"], start["status"]
+            )
+        if not self.keep_alive:
+            content.append(b"connection: close\r\n")
+        content += (b"\r\n", body)
+        self.transport.write(b"".join(content))
+        self.waiting_for_100_continue = False
+        self.chunked_encoding, self.expected_content_length = False, 0
+        self.response_complete = True
+        self.message_event.set()
+        if not self.keep_alive:
+            self.transport.close()
+        self.on_response()
+        return True
 
 
 class TrailerCycle(OneWriteCycle):

@@ -65,6 +65,10 @@ class _Server:
             await send({"type": "http.response.body", "body": BODY})
             await send({"type": "http.response.trailers", "headers": [(b"grpc-status", b"0")]})
             return
+        if path == "/injected":  # a value that would end the head and start another header
+            length.append((b"x-note", b"fine\r\nset-cookie: session=stolen"))
+        if path == "/short":
+            length = [(b"content-length", str(len(BODY) + 1).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": length})
         if path == "/broken":
             raise RuntimeError("the app failed after starting its answer")
@@ -168,3 +172,25 @@ async def test_asking_for_trailers_gets_them_after_a_chunked_body(served) -> Non
         await reader.readuntil(b"grpc-status: 0\r\n\r\n") == chunk + b"0\r\ngrpc-status: 0\r\n\r\n"
     )
     writer.close()
+
+
+async def test_a_header_value_with_a_line_break_is_never_written(served) -> None:
+    server, port = served
+    reader, writer = await _ask(port, b"GET /injected HTTP/1.1\r\nHost: t\r\n\r\n")
+    with contextlib.suppress(ConnectionError):
+        received = await asyncio.wait_for(reader.read(), 5)  # to the end: the server closed
+        assert b"set-cookie" not in received
+    writer.close()
+    assert not any(b"set-cookie" in write for write in server.writes[0])
+
+
+async def test_a_body_shorter_than_its_length_is_refused_as_uvicorn_does(served) -> None:
+    server, port = served
+    reader, writer = await _ask(port, b"GET /short HTTP/1.1\r\nHost: t\r\n\r\n")
+    with contextlib.suppress(ConnectionError):
+        received = await asyncio.wait_for(reader.read(), 5)  # the server closed the connection
+        # uvicorn's own path: the head went out, then the body, then the close for the lie.
+        assert received.startswith(b"HTTP/1.1 200")
+        assert received.endswith(BODY)
+    writer.close()
+    assert len(server.writes[0]) == 2
