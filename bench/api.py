@@ -24,6 +24,10 @@ GRPC_UNIX_SOCKET, as a gateway beside them does) and measures each product call 
 (h2load --h1, or raw HTTP/1.1 from Python) against the same call over gRPC in the same round:
 the REST run follows the gRPC run with a hello-world run between them, and the REST ratio is
 the two runs' ratios to their own hello-world baselines, divided (REST's share over gRPC's).
+With h2load, each run also charges the CPU every process used meanwhile (the servers' from
+/proc, h2load's from its rusage) to the calls it answered. The table after the ratios gives the
+medians per call and the rate the machine's cores would allow at that cost: over REST the
+gateway's CPU adds to the backend's on the same cores, which is what bounds REST's ratio here.
 With py-spy installed (`.venv/bin/pip install py-spy`), a flame graph of the backend serving
 GetProject (or `--profile CALL`; with `--rest --profile-rest`, of the gateway serving it over
 REST) under load is written to the output folder (`--out`, default var/bench/api).
@@ -37,9 +41,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import socket
@@ -49,7 +55,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +74,7 @@ PASSWORD = "bench horse battery staple"
 SCRIPT = "INT. STUDIO - NIGHT\nA director watches the numbers.\nDIRECTOR: Again, faster."
 HELLO = "/bench.Greeter/SayHello"
 HELLO_REPLY = b"\n\x0bHello bench"  # a HelloReply(message="Hello bench")
+_COUNTS = r"requests: \d+ total, (\d+) started, (\d+) done, (\d+) succeeded"
 GOALS = {"GetProject": 0.5}  # the others: 0.4
 REST_GOAL = 0.8
 
@@ -234,7 +242,43 @@ class Target:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
 
-def h2load_run(target: Target, rest: bool, concurrency: int, seconds: float, work: Path) -> float:
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time a process has used so far, all its threads, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """The CPU each process (and the client, h2load) used per answered call, run by run."""
+
+    pids: dict[str, int]  # server role -> pid: "hello-world", "backend", "gateway"
+    per_call: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # label -> role
+
+    def _now(self) -> dict[str, float]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = {role: cpu_seconds(pid) for role, pid in self.pids.items()}
+        return {**used, "client": children.ru_utime + children.ru_stime}
+
+    @contextlib.contextmanager
+    def timed(self, label: str, answered: list[int]) -> Iterator[None]:
+        """Charge what every process uses meanwhile to `label`, per call in `answered`."""
+        before = self._now()
+        yield
+        after, calls = self._now(), max(sum(answered), 1)
+        runs = self.per_call.setdefault(label, {})
+        for role, seconds in after.items():
+            runs.setdefault(role, []).append((seconds - before[role]) / calls * 1e6)
+
+
+def h2load_run(
+    target: Target,
+    rest: bool,
+    concurrency: int,
+    seconds: float,
+    work: Path,
+    meter: CpuMeter | None = None,
+) -> float:
     """Run h2load against one call after a short warm-up; check the answers; return calls/s."""
     auth = ["-H", f"authorization: Bearer {target.token}"] if target.token else []
     if rest:
@@ -252,10 +296,16 @@ def h2load_run(target: Target, rest: bool, concurrency: int, seconds: float, wor
         expected = target.call.grpc_bytes
     subprocess.run([*command, "-D", "0.5"], capture_output=True, check=False)
     timed = ["-D", f"{round(seconds * 1000)}ms"]
-    output = subprocess.run([*command, *timed], capture_output=True, text=True).stdout
+    answered: list[int] = []
+    label = f"{target.call.label}{' REST' if rest else ''}"
+    with meter.timed(label, answered) if meter else contextlib.nullcontext():
+        output = subprocess.run([*command, *timed], capture_output=True, text=True).stdout
+        counts = re.search(
+            r"requests: \d+ total, (\d+) started, (\d+) done, (\d+) succeeded", output
+        )
+        answered += [int(counts.group(3))] if counts else []
     found = re.search(r"([\d.]+) req/s", output)
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
-    counts = re.search(r"requests: \d+ total, (\d+) started, (\d+) done, (\d+) succeeded", output)
     data = re.search(r"traffic: .*?\((\d+)\) data", output)
     if found is None or codes is None or counts is None or data is None:
         raise SystemExit(f"h2load {target.call.label} run failed:\n{output[-800:]}")
@@ -491,7 +541,7 @@ def main() -> None:
     codes: Counter[str] = Counter()
     notes: list[str] = []
     try:
-        children.start(
+        hello_pid = children.start(
             [sys.executable, __file__, f"--hello-port={hello_port}"], "hello.log", hello_port
         )
         services = "user,project,credits,jobs"
@@ -505,6 +555,8 @@ def main() -> None:
             gateway_pid = children.start(
                 [*gateway, "--port", str(http_port)], "gateway.log", http_port
             )
+        roles = {"hello-world": hello_pid, "backend": backend, "gateway": gateway_pid}
+        meter = CpuMeter({role: pid for role, pid in roles.items() if pid})
         hello = Target(hello_port, Call("hello-world", HELLO, b""))
         targets = [hello] + [Target(grpc_port, c, token) for c in calls]
         profiled = next((t for t in targets[1:] if t.call.label == args.profile), None)
@@ -525,7 +577,7 @@ def main() -> None:
             port = http_port if rest else target.port
             aimed = Target(port, target.call, target.token)
             if use_h2load:
-                return h2load_run(aimed, rest, args.concurrency, args.seconds, work)
+                return h2load_run(aimed, rest, args.concurrency, args.seconds, work, meter)
             return asyncio.run(python_run(aimed, rest, args.concurrency, args.seconds))
 
         products = targets[1:]
@@ -562,6 +614,28 @@ def main() -> None:
         drop_postgres_database(url)
         shutil.rmtree(var, ignore_errors=True)
     report(rows, baselines, codes, client, args, notes)
+    if use_h2load:
+        report_cpu(meter)
+
+
+def report_cpu(meter: CpuMeter) -> None:
+    """Print each call's CPU per answered call, by process, and the rate the cores allow."""
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU per answered call, µs (medians of the runs; {cores} cores give "
+        f"{cores * 1_000_000:,} µs a second, a ceiling on calls/s whatever the client):"
+    )
+    print(f"{'call':<20}{'server':>9}{'gateway':>9}{'client':>9}{'total':>9}{'ceiling/s':>11}")
+    for label, runs in meter.per_call.items():
+        median = {role: statistics.median(values) for role, values in runs.items()}
+        server = median["hello-world" if label == "hello-world" else "backend"]
+        gateway = median.get("gateway", 0.0) if label.endswith(" REST") else 0.0
+        total = server + gateway + median["client"]
+        shown = f"{gateway:>9.0f}" if gateway else f"{'-':>9}"
+        print(
+            f"{label:<20}{server:>9.0f}{shown}{median['client']:>9.0f}{total:>9.0f}"
+            f"{cores * 1e6 / total:>11.0f}"
+        )
 
 
 def report(
