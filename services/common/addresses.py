@@ -41,13 +41,19 @@ class TrustedProxies:
 
     def __init__(self, networks: str | tuple[Network, ...] = LOOPBACK) -> None:
         self.networks = parse_networks(networks) if isinstance(networks, str) else networks
-        # Every call asks about the same few peers: remember the answers.
-        self.trusts: Callable[[str], bool] = lru_cache(maxsize=1024)(self._trusts)
+        # Every call asks about the same few peers and hops: remember the answers.
+        self._hop: Callable[[str], bool | None] = lru_cache(maxsize=1024)(self._judge)
 
-    def _trusts(self, address: str) -> bool:
+    def trusts(self, address: str) -> bool:
         """Tell whether an address belongs to a trusted proxy."""
+        return bool(self._hop(address))
+
+    def _judge(self, address: str) -> bool | None:
+        """Tell whether an address is a trusted proxy's; None when it is no IP address."""
         parsed = parse_address(address)
-        return parsed is not None and any(parsed in network for network in self.networks)
+        if parsed is None:
+            return None
+        return any(parsed in network for network in self.networks)
 
     def client_address(self, peer: str, forwarded_for: str | None) -> str:
         """Return the caller's address: the rightmost forwarded hop that is not a trusted proxy.
@@ -60,9 +66,10 @@ class TrustedProxies:
         nearest = peer
         for hop in reversed(forwarded_for.split(",")):
             hop = hop.strip()
-            if parse_address(hop) is None:
+            trusted = self._hop(hop)
+            if trusted is None:
                 return nearest  # garbage in the chain: stop at the last hop a proxy vouched for
-            if not self.trusts(hop):
+            if not trusted:
                 return hop
             nearest = hop
         return nearest  # every hop is a trusted proxy: the leftmost is as far as it goes
