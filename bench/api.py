@@ -300,9 +300,7 @@ def h2load_run(
     label = f"{target.call.label}{' REST' if rest else ''}"
     with meter.timed(label, answered) if meter else contextlib.nullcontext():
         output = subprocess.run([*command, *timed], capture_output=True, text=True).stdout
-        counts = re.search(
-            r"requests: \d+ total, (\d+) started, (\d+) done, (\d+) succeeded", output
-        )
+        counts = re.search(_COUNTS, output)
         answered += [int(counts.group(3))] if counts else []
     found = re.search(r"([\d.]+) req/s", output)
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", output)
