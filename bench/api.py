@@ -70,6 +70,8 @@ from filmstudio.v1 import (  # noqa: E402
     user_pb2,
 )
 
+from bench.cpu import cpu_seconds  # noqa: E402
+
 PASSWORD = "bench horse battery staple"
 SCRIPT = "INT. STUDIO - NIGHT\nA director watches the numbers.\nDIRECTOR: Again, faster."
 HELLO = "/bench.Greeter/SayHello"
@@ -240,12 +242,6 @@ class Target:
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return the CPU time a process has used so far, all its threads, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

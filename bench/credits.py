@@ -50,6 +50,7 @@ from filmstudio.v1 import credits_pb2, credits_pb2_grpc  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.cxx import build_client  # noqa: E402
 from services.bootstrap import build_app  # noqa: E402
 from services.common.app import App  # noqa: E402
 from services.common.config import Settings  # noqa: E402
@@ -145,32 +146,6 @@ async def _run_python_client(
     return result
 
 
-def build_load_generator() -> Path | None:
-    """Compile bench/grpc_load.cc into var/bench (once per change); None when it cannot."""
-    source = ROOT / "bench" / "grpc_load.cc"
-    binary = ROOT / "var" / "bench" / "grpc_load"
-    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
-        return binary
-    compiler, pkg_config = shutil.which("g++"), shutil.which("pkg-config")
-    if compiler is None or pkg_config is None:
-        return None
-    flags = subprocess.run(
-        [pkg_config, "--cflags", "--libs", "grpc++"], capture_output=True, text=True
-    )
-    if flags.returncode != 0:
-        return None
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    built = subprocess.run(
-        [compiler, "-O2", "-std=c++17", str(source), *flags.stdout.split(), "-o", str(binary)],
-        capture_output=True,
-        text=True,
-    )
-    if built.returncode != 0:
-        print(f"cannot build the C++ load generator:\n{built.stderr[-2000:]}")
-        return None
-    return binary
-
-
 def _write_requests(path: Path, users: list[str], count: int) -> None:
     """Write `count` DeductCredits requests, each with its own key, for the C++ client."""
     prefix = uuid.uuid4().hex
@@ -261,7 +236,7 @@ async def measure(
 ) -> dict[str, Any]:
     """Run the gRPC loads with pgbench before and after each, on the same machine, in turn."""
     url = create_postgres_database()
-    binary = None if python_client else await asyncio.to_thread(build_load_generator)
+    binary = None if python_client else await asyncio.to_thread(build_client, "grpc_load")
     found: dict[str, Any] = {"client": "C++ (bench/grpc_load.cc)" if binary else "Python"}
     try:
         with tempfile.TemporaryDirectory() as var:

@@ -1,9 +1,12 @@
 """Server-stream fan-out, measured from client processes: the watchers and the grpc.aio floor.
 
-`watch_in_processes` opens N streams from several child processes (as real clients are), each
-on its own connections, and returns every message's latency from its send time, which the
-message carries as text; `bare_floor` runs the same watchers against a hello-world grpc.aio
-fan-out server so the product's latency can be read against what grpc.aio itself does.
+`Watchers` opens N streams from several child processes (as real clients are), each on its own
+connections, and returns every message's latency from its send time, which the message carries
+as text. `NativeWatchers` does the same from C++ processes (bench/grpc_watch.cc): on a machine
+of two cores, Python watchers spend as much CPU receiving as the server spends sending, and the
+latency measured is then as much the clients' as the server's. `bare_floor` runs the same
+watchers against a hello-world grpc.aio fan-out server so the product's latency can be read
+against what grpc.aio itself does.
 """
 
 from __future__ import annotations
@@ -11,11 +14,17 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import statistics
+import struct
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import grpc
+
+from bench.cpu import cpu_seconds
 
 STREAMS_PER_CONNECTION = 50
 BARE_METHOD = "/bench.Fanout/Watch"
@@ -140,6 +149,91 @@ class Watchers:
         return found
 
 
+class NativeWatchers:
+    """The same watchers as C++ processes, each message timed on arrival and decoded here."""
+
+    def __init__(self, binary: Path, spec: dict[str, Any], count: int, processes: int) -> None:
+        self._folder = tempfile.TemporaryDirectory()
+        folder = Path(self._folder.name)
+        (folder / "request").write_bytes(spec["request"])
+        self._read = READERS[spec["reader"]]
+        self._children: list[tuple[subprocess.Popen[bytes], Path]] = []
+        for index in range(processes):
+            share = count // processes + (index < count % processes)
+            records = folder / f"{index}.records"
+            command = [
+                str(binary), spec["address"], spec["method"], str(folder / "request"), str(share),
+                str(max(1, share // STREAMS_PER_CONNECTION)), "600", str(records),
+                *(f"{key}={value}" for key, value in spec["metadata"]),
+            ]  # fmt: skip
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self._children.append((child, records))
+
+    async def listening(self) -> None:
+        """Return once every stream has its first message."""
+        for index, (child, _) in enumerate(self._children):
+            try:
+                line = await asyncio.wait_for(asyncio.to_thread(child.stdout.readline), 120)  # type: ignore[union-attr]
+            except TimeoutError:
+                line = b""
+            if line.strip() != b"ready":
+                child.kill()
+                error = self._error(child)
+                raise SystemExit(f"watcher process {index} never heard every stream: {error}")
+
+    async def latencies(self) -> list[float]:
+        """Wait for the streams to end and return every latency."""
+        found: list[float] = []
+        for index, (child, records) in enumerate(self._children):
+            try:
+                failed = await asyncio.wait_for(asyncio.to_thread(child.wait), 60)
+            except TimeoutError:
+                child.kill()
+                raise SystemExit(
+                    f"watcher process {index}: a stream had not ended 60 s after the last "
+                    "message was sent (its end never came?)"
+                ) from None
+            if failed:
+                raise SystemExit(f"watcher process {index} failed: {self._error(child)}")
+            found += self._decode(records.read_bytes())
+        self._folder.cleanup()
+        return found
+
+    def _decode(self, data: bytes) -> list[float]:
+        """Read the records (arrival time, length, message) into latencies."""
+        latencies = []
+        at = 0
+        while at < len(data):
+            arrived, length = struct.unpack_from("<dI", data, at)
+            at += 12
+            _, sent = self._read(data[at : at + length])
+            at += length
+            if sent is not None:
+                latencies.append(arrived - sent)
+        return latencies
+
+    @staticmethod
+    def _error(child: subprocess.Popen[bytes]) -> str:
+        """Return what a child said on stderr once it has exited."""
+        child.wait()
+        return child.stderr.read().decode(errors="replace").strip()[-2000:]  # type: ignore[union-attr]
+
+
+class Watching(Protocol):
+    """What the benchmarks need of a set of watchers."""
+
+    async def listening(self) -> None: ...
+
+    async def latencies(self) -> list[float]: ...
+
+
+def watchers(spec: dict[str, Any], count: int, processes: int, native: Path | None) -> Watching:
+    """Start the watchers: C++ where the binary was built, Python otherwise."""
+    if native is not None:
+        return NativeWatchers(native, spec, count, processes)
+    return Watchers(spec, count, processes)
+
+
 async def _serve_bare(ports: Any) -> None:
     """A hello-world fan-out: every Publish goes to every open Watch stream."""
     queues: set[asyncio.Queue[bytes]] = set()
@@ -179,8 +273,13 @@ def _bare_server(ports: Any) -> None:
     run_on_uvloop(_serve_bare(ports))  # the loop the product's servers run on
 
 
-async def bare_floor(watchers: int, processes: int, reports: int) -> list[float]:
-    """Measure a hello-world grpc.aio server's fan-out to the same watcher processes."""
+async def bare_floor(
+    count: int, processes: int, reports: int, native: Path | None
+) -> tuple[list[float], float]:
+    """Measure a hello-world grpc.aio server's fan-out to the same watchers.
+
+    Returns every latency and the server's CPU seconds from the first report to the last.
+    """
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()
     server = context.Process(target=_bare_server, args=(ports,), daemon=True)
@@ -188,15 +287,18 @@ async def bare_floor(watchers: int, processes: int, reports: int) -> list[float]
     try:
         address = f"127.0.0.1:{await asyncio.to_thread(ports.get)}"
         spec = {"address": address, "method": BARE_METHOD, "request": b"", "metadata": ()}
-        clients = Watchers({**spec, "reader": "bare"}, watchers, processes)
+        clients = watchers({**spec, "reader": "bare"}, count, processes, native)
         await clients.listening()
         async with grpc.aio.insecure_channel(address) as channel:
             publish = channel.unary_unary(BARE_PUBLISH, _identity, _identity)
+            cpu = cpu_seconds(server.pid)
             for _ in range(reports):
                 await asyncio.sleep(0.1)
                 await publish(str(time.perf_counter()).encode())
+            await asyncio.sleep(0.5)  # the last report reaches every watcher
+            cpu = cpu_seconds(server.pid) - cpu
             await publish(b"end")
-        return await clients.latencies()
+        return await clients.latencies(), cpu
     finally:
         server.terminate()
         server.join()
