@@ -85,7 +85,7 @@ async def watch(
     await get_job(database, job_id, caller)
     async with events.follow(job_id) as live:
         for event in await events.history(job_id, after_event_id):
-            floor = event_order(event.id)
+            floor = event.order
             yield event
             if event.terminal:
                 return
@@ -96,9 +96,9 @@ async def watch(
             return
         while True:
             event = await live.get()
-            if event_order(event.id) <= floor:
+            if event.order <= floor:
                 continue
-            floor = event_order(event.id)
+            floor = event.order
             yield event
             if event.terminal:
                 return

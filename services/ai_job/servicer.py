@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 
 import grpc
@@ -57,10 +56,13 @@ def _report(message: ai_job_pb2.ReportProgressRequest) -> Report:
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def _watch_response(event: JobEvent) -> ai_job_pb2.WatchJobResponse:
-    """Build each event's response once, however many watchers receive it."""
+def _watch_response_of(event: JobEvent) -> ai_job_pb2.WatchJobResponse:
     return ai_job_pb2.WatchJobResponse(event=event_message(event))
+
+
+# Each event's response is built once, however many watchers receive it: the local fan-out
+# hands every watcher the same event object, so identity is the key (no hash of its fields).
+_watch_response: PerRecord[JobEvent, ai_job_pb2.WatchJobResponse] = PerRecord(_watch_response_of)
 
 
 class AIJobServicer(ai_job_pb2_grpc.AIJobServiceServicer):

@@ -164,3 +164,53 @@ async def test_a_failed_job_is_retried_on_a_worker_process(studio, workers) -> N
         await studio.balance_becomes(before - retried.cost_credits) == before - retried.cost_credits
     )
     assert (await studio.server.app.get(CreditsService).verify_ledger()).clean
+
+
+@pytest.mark.parametrize("change", ["another attempt", "a cancel"])
+async def test_a_report_between_database_writes_still_stops_a_worker_that_must_stop(
+    studio, production, change
+) -> None:
+    """Reports between the half-second writes skip the transaction, never the job's state."""
+    server = production[0]
+    job = await studio.create(diagnostic={"sleep_seconds": 0})
+    job_id = int(job.name.split("/")[1])
+    worker = server.app.tokens.issue_service_token("test-worker")
+    auth = (("authorization", f"Bearer {worker}"),)
+    claim = ai_job_pb2.UpdateJobStatusRequest(
+        name=job.name, status=RUNNING, attempt=1, worker="test-worker"
+    )
+    await studio.jobs.UpdateJobStatus(claim, metadata=auth)
+
+    async def change_the_job() -> None:
+        # Straight in the database, announced to nobody: only the report's own read can see it
+        # (another attempt is what the reaper and a new claim leave behind).
+        async with server.app.database.session() as db, db.begin():
+            row = await db.get(JobRow, job_id)
+            if change == "a cancel":
+                row.cancel_requested = True
+            else:
+                row.attempt = 2
+
+    async def heard(progress: float) -> None:
+        request = ai_job_pb2.WatchJobRequest(name=job.name)
+        async for response in studio.jobs.WatchJob(request, metadata=studio.auth, timeout=10):
+            if response.event.progress == progress:
+                return
+
+    async def reports():
+        yield ai_job_pb2.ReportProgressRequest(name=job.name, attempt=1, heartbeat=True)
+        yield ai_job_pb2.ReportProgressRequest(stage="bench", progress=10)
+        # The client sends ahead of the server: change the job once the server took report 2.
+        await heard(10)
+        await change_the_job()
+        yield ai_job_pb2.ReportProgressRequest(stage="bench", progress=20)
+        await asyncio.sleep(10)  # the answer comes first: this report must stop the worker
+
+    started = asyncio.get_running_loop().time()
+    answer = await studio.jobs.ReportProgress(reports(), metadata=auth, timeout=20)
+    assert answer.cancel_requested
+    assert answer.accepted == 2
+    # Well inside the half second between writes: the stop came from the fast path's read.
+    assert asyncio.get_running_loop().time() - started < 5
+    events = await studio.watch(job.name, limit=None) if change == "a cancel" else []
+    assert all(event.progress != 20 for event in events)
