@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import Token
 from dataclasses import dataclass, field
 from random import getrandbits
@@ -179,19 +179,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
             return run
 
-        def stream_response(behaviour: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
-            async def run(request: Any, context: Context) -> None:
+        def stream_response(behaviour: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
+            async def run(request: Any, context: Context) -> AsyncIterator[Any]:
                 state = await self._enter(method, metrics, context, limit)
                 try:
                     if type(request) is Rejected:
                         raise request.error
                     result = behaviour(request, context)
                     if inspect.isasyncgen(result):
-                        # Written here rather than yielded on: gRPC would drive one more async
-                        # generator per message (a WatchJob fan-out sends a thousand at once).
-                        write = context.write
                         async for message in result:
-                            await write(message)
+                            yield message
                     else:
                         await result
                 except BaseException as error:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
+import grpc
+import hpack
 import pytest
 from filmstudio.v1 import ai_job_pb2, common_pb2
 
+from gateway.h2c import frames as f
 from services.ai_job.ai_job_service import AIJobService
 from services.ai_job.models import JobRow
 from services.credits.credits_service import CreditsService
@@ -214,3 +218,89 @@ async def test_a_report_between_database_writes_still_stops_a_worker_that_must_s
     assert asyncio.get_running_loop().time() - started < 5
     events = await studio.watch(job.name, limit=None) if change == "a cancel" else []
     assert all(event.progress != 20 for event in events)
+
+
+async def _a_watcher_that_never_reads(address: str, job: str, token: str) -> asyncio.StreamWriter:
+    """Open WatchJob on a raw HTTP/2 connection whose stream window is 0: no message fits."""
+    host, port = address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f.PREFACE + f.settings({f.INITIAL_WINDOW_SIZE: 0}))
+    buffer = b""
+    while True:  # acknowledge the server's settings (else it gives up on us), then stop reading
+        while len(buffer) < 9 or len(buffer) < 9 + f.parse_head(buffer, 0)[0]:
+            buffer += await asyncio.wait_for(reader.read(65536), 5)
+        length, kind, flags, _ = f.parse_head(buffer, 0)
+        if kind == f.SETTINGS and not flags & f.ACK:
+            break
+        buffer = buffer[9 + length :]
+    request = ai_job_pb2.WatchJobRequest(name=job).SerializeToString()
+    block = hpack.Encoder().encode(
+        [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", "/filmstudio.v1.AIJobService/WatchJob"),
+            (":authority", address),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+            ("authorization", f"Bearer {token}"),
+        ]
+    )
+    message = b"\x00" + len(request).to_bytes(4, "big") + request
+    writer.write(
+        f.frame(f.SETTINGS, f.ACK, 0)
+        + f.frame(f.HEADERS, f.END_HEADERS, 1, block)
+        + f.frame(f.DATA, f.END_STREAM, 1, message)
+    )
+    await writer.drain()
+    return writer
+
+
+async def test_a_watcher_that_stops_reading_delays_no_other_watcher(studio, production) -> None:
+    """Each watcher has its own queue and writer: one stuck on flow control holds up nobody."""
+    server = production[0]
+    job = await studio.create(diagnostic={"sleep_seconds": 0})
+    worker = server.app.tokens.issue_service_token("test-worker")
+    auth = (("authorization", f"Bearer {worker}"),)
+    claim = ai_job_pb2.UpdateJobStatusRequest(
+        name=job.name, status=RUNNING, attempt=1, worker="test-worker"
+    )
+    await studio.jobs.UpdateJobStatus(claim, metadata=auth)
+    token = studio.auth[0][1].removeprefix("Bearer ")
+    stuck = [
+        await _a_watcher_that_never_reads(server.app.settings.grpc_address, job.name, token)
+        for _ in range(3)
+    ]
+    arrivals: dict[float, float] = {}
+    request = ai_job_pb2.WatchJobRequest(name=job.name)
+    live = studio.jobs.WatchJob(request, metadata=studio.auth, timeout=30)
+    await live.read()  # listening: the first event is the job's state
+
+    async def listen() -> None:
+        while (response := await live.read()) is not grpc.aio.EOF:
+            if response.event.message.startswith("t="):
+                arrivals[float(response.event.message[2:].split()[0])] = time.monotonic()
+
+    listening = asyncio.ensure_future(listen())
+
+    async def reports():
+        yield ai_job_pb2.ReportProgressRequest(name=job.name, attempt=1, heartbeat=True)
+        for step in range(40):
+            await asyncio.sleep(0.02)
+            padding = "x" * 400  # the stuck watchers' queues grow; ours must not wait on them
+            message = f"t={time.monotonic()} {padding}"
+            yield ai_job_pb2.ReportProgressRequest(stage="s", progress=step, message=message)
+
+    await studio.jobs.ReportProgress(reports(), metadata=auth, timeout=30)
+    # The premise: the stuck watchers' events wait in their own queues (none was written).
+    fanout = server.app.get(AIJobService).lifecycle.events._fanout[int(job.name.split("/")[1])]
+    backlogs = sorted(queue.qsize() for queue in fanout.queues)
+    assert len(backlogs) >= 4, backlogs  # the three stuck, ours, and the worker's own follower
+    assert backlogs[-3] >= 39, backlogs
+    result = ai_job_pb2.UpdateJobResultRequest(name=job.name, attempt=1)
+    await studio.jobs.UpdateJobResult(result, metadata=auth)
+    await asyncio.wait_for(listening, 10)
+    for writer in stuck:
+        writer.close()
+    assert len(arrivals) == 40
+    delays = sorted(arrived - sent for sent, arrived in arrivals.items())
+    assert delays[-1] < 2.0, delays[-5:]  # milliseconds here; generous for a loaded machine
