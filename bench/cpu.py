@@ -6,27 +6,32 @@ import os
 from pathlib import Path
 
 
+def _stat(path: Path) -> tuple[int, float]:
+    """Return a process's parent pid and CPU seconds so far (all threads), from its stat file."""
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """Return the CPU time a process has used so far, all its threads, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat(Path(f"/proc/{pid}/stat"))[1]
 
 
 def tree_cpu_seconds(pid: int) -> float:
     """Return the CPU time a process and every live descendant have used so far, in seconds."""
     children: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent, seconds = _stat(stat)
         except OSError:
             continue  # it exited meanwhile
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        process = int(stat.parent.name)
+        children.setdefault(parent, []).append(process)
+        used[process] = seconds
     total, pending = 0.0, [pid]
     while pending:
         current = pending.pop()
-        try:
-            total += cpu_seconds(current)
-        except OSError:
-            continue
+        total += used.get(current, 0.0)
         pending += children.get(current, [])
     return total

@@ -231,7 +231,7 @@ async def main(
         ]
         floors = await asyncio.gather(*shares)
         floor = [latency for share, _ in floors for latency in share]
-        floor_cpu = sum(used for _, used in floors)
+        floor_cpu = sum(seconds for _, seconds in floors)
     finally:
         drop_postgres_database(url)
     received = len(latencies) / (count * reports)
@@ -242,7 +242,7 @@ async def main(
     )
     print(f"{'what':<48}{'p50 ms':>10}{'p99 ms':>10}{'server µs/msg':>15}")
     messages = count * reports
-    for label, values, used in (
+    for label, values, per_message in (
         (f"ReportProgress -> {count} WatchJob streams", latencies, f"{cpu / messages * 1e6:.1f}"),
         (
             f"grpc.aio hello-world -> {count} streams (floor)",
@@ -251,7 +251,7 @@ async def main(
         ),
         ("Redis PUBLISH -> SUBSCRIBE (baseline)", baseline, "-"),
     ):
-        print(f"{label:<48}{pct(values, 50):>10.2f}{pct(values, 99):>10.2f}{used:>15}")
+        print(f"{label:<48}{pct(values, 50):>10.2f}{pct(values, 99):>10.2f}{per_message:>15}")
     p99 = pct(latencies, 99)
     print(f"ratio p50: {pct(latencies, 50) / pct(baseline, 50):.1f}x the bare Redis round trip")
     print(f"ratio p99: {p99 / pct(floor, 99):.2f}x the grpc.aio floor")

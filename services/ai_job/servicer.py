@@ -57,6 +57,7 @@ def _report(message: ai_job_pb2.ReportProgressRequest) -> Report:
 
 
 def _watch_response_of(event: JobEvent) -> ai_job_pb2.WatchJobResponse:
+    """Build the response that carries one event."""
     return ai_job_pb2.WatchJobResponse(event=event_message(event))
 
 

@@ -170,20 +170,26 @@ async def test_a_failed_job_is_retried_on_a_worker_process(studio, workers) -> N
     assert (await studio.server.app.get(CreditsService).verify_ledger()).clean
 
 
-@pytest.mark.parametrize("change", ["another attempt", "a cancel"])
-async def test_a_report_between_database_writes_still_stops_a_worker_that_must_stop(
-    studio, production, change
-) -> None:
-    """Reports between the half-second writes skip the transaction, never the job's state."""
-    server = production[0]
+async def _running_as_a_worker(studio, server) -> tuple[ai_job_pb2.Job, tuple[tuple[str, str]]]:
+    """Create a job and claim its first attempt as a worker would; return it and that auth."""
     job = await studio.create(diagnostic={"sleep_seconds": 0})
-    job_id = int(job.name.split("/")[1])
     worker = server.app.tokens.issue_service_token("test-worker")
     auth = (("authorization", f"Bearer {worker}"),)
     claim = ai_job_pb2.UpdateJobStatusRequest(
         name=job.name, status=RUNNING, attempt=1, worker="test-worker"
     )
     await studio.jobs.UpdateJobStatus(claim, metadata=auth)
+    return job, auth
+
+
+@pytest.mark.parametrize("change", ["another attempt", "a cancel"])
+async def test_a_report_between_database_writes_still_stops_a_worker_that_must_stop(
+    studio, production, change
+) -> None:
+    """Reports between the half-second writes skip the transaction, never the job's state."""
+    server = production[0]
+    job, auth = await _running_as_a_worker(studio, server)
+    job_id = int(job.name.split("/")[1])
 
     async def change_the_job() -> None:
         # Straight in the database, announced to nobody: only the report's own read can see it
@@ -258,13 +264,7 @@ async def _a_watcher_that_never_reads(address: str, job: str, token: str) -> asy
 async def test_a_watcher_that_stops_reading_delays_no_other_watcher(studio, production) -> None:
     """Each watcher has its own queue and writer: one stuck on flow control holds up nobody."""
     server = production[0]
-    job = await studio.create(diagnostic={"sleep_seconds": 0})
-    worker = server.app.tokens.issue_service_token("test-worker")
-    auth = (("authorization", f"Bearer {worker}"),)
-    claim = ai_job_pb2.UpdateJobStatusRequest(
-        name=job.name, status=RUNNING, attempt=1, worker="test-worker"
-    )
-    await studio.jobs.UpdateJobStatus(claim, metadata=auth)
+    job, auth = await _running_as_a_worker(studio, server)
     token = studio.auth[0][1].removeprefix("Bearer ")
     stuck = [
         await _a_watcher_that_never_reads(server.app.settings.grpc_address, job.name, token)
