@@ -78,8 +78,10 @@ def _diagnostic(ctx: RunContext, progress: Progress) -> dict[str, Any]:
             raise RuntimeError("diagnostic failure, once per job chain")
     seconds = float(spec.get("sleep_seconds", 0))
     steps = max(1, int(seconds / 0.05))
+    # An uninterruptible sleep stands for work that cannot stop part-way (one long call).
+    heeds_cancel = not spec.get("uninterruptible")
     for step in range(steps):
-        if ctx.cancelled():
+        if heeds_cancel and ctx.cancelled():
             raise StageCancelled("diagnostic")
         time.sleep(seconds / steps)
         progress((step + 1) / steps, f"diagnostic step {step + 1}/{steps}")

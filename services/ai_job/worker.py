@@ -193,17 +193,33 @@ class Worker:
             failure, outcome = f"{type(error).__name__}: {error}", "failed"
         finally:
             beat_task.cancel()
+        try:
+            # Close the stream and let the service take every report before the outcome
+            # lands, so watchers see the progress in order before the final event.
+            reports.put_nowait(None)
+            await asyncio.gather(answer_task, return_exceptions=True)
+            if outcome != "cancelled" and not await self._report_end(
+                jobs, name, attempt, context, failure, stop
+            ):
+                outcome = "abandoned"
+        finally:
             metrics.observe_job(job["job_type"], outcome, time.perf_counter() - started)
-        # Close the stream and let the service take every report before the outcome lands,
-        # so watchers see the progress in order before the final event.
-        reports.put_nowait(None)
-        await asyncio.gather(answer_task, return_exceptions=True)
+
+    async def _report_end(
+        self,
+        jobs: Any,
+        name: str,
+        attempt: int,
+        context: RunContext,
+        failure: str,
+        stop: threading.Event,
+    ) -> bool:
+        """Report the attempt's result or failure; return False when it no longer counts."""
         if stop.is_set():
-            return
+            return False  # cancelled or requeued while its last stage ran on
         if failure:
-            await self._report_failure(jobs, name, attempt, failure)
-        else:
-            await self._report_result(jobs, name, attempt, context)
+            return await self._report_failure(jobs, name, attempt, failure)
+        return await self._report_result(jobs, name, attempt, context)
 
     def _run_stages(self, context: RunContext) -> None:
         """Run the job's stage graph (in a thread), reusing what earlier runs finished."""
@@ -212,7 +228,7 @@ class Worker:
         except StageCancelled as cancelled:
             raise Cancelled() from cancelled
 
-    async def _report_result(self, jobs: Any, name: str, attempt: int, context: RunContext) -> None:
+    async def _report_result(self, jobs: Any, name: str, attempt: int, context: RunContext) -> bool:
         result = struct_pb2.Struct()
         result.update(context.outputs)
         request = ai_job_pb2.UpdateJobResultRequest(
@@ -226,8 +242,10 @@ class Worker:
         except grpc.aio.AioRpcError as error:
             # A stale attempt (requeued while we were cut off) loses: the other worker's counts.
             log.warning("result refused", extra={"job": name, "why": error.details()})
+            return False
+        return True
 
-    async def _report_failure(self, jobs: Any, name: str, attempt: int, error: str) -> None:
+    async def _report_failure(self, jobs: Any, name: str, attempt: int, error: str) -> bool:
         request = ai_job_pb2.UpdateJobStatusRequest(
             name=name, status=common_pb2.JOB_STATUS_FAILED, attempt=attempt, error=error
         )
@@ -235,6 +253,8 @@ class Worker:
             await jobs.UpdateJobStatus(request, metadata=self._auth(), timeout=30)
         except grpc.aio.AioRpcError as rpc_error:
             log.warning("failure report refused", extra={"job": name, "why": rpc_error.details()})
+            return False
+        return True
 
 
 def run_queued_job(job_id: int, attempt: int) -> None:

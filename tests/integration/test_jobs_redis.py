@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 import uuid
 
@@ -16,11 +18,9 @@ from services.ai_job.ai_job_service import AIJobService
 from services.ai_job.models import JobRow
 from services.credits.credits_service import CreditsService
 from tests.support.jobs import check_watchers_agree, funded_studio
-from tests.support.studio import (
-    bearer,
-    signed_in,
-)
-from tests.support.workers import Workers, production_studio, redis_prefix
+from tests.support.metrics import Samples, scrape_until, value
+from tests.support.studio import bearer, free_port, signed_in
+from tests.support.workers import Workers, descendants, production_studio, redis_prefix
 
 RUNNING, SUCCEEDED = common_pb2.JOB_STATUS_RUNNING, common_pb2.JOB_STATUS_SUCCEEDED
 ENDED = (SUCCEEDED, common_pb2.JOB_STATUS_FAILED, common_pb2.JOB_STATUS_CANCELLED)
@@ -104,6 +104,46 @@ async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
     assert row.settled_at is not None
     assert row.settlement == "capture"
     assert (await server.app.get(CreditsService).verify_ledger()).clean
+
+
+async def test_an_attempt_cut_off_from_its_job_is_never_measured_as_a_success(
+    studio, production, prefix
+) -> None:
+    """A work horse frozen past the heartbeat timeout finishes an attempt that no longer counts."""
+    port = free_port()
+    pool = Workers(production, prefix, METRICS_PORT=str(port))
+    # Its last stage cannot stop part-way: it ends its sleep after the attempt was superseded.
+    last = {"sleep_seconds": 3, "uninterruptible": True, "after_stages": True}
+    job = await studio.create(diagnostic=last)
+    worker = pool.start()
+    try:
+        deadline = time.monotonic() + 30
+        while (await studio.get(job.name)).stage != "diagnostic":
+            assert time.monotonic() < deadline, "the last stage never started"
+            await asyncio.sleep(0.05)
+        horses = descendants(worker.pid)
+        for pid in horses:
+            os.kill(pid, signal.SIGSTOP)
+        requeued = await studio.wait_for(job.name, common_pb2.JOB_STATUS_QUEUED, within=10)
+        assert requeued.attempt == 2
+        for pid in horses:
+            os.kill(pid, signal.SIGCONT)
+        done = await studio.wait_for(job.name, *ENDED, within=30)
+        assert done.status == SUCCEEDED, done.error
+        assert done.attempt == 2
+        series = "filmstudio_job_duration_seconds_count"
+        outcomes = {"succeeded", "abandoned", "cancelled", "failed"}
+
+        def counted(samples: Samples) -> dict[str, float]:
+            kind = {"job_type": "script_analysis"}
+            return {name: value(samples, series, **kind, outcome=name) for name in outcomes}
+
+        # The worker records an attempt when its horse has gone: wait for both of them.
+        url = f"http://127.0.0.1:{port}/metrics"
+        samples = await scrape_until(url, lambda now: sum(counted(now).values()) == 2)
+    finally:
+        pool.stop_all()
+    assert counted(samples) == {"succeeded": 1, "abandoned": 1, "cancelled": 0, "failed": 0}
 
 
 async def test_a_job_whose_workers_keep_dying_fails_and_releases_its_hold(studio, workers) -> None:

@@ -163,7 +163,10 @@ def prefix():
 
 @pytest.fixture(scope="module")
 async def production(tmp_path_factory, postgres_url, prefix):
-    async with production_studio(tmp_path_factory.mktemp("var"), postgres_url, prefix) as studio:
+    """Counts here must be exact: a worker slowed by a busy machine must not be taken for lost
+    (the tests' short heartbeat timeout once requeued an attempt and counted it twice)."""
+    var = tmp_path_factory.mktemp("var")
+    async with production_studio(var, postgres_url, prefix, HEARTBEAT_TIMEOUT=60) as studio:
         yield studio
 
 

@@ -54,7 +54,7 @@ async def production_studio(
         yield server, channel, var
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Return every process below `pid`, read from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -104,7 +104,7 @@ class Workers:
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
         """kill -9 the worker and its work horse (RQ puts it in a session of its own)."""
-        for pid in [*_descendants(process.pid), process.pid]:
+        for pid in [*descendants(process.pid), process.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         process.wait()
