@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +50,23 @@ def module_postgres_url() -> Iterator[str]:
     url = _new_postgres_database()
     yield url
     drop_postgres_database(url)
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[Callable[[], str]]:
+    """Make fresh PostgreSQL databases for one module's studios, one each; drop them after.
+
+    For a module with two studios that sweep: on one database, each would run the other's jobs.
+    """
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(_new_postgres_database())
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -106,10 +106,21 @@ async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
     assert (await server.app.get(CreditsService).verify_ledger()).clean
 
 
+@pytest.fixture
+async def lone_production(tmp_path, module_postgres_url):
+    """A studio with a queue and a database of its own: its worker runs this test's job alone
+    (on the shared database the recovery sweep would queue other modules' leftover jobs)."""
+    with redis_prefix("fslone") as name:
+        async with production_studio(tmp_path, module_postgres_url, name) as studio:
+            yield studio, name
+
+
 async def test_an_attempt_cut_off_from_its_job_is_never_measured_as_a_success(
-    studio, production, prefix
+    lone_production,
 ) -> None:
     """A work horse frozen past the heartbeat timeout finishes an attempt that no longer counts."""
+    production, prefix = lone_production
+    studio = await funded_studio(production[0], production[1], credits=300)
     port = free_port()
     pool = Workers(production, prefix, METRICS_PORT=str(port))
     # Its last stage cannot stop part-way: it ends its sleep after the attempt was superseded.

@@ -162,11 +162,15 @@ def prefix():
 
 
 @pytest.fixture(scope="module")
-async def production(tmp_path_factory, postgres_url, prefix):
-    """Counts here must be exact: a worker slowed by a busy machine must not be taken for lost
-    (the tests' short heartbeat timeout once requeued an attempt and counted it twice)."""
-    var = tmp_path_factory.mktemp("var")
-    async with production_studio(var, postgres_url, prefix, HEARTBEAT_TIMEOUT=60) as studio:
+async def production(tmp_path_factory, private_postgres, prefix):
+    """Every service on Redis with no in-process workers, on a database of its own.
+
+    Counts here must be exact. In the shared database the recovery sweep once queued another
+    module's stale job for this module's worker, which counted two jobs; and a worker slowed by
+    a busy machine must not be taken for lost and run the job twice.
+    """
+    var, database = tmp_path_factory.mktemp("var"), private_postgres()
+    async with production_studio(var, database, prefix, HEARTBEAT_TIMEOUT=60) as studio:
         yield studio
 
 
