@@ -33,9 +33,11 @@ def prefix():
 
 
 @pytest.fixture(scope="module")
-async def production(tmp_path_factory, postgres_url, prefix):
+async def production(tmp_path_factory, module_postgres_url, prefix):
+    """On a database of its own: in the shared one, the recovery sweep would queue other
+    modules' leftover jobs for this module's workers."""
     var = tmp_path_factory.mktemp("var")
-    async with production_studio(var, postgres_url, prefix) as studio:
+    async with production_studio(var, module_postgres_url, prefix) as studio:
         yield studio
 
 
@@ -107,11 +109,11 @@ async def test_a_killed_worker_loses_no_job_and_the_hold_resolves_once(
 
 
 @pytest.fixture
-async def lone_production(tmp_path, module_postgres_url):
+async def lone_production(tmp_path, private_postgres):
     """A studio with a queue and a database of its own: its worker runs this test's job alone
-    (on the shared database the recovery sweep would queue other modules' leftover jobs)."""
+    (the module's studio would sweep the others' jobs into its queue otherwise)."""
     with redis_prefix("fslone") as name:
-        async with production_studio(tmp_path, module_postgres_url, name) as studio:
+        async with production_studio(tmp_path, private_postgres(), name) as studio:
             yield studio, name
 
 

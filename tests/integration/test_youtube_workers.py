@@ -31,10 +31,11 @@ def prefix():
 
 
 @pytest.fixture(scope="module")
-async def production(tmp_path_factory, postgres_url, prefix, fake):
+async def production(tmp_path_factory, module_postgres_url, prefix, fake):
+    """On a database of its own, so that no other module's leftover job reaches its workers."""
     var = tmp_path_factory.mktemp("var")
     extra = {**fake.settings(), **UPLOAD_SETTINGS}
-    async with production_studio(var, postgres_url, prefix, **extra) as studio:
+    async with production_studio(var, module_postgres_url, prefix, **extra) as studio:
         yield studio
 
 
