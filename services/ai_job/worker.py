@@ -31,6 +31,7 @@ from services.ai_job.stage_graph import GraphRunner, RunContext
 from services.common import metrics, tracing
 from services.common.config import Settings, load_settings
 from services.common.dependencies import internal_channel
+from services.common.logs import flush_handlers
 from services.common.storage import Storage
 from services.common.storage_setup import storage_from_settings
 from services.common.tokens import ServiceToken, TokenCodec
@@ -278,7 +279,9 @@ def run_queued_job(job_id: int, attempt: int) -> None:
         with metrics.capture() as observations:
             asyncio.run(main())
     finally:
-        tracing.flush()  # a work horse leaves by os._exit: no atexit sends the last batch
+        # A work horse leaves by os._exit: no atexit sends the last spans or writes the last lines.
+        tracing.flush()
+        flush_handlers()
     if job is not None and observations:
         job.meta[metrics.META_KEY] = observations
         job.save_meta()  # type: ignore[no-untyped-call]

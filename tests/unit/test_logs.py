@@ -19,6 +19,7 @@ import pytest
 from services.common.context import Principal, PrincipalKind, principal_var, request_id_var
 from services.common.logs import (
     _STANDARD_ATTRS,
+    FLUSH_SECONDS,
     ContextFilter,
     JsonFormatter,
     LoopBufferedHandler,
@@ -342,16 +343,22 @@ def test_lines_outside_a_loop_are_written_at_once(stream) -> None:
     assert [entry["message"] for entry in _lines(stream)] == ["now"]
 
 
-async def test_lines_in_a_loop_are_written_at_the_end_of_its_iteration(stream) -> None:
+# Long enough for a batch's timer, set before the test's sleep, to have fired.
+WRITTEN = FLUSH_SECONDS * 2
+
+
+async def test_lines_in_a_loop_are_written_together_within_the_flush_interval(stream) -> None:
     configure_logging("INFO", "json", stream)
     log = logging.getLogger("t")
     log.info("one")
-    log.info("two")
-    assert stream.getvalue() == ""
     await asyncio.sleep(0)
+    log.info("two")  # a later iteration: it joins the first line's batch
+    await asyncio.sleep(0)
+    assert stream.getvalue() == ""
+    await asyncio.sleep(WRITTEN)
     assert [entry["message"] for entry in _lines(stream)] == ["one", "two"]
     log.info("three")
-    await asyncio.sleep(0)
+    await asyncio.sleep(WRITTEN)
     assert [entry["message"] for entry in _lines(stream)] == ["one", "two", "three"]
 
 
@@ -362,7 +369,7 @@ async def test_warnings_are_written_at_once_with_the_lines_before_them(stream) -
     log.warning("careful")
     assert [entry["message"] for entry in _lines(stream)] == ["before", "careful"]
     log.info("after")
-    await asyncio.sleep(0)
+    await asyncio.sleep(WRITTEN)
     assert [entry["message"] for entry in _lines(stream)] == ["before", "careful", "after"]
 
 
@@ -397,7 +404,7 @@ def test_lines_a_closed_loop_left_queued_are_written_later(stream) -> None:
 
     async def main() -> None:
         log.info("next loop")
-        await asyncio.sleep(0)
+        await asyncio.sleep(WRITTEN)
 
     asyncio.run(main())
     assert [entry["message"] for entry in _lines(stream)] == ["stranded", "next loop"]
@@ -417,7 +424,7 @@ def test_many_queued_lines_are_written_in_pieces_a_pipe_keeps_whole() -> None:
     async def main() -> None:
         for index in range(100):
             handler.handle(_record(msg=f"{index:03d} " + "x" * 200, args=()))
-        await asyncio.sleep(0)
+        await asyncio.sleep(WRITTEN)
 
     asyncio.run(main())
     assert all(len(piece) <= 4096 and piece.endswith("\n") for piece in written)
