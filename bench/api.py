@@ -71,6 +71,7 @@ from filmstudio.v1 import (  # noqa: E402
 )
 
 from bench.cpu import cpu_seconds  # noqa: E402
+from services.common.logs import FLUSH_SECONDS  # noqa: E402
 
 PASSWORD = "bench horse battery staple"
 SCRIPT = "INT. STUDIO - NIGHT\nA director watches the numbers.\nDIRECTOR: Again, faster."
@@ -563,6 +564,8 @@ def main() -> None:
                 await reference(target, http_port if args.rest and target.token else None)
 
         asyncio.run(check_all())
+        # The server writes its INFO lines in batches: let the checks' lines land before the mark.
+        time.sleep(FLUSH_SECONDS * 4)
         log = var / "backend.log"
         offset = log.stat().st_size
         work = Path(tempfile.mkdtemp())
