@@ -63,6 +63,7 @@ import grpc  # noqa: E402
 import uvloop  # noqa: E402
 from filmstudio.v1 import project_pb2, project_pb2_grpc  # noqa: E402
 
+from services.common.logs import FLUSH_SECONDS  # noqa: E402
 from tests.support.studio import free_port  # noqa: E402
 
 RPC = "/filmstudio.v1.ProjectService/GetProject"
@@ -346,6 +347,7 @@ async def reference_answers(target: Target) -> None:
 async def measure(target: Target, args: argparse.Namespace) -> None:
     """Run every row on every path, round by round; check the backend's log of each run."""
     await reference_answers(target)
+    await asyncio.sleep(FLUSH_SECONDS * 4)  # the reference calls' lines land before the mark
     offset = target.log.stat().st_size if target.log else 0
     clients = ("h2load",) if shutil.which("h2load") else ()
     clients += ("python client",) if args.python_client or not clients else ()
@@ -402,6 +404,7 @@ def cpu_used(target: Target, kind: str) -> Callable[[], dict[str, float]]:
 def check_log(target: Target, row: str, level: int, offset: int) -> int:
     """Check that the backend logged only OK for the run just made; return the new offset."""
     assert target.log is not None
+    time.sleep(FLUSH_SECONDS * 4)  # the backend writes its INFO lines in batches
     codes, offset = logged_codes(target.log, offset)
     # h2load resets the streams still open when its time is up (warm-up and run).
     cancelled = codes.pop("CANCELLED", 0)
