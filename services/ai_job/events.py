@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -102,6 +102,41 @@ class _Fanout:
             queue.put_nowait(event)
 
 
+class _Following:
+    """A watcher's queue of a job's new events, joined on entry and left on exit.
+
+    A class rather than an @asynccontextmanager: at loop shutdown asyncio closes every
+    unfinished async generator in no set order, and a context manager's generator closed before
+    the watcher's own made the watcher's exit fail ("generator didn't stop after athrow()").
+    """
+
+    __slots__ = ("_job_id", "_join", "_leave", "_queue")
+
+    def __init__(
+        self,
+        join: Callable[[int, asyncio.Queue[JobEvent]], Awaitable[None]],
+        leave: Callable[[int, asyncio.Queue[JobEvent]], None],
+        job_id: int,
+    ) -> None:
+        self._join, self._leave, self._job_id = join, leave, job_id
+        self._queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+
+    async def __aenter__(self) -> asyncio.Queue[JobEvent]:
+        """Join the job's watchers and return the queue its events arrive on."""
+        try:
+            await self._join(self._job_id, self._queue)
+        except BaseException:
+            # Also when Redis failed before the reader started: a queue left behind would keep
+            # every later reader of this job alive after its last watcher left.
+            self._leave(self._job_id, self._queue)
+            raise
+        return self._queue
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Leave the job's watchers (the last one out stops the job's reader)."""
+        self._leave(self._job_id, self._queue)
+
+
 class InMemoryEventBus:
     """Events kept in this process (the embedded default)."""
 
@@ -129,18 +164,19 @@ class InMemoryEventBus:
         floor = event_order(after)
         return [e for e in self._events.get(job_id, ()) if e.order > floor]
 
-    @contextlib.asynccontextmanager
-    async def follow(self, job_id: int) -> AsyncIterator[asyncio.Queue[JobEvent]]:
+    def follow(self, job_id: int) -> _Following:
         """Receive new events while open."""
-        queue: asyncio.Queue[JobEvent] = asyncio.Queue()
-        fanout = self._fanout[job_id]
-        fanout.queues.add(queue)
-        try:
-            yield queue
-        finally:
+        return _Following(self._join, self._leave, job_id)
+
+    async def _join(self, job_id: int, queue: asyncio.Queue[JobEvent]) -> None:
+        self._fanout[job_id].queues.add(queue)
+
+    def _leave(self, job_id: int, queue: asyncio.Queue[JobEvent]) -> None:
+        fanout = self._fanout.get(job_id)
+        if fanout is not None:
             fanout.queues.discard(queue)
             if not fanout.queues:
-                self._fanout.pop(job_id, None)
+                del self._fanout[job_id]
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -211,32 +247,33 @@ class RedisEventBus:
         """Tell whether a reader's fan-out still has watchers and is still the job's."""
         return bool(fanout.queues) and self._fanout.get(job_id) is fanout
 
-    @contextlib.asynccontextmanager
-    async def follow(self, job_id: int) -> AsyncIterator[asyncio.Queue[JobEvent]]:
+    def follow(self, job_id: int) -> _Following:
         """Receive new events while open; one reader per job serves every local watcher."""
-        queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        return _Following(self._join, self._leave, job_id)
+
+    async def _join(self, job_id: int, queue: asyncio.Queue[JobEvent]) -> None:
         fanout = self._fanout.setdefault(job_id, _Fanout())
         fanout.queues.add(queue)
-        try:
-            if fanout.reader is None or fanout.reader.done():
-                # Start after the newest entry now (not "$", which would lose what lands before
-                # the first XREAD is registered); older events are the caller's replay.
-                with _unavailable_when_down():
-                    newest = await self._redis.xrevrange(self._key(job_id), count=1)
-                start = newest[0][0] if newest else "0-0"
-                if fanout.reader is None or fanout.reader.done():  # another watcher may have won
-                    fanout.reader = asyncio.get_running_loop().create_task(
-                        self._read(job_id, fanout, start), name=f"{READER_TASK_PREFIX}{job_id}"
-                    )
-            yield queue
-        finally:
-            # Also when Redis failed before the reader started: a queue left behind would keep
-            # every later reader of this job alive after its last watcher left.
-            fanout.queues.discard(queue)
-            if not fanout.queues and self._fanout.get(job_id) is fanout:
-                del self._fanout[job_id]
-                if fanout.reader is not None:
-                    fanout.reader.cancel()
+        if fanout.reader is None or fanout.reader.done():
+            # Start after the newest entry now (not "$", which would lose what lands before
+            # the first XREAD is registered); older events are the caller's replay.
+            with _unavailable_when_down():
+                newest = await self._redis.xrevrange(self._key(job_id), count=1)
+            start = newest[0][0] if newest else "0-0"
+            if fanout.reader is None or fanout.reader.done():  # another watcher may have won
+                fanout.reader = asyncio.get_running_loop().create_task(
+                    self._read(job_id, fanout, start), name=f"{READER_TASK_PREFIX}{job_id}"
+                )
+
+    def _leave(self, job_id: int, queue: asyncio.Queue[JobEvent]) -> None:
+        fanout = self._fanout.get(job_id)
+        if fanout is None or queue not in fanout.queues:
+            return
+        fanout.queues.discard(queue)
+        if not fanout.queues:
+            del self._fanout[job_id]
+            if fanout.reader is not None:
+                fanout.reader.cancel()
 
     async def close(self) -> None:
         """Stop readers and close the connection pools."""
