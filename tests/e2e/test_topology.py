@@ -36,10 +36,23 @@ SCRIPT = "Title: Topology\n\nINT. GARAGE - DAY\n\nBRICK\nAgain, from the top.\n"
 PASSWORD = "a long passphrase for the topology"
 
 
+def _ephemeral_start() -> int:
+    """Return the first port the kernel hands out to outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def _free_block(count: int) -> int:
-    """Return the first of `count` consecutive loopback ports that are all free now."""
+    """Return the first of `count` consecutive loopback ports that are all free now.
+
+    Below the ephemeral range: the programs start seconds later, and meanwhile an outgoing
+    connection took a port picked there (CI: the gateway's, "Address already in use").
+    """
     for _ in range(200):
-        base = random.randrange(20000, 40000)  # noqa: S311 - picking ports, not secrets
+        top = min(_ephemeral_start(), 40000) - count
+        base = random.randrange(20000, max(top, 20001))  # noqa: S311 - picking ports, not secrets
         sockets = []
         try:
             for port in range(base, base + count):
