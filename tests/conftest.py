@@ -41,15 +41,13 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def module_postgres_url() -> Iterator[str]:
+def module_postgres_url(private_postgres: Callable[[], str]) -> str:
     """A fresh PostgreSQL database of one test module's own, dropped after it.
 
     For a studio whose background sweeps act on every row they find: in the shared database
     they would settle or rerun other modules' leftover jobs, and count it in this one's numbers.
     """
-    url = _new_postgres_database()
-    yield url
-    drop_postgres_database(url)
+    return private_postgres()
 
 
 @pytest.fixture(scope="module")

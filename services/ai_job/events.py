@@ -137,6 +137,18 @@ class _Following:
         self._leave(self._job_id, self._queue)
 
 
+def _leave(fanouts: dict[int, _Fanout], job_id: int, queue: asyncio.Queue[JobEvent]) -> None:
+    """Take a watcher's queue out of its job's fan-out; the last one out stops the reader."""
+    fanout = fanouts.get(job_id)
+    if fanout is None:
+        return
+    fanout.queues.discard(queue)
+    if not fanout.queues:
+        del fanouts[job_id]
+        if fanout.reader is not None:
+            fanout.reader.cancel()
+
+
 class InMemoryEventBus:
     """Events kept in this process (the embedded default)."""
 
@@ -172,11 +184,7 @@ class InMemoryEventBus:
         self._fanout[job_id].queues.add(queue)
 
     def _leave(self, job_id: int, queue: asyncio.Queue[JobEvent]) -> None:
-        fanout = self._fanout.get(job_id)
-        if fanout is not None:
-            fanout.queues.discard(queue)
-            if not fanout.queues:
-                del self._fanout[job_id]
+        _leave(self._fanout, job_id, queue)
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -266,14 +274,7 @@ class RedisEventBus:
                 )
 
     def _leave(self, job_id: int, queue: asyncio.Queue[JobEvent]) -> None:
-        fanout = self._fanout.get(job_id)
-        if fanout is None or queue not in fanout.queues:
-            return
-        fanout.queues.discard(queue)
-        if not fanout.queues:
-            del self._fanout[job_id]
-            if fanout.reader is not None:
-                fanout.reader.cancel()
+        _leave(self._fanout, job_id, queue)
 
     async def close(self) -> None:
         """Stop readers and close the connection pools."""

@@ -110,7 +110,7 @@ _captured: list[Observation] | None = None
 
 
 def observe_job(job_type: str, outcome: str, seconds: float) -> None:
-    """Record how long a job attempt took and how it ended (succeeded, failed, cancelled...)."""
+    """Record a job attempt's duration and outcome (succeeded, failed, cancelled, abandoned)."""
     if _captured is not None:
         _captured.append(("job", job_type, outcome, seconds))
     else:
