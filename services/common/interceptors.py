@@ -51,6 +51,8 @@ from services.common.status import internal_status, to_rpc_status
 log = logging.getLogger(__name__)
 
 REQUEST_ID_KEY = "x-request-id"
+# grpc-gateway's name for the browser's User-Agent (its own User-Agent is the gateway's).
+GATEWAY_USER_AGENT_KEY = "grpcgateway-user-agent"
 _MAX_REQUEST_ID = 128
 _WANTED = frozenset(
     {
@@ -58,6 +60,7 @@ _WANTED = frozenset(
         "authorization",
         "x-forwarded-for",
         "x-forwarded-user-agent",
+        GATEWAY_USER_AGENT_KEY,
         "user-agent",
         *tracing.TRACE_KEYS,
     }
@@ -105,7 +108,11 @@ def _client(context: Context, headers: dict[str, str], proxies: TrustedProxies) 
     """Describe the caller: its address (as trusted proxies forwarded it) and agent."""
     peer = _peer_address(context.peer() or "")
     address = proxies.client_address(peer, headers.get("x-forwarded-for"))[:64]
-    agent = headers.get("x-forwarded-user-agent") or headers.get("user-agent")
+    agent = (
+        headers.get("x-forwarded-user-agent")
+        or headers.get(GATEWAY_USER_AGENT_KEY)
+        or headers.get("user-agent")
+    )
     return ClientInfo(ip_address=address, user_agent=(agent or "")[:512])
 
 

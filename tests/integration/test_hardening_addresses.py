@@ -140,6 +140,19 @@ async def test_the_gateway_extends_the_header_of_a_trusted_proxy(rest) -> None:
     assert await _rest_session_addresses(via_trusting, f"6.6.6.6, {real}") == [real]
 
 
+async def test_a_rest_session_records_the_browser_user_agent_not_the_gateway(rest) -> None:
+    via_trusting, _ = rest
+    body = {"email": _email("agent"), "password": TEST_PASSWORD}
+    browser = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) FilmStudioTest/1.0"}
+    assert (await via_trusting.post("/v1/users:register", json=body)).status_code == 200
+    login = await via_trusting.post("/v1/auth:login", json=body, headers=browser)
+    token = login.json()["tokens"]["accessToken"]
+    sessions = await via_trusting.get(
+        "/v1/users/me/sessions", headers={"authorization": f"Bearer {token}"}
+    )
+    assert [s["userAgent"] for s in sessions.json()["sessions"]] == [browser["user-agent"]]
+
+
 # --- Tokens at the door: query tokens, oversized headers, two tabs refreshing at once ---------
 
 
