@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 Metadata = Sequence[tuple[str, str | bytes]]
 
 # grpc's own mapping of HTTP statuses without a grpc-status (doc/http-grpc-status-mapping.md).
+# Fields sent afresh on every call, never remembered: the token is a secret, the id is unique.
+_NOT_REMEMBERED = frozenset({"authorization", "x-request-id"})
+_REMEMBERED_FIELDS = 256
+
+
 _HTTP_TO_GRPC = {
     400: grpc.StatusCode.INTERNAL,
     401: grpc.StatusCode.UNAUTHENTICATED,
@@ -65,6 +70,8 @@ class H2cChannel:
             + f.literal(b"grpc-accept-encoding", b"identity,deflate,gzip")
         )
         self._prefixes: dict[str, bytes] = {}
+        # The encoded metadata fields that recur (a client's address and agent, the timeout).
+        self._fields: dict[tuple[str, str | bytes], bytes] = {}
         # Calls that found every connection at the server's stream limit, oldest first.
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._generation = 0  # close() moves it on: a connect begun before belongs to no one
@@ -182,9 +189,16 @@ class H2cChannel:
             )
             self._prefixes[path] = prefix
         parts = [prefix]
+        fields = self._fields
         for key, value in metadata:
-            raw = base64.b64encode(value) if isinstance(value, bytes) else value.encode("latin-1")
-            parts.append(f.literal(key.encode(), raw, sensitive=key == "authorization"))
+            field = fields.get((key, value))
+            if field is None:
+                field = _field(key, value)
+                if key not in _NOT_REMEMBERED:
+                    if len(fields) >= _REMEMBERED_FIELDS:
+                        fields.clear()
+                    fields[key, value] = field
+            parts.append(field)
         if timeout is not None:
             parts.append(f.literal(b"grpc-timeout", grpc_timeout(timeout)))
         return b"".join(parts)
@@ -329,6 +343,12 @@ def _expire(connection: Connection, stream: Stream) -> None:
     connection.cancel(stream)
     if stream.done is not None and not stream.done.done():
         stream.done.set_exception(_deadline_exceeded())
+
+
+def _field(key: str, value: str | bytes) -> bytes:
+    """Return one metadata field as a literal (never indexed when it is the token)."""
+    raw = base64.b64encode(value) if isinstance(value, bytes) else value.encode("latin-1")
+    return f.literal(key.encode(), raw, sensitive=key == "authorization")
 
 
 def _reset_error(reset: StreamReset) -> grpc.aio.AioRpcError:

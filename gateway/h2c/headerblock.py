@@ -22,6 +22,10 @@ Header = tuple[bytes, bytes]
 _STATIC: tuple[Header, ...] = HeaderTable.STATIC_TABLE
 _ENTRY_OVERHEAD = 32  # what an entry costs beyond its name and value (RFC 7541 §4.1)
 _INTEGER_BITS = 28  # larger integers are no length or index we could honour
+# A server sends the same few short blocks again and again (a unary answer's headers are three
+# references, "88c0bf" from grpc): while the table stands, the same bytes decode the same way.
+_MEMO_BLOCK_BYTES = 32
+_MEMO_BLOCKS = 64
 
 
 class HeaderBlockError(ProtocolError):
@@ -37,9 +41,24 @@ class HeaderDecoder:
         self._table_limit = max_table_bytes  # what the peer may grow the table to
         self._table_max = max_table_bytes  # what the peer last set it to
         self._max_list_bytes = max_list_bytes
+        self._known: dict[bytes, tuple[Header, ...]] = {}  # short blocks decoded at this table
+        self._changes = 0  # of the table: a block that changed it must be decoded every time
 
     def decode(self, block: bytes) -> list[Header]:
         """Decode one complete header block into (name, value) pairs, in order."""
+        known = self._known.get(block)
+        if known is not None:
+            return list(known)
+        changes = self._changes
+        headers = self._decode(block)
+        # Kept only while the table is as it was: every change of it empties `_known`.
+        if changes == self._changes and len(block) <= _MEMO_BLOCK_BYTES:
+            if len(self._known) >= _MEMO_BLOCKS:
+                self._known.clear()
+            self._known[block] = tuple(headers)
+        return headers
+
+    def _decode(self, block: bytes) -> list[Header]:
         headers: list[Header] = []
         pos, end, inflated = 0, len(block), 0
         while pos < end:
@@ -55,6 +74,7 @@ class HeaderDecoder:
                     raise HeaderBlockError(f"a table size of {size}, over {self._table_limit}")
                 self._table_max = size
                 self._evict(0)
+                self._changed()
                 continue
             else:  # a literal, with incremental indexing (01) or without (0000, never: 0001)
                 indexing = first & 0x40
@@ -82,6 +102,7 @@ class HeaderDecoder:
         raise HeaderBlockError(f"no table entry {index}")
 
     def _add(self, header: Header) -> None:
+        self._changed()
         size = _entry_size(header)
         if size > self._table_max:
             # An entry larger than the table empties it and is not added (RFC 7541 §4.4).
@@ -91,6 +112,11 @@ class HeaderDecoder:
         self._evict(size)
         self._table.appendleft(header)
         self._table_bytes += size
+
+    def _changed(self) -> None:
+        """Forget the blocks decoded so far: their indices may name other entries now."""
+        self._changes += 1
+        self._known.clear()
 
     def _evict(self, room: int) -> None:
         """Drop the oldest entries until `room` more bytes fit."""

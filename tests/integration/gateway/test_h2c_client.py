@@ -515,6 +515,36 @@ async def test_the_request_is_a_well_formed_grpc_call() -> None:
     assert second.message == b"again"
 
 
+async def test_recurring_metadata_is_sent_as_given_and_no_token_is_kept() -> None:
+    """Fields the channel re-uses (address, agent) go out right each call; tokens never stay."""
+    seen = []
+
+    async def script(connection: PeerConnection) -> None:
+        await connection.handshake()
+        for _ in range(4):
+            request = await connection.request()
+            seen.append(request)
+            connection.answer(request.stream_id, b"ok")
+        await connection.drain()
+
+    sent = [
+        [("authorization", f"Bearer {token}"), ("x-request-id", rid), ("x-forwarded-for", ip)]
+        for token, rid, ip in [
+            ("first", "r1", "192.0.2.1"),
+            ("second", "r2", "192.0.2.1"),
+            ("first", "r3", "192.0.2.9"),
+            ("third", "r4", "192.0.2.1"),
+        ]
+    ]
+    async with scripted_peer(script) as peer, h2c(peer.target) as channel:
+        for metadata in sent:
+            await channel.unary("/test.Echo/Echo", b"", list(metadata), None)
+        kept = {key for key, _ in channel._fields}
+    assert [[(k, r.headers[k]) for k, _ in metadata] for r in seen] == sent
+    assert all(r.never_indexed == {"authorization"} for r in seen)
+    assert kept == {"x-forwarded-for"}  # neither a token nor a request id
+
+
 async def test_a_trailers_only_answer_carries_the_status() -> None:
     """One HEADERS with END_STREAM: its grpc-status and metadata are the trailers."""
 

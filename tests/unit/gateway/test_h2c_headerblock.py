@@ -37,6 +37,22 @@ def test_decodes_rfc_7541_c3_requests_keeping_the_table_across_blocks() -> None:
     ]
 
 
+def test_a_repeated_block_decodes_as_the_table_stands_when_it_comes() -> None:
+    decoder = HeaderDecoder(LIMIT)
+    decoder.decode(b"\x40\x01a\x01b")  # (a, b) at index 62
+    first = decoder.decode(b"\xbe")
+    first.append((b"changed", b"by the caller"))
+    assert decoder.decode(b"\xbe") == [(b"a", b"b")]
+    decoder.decode(b"\x40\x01c\x01d")  # (c, d) at 62 now, (a, b) at 63
+    assert decoder.decode(b"\xbe") == [(b"c", b"d")]
+    adding = b"\x40\x01e\x01f"
+    assert decoder.decode(adding) == decoder.decode(adding) == [(b"e", b"f")]
+    assert decoder.decode(b"\xbe\xbf\xc0") == [(b"e", b"f"), (b"e", b"f"), (b"c", b"d")]
+    decoder.decode(b"\x20")  # a size update to 0 empties the table
+    with pytest.raises(HeaderBlockError, match="no table entry 62"):
+        decoder.decode(b"\xbe")
+
+
 def test_decodes_huffman_coded_strings() -> None:
     block = bytes.fromhex("828684418cf1e3c2e5f23a6ba0ab90f4ff")  # RFC 7541 C.4.1
     assert HeaderDecoder(LIMIT).decode(block)[-1] == (b":authority", b"www.example.com")
