@@ -24,12 +24,11 @@ log = logging.getLogger(__name__)
 
 Metadata = Sequence[tuple[str, str | bytes]]
 
-# grpc's own mapping of HTTP statuses without a grpc-status (doc/http-grpc-status-mapping.md).
 # Fields sent afresh on every call, never remembered: the token is a secret, the id is unique.
 _NOT_REMEMBERED = frozenset({"authorization", "x-request-id"})
 _REMEMBERED_FIELDS = 256
 
-
+# grpc's own mapping of HTTP statuses without a grpc-status (doc/http-grpc-status-mapping.md).
 _HTTP_TO_GRPC = {
     400: grpc.StatusCode.INTERNAL,
     401: grpc.StatusCode.UNAUTHENTICATED,
@@ -70,7 +69,7 @@ class H2cChannel:
             + f.literal(b"grpc-accept-encoding", b"identity,deflate,gzip")
         )
         self._prefixes: dict[str, bytes] = {}
-        # The encoded metadata fields that recur (a client's address and agent, the timeout).
+        # The encoded metadata fields that recur (a client's address and agent).
         self._fields: dict[tuple[str, str | bytes], bytes] = {}
         # Calls that found every connection at the server's stream limit, oldest first.
         self._waiting: deque[asyncio.Future[None]] = deque()

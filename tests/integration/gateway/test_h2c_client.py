@@ -23,7 +23,7 @@ from grpc_status import rpc_status
 from gateway.h2c import frames as f
 from gateway.h2c.channel import H2cChannel
 from gateway.h2c.grpcwire import grpc_timeout, parse_target
-from tests.support.h2c_peer import PeerConnection, grpc_message, scripted_peer
+from tests.support.h2c_peer import PeerConnection, Request, grpc_message, scripted_peer
 
 SERVICE = "test.Echo"
 MiB = 1 << 20
@@ -480,19 +480,24 @@ async def _one_answer(
     return result, peer.connections
 
 
-async def test_the_request_is_a_well_formed_grpc_call() -> None:
-    """Pseudo-headers, content-type, te, grpc-timeout and the framed message are on the wire."""
-    seen = []
+def _recording(seen: list[Request], calls: int) -> Callable[[PeerConnection], Awaitable[None]]:
+    """Return a peer's script that answers `calls` requests with "ok", keeping each in `seen`."""
 
     async def script(connection: PeerConnection) -> None:
         await connection.handshake()
-        for _ in range(2):
+        for _ in range(calls):
             request = await connection.request()
             seen.append(request)
             connection.answer(request.stream_id, b"ok")
         await connection.drain()
 
-    async with scripted_peer(script) as peer, h2c(peer.target) as channel:
+    return script
+
+
+async def test_the_request_is_a_well_formed_grpc_call() -> None:
+    """Pseudo-headers, content-type, te, grpc-timeout and the framed message are on the wire."""
+    seen: list[Request] = []
+    async with scripted_peer(_recording(seen, 2)) as peer, h2c(peer.target) as channel:
         metadata = [("authorization", "Bearer t"), ("x-bin", b"\x01\x02")]
         await channel.unary("/test.Echo/Echo", b"hello", metadata, 0.5)
         await channel.unary("/test.Echo/Echo", b"again", [], None)
@@ -517,16 +522,7 @@ async def test_the_request_is_a_well_formed_grpc_call() -> None:
 
 async def test_recurring_metadata_is_sent_as_given_and_no_token_is_kept() -> None:
     """Fields the channel re-uses (address, agent) go out right each call; tokens never stay."""
-    seen = []
-
-    async def script(connection: PeerConnection) -> None:
-        await connection.handshake()
-        for _ in range(4):
-            request = await connection.request()
-            seen.append(request)
-            connection.answer(request.stream_id, b"ok")
-        await connection.drain()
-
+    seen: list[Request] = []
     sent = [
         [("authorization", f"Bearer {token}"), ("x-request-id", rid), ("x-forwarded-for", ip)]
         for token, rid, ip in [
@@ -536,7 +532,7 @@ async def test_recurring_metadata_is_sent_as_given_and_no_token_is_kept() -> Non
             ("third", "r4", "192.0.2.1"),
         ]
     ]
-    async with scripted_peer(script) as peer, h2c(peer.target) as channel:
+    async with scripted_peer(_recording(seen, len(sent))) as peer, h2c(peer.target) as channel:
         for metadata in sent:
             await channel.unary("/test.Echo/Echo", b"", list(metadata), None)
         kept = {key for key, _ in channel._fields}
