@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -90,6 +90,10 @@ class Gateway:
         if self.core.upstream is not None:
             await self.core.upstream.close()
             self.core.upstream = None
+
+    def serves_itself(self, path: str) -> bool:
+        """Tell whether a GET of `path` is the gateway's own (docs, health, a page)."""
+        return path in self._builtin or path in self.page_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch lifespan, HTTP and WebSocket scopes."""
@@ -182,13 +186,17 @@ class GzipWhenAccepted:
 
 def build_app(gateway: Gateway) -> ASGIApp:
     """Wrap the gateway in its middleware: request ids and metrics outermost, CORS, then gzip."""
-    config = gateway.config
-    app: Any = GzipWhenAccepted(
-        gateway, GZipMiddleware(gateway, minimum_size=config.gzip_min_bytes, compresslevel=6)
+    return RequestIdMiddleware(with_middleware(gateway, gateway.config), metrics.finished)
+
+
+def with_middleware(app: ASGIApp, config: GatewayConfig) -> ASGIApp:
+    """Wrap an app in the gateway's middleware within the request id's: CORS, then gzip."""
+    wrapped: Any = GzipWhenAccepted(
+        app, GZipMiddleware(app, minimum_size=config.gzip_min_bytes, compresslevel=6)
     )
     if config.cors_origins:
-        app = CORSMiddleware(
-            app,
+        wrapped = CORSMiddleware(
+            wrapped,
             allow_origins=list(config.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["*"],
@@ -196,4 +204,4 @@ def build_app(gateway: Gateway) -> ASGIApp:
             allow_credentials="*" not in config.cors_origins,
             max_age=600,
         )
-    return RequestIdMiddleware(app, metrics.finished)
+    return cast(ASGIApp, wrapped)

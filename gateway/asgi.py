@@ -40,6 +40,12 @@ def request_id(scope: Scope) -> str:
     return str(scope.get("state", {}).get("request_id", ""))
 
 
+def new_request_id(scope: Scope) -> str:
+    """Return the request's id: the client's X-Request-Id when sane, else a new one."""
+    incoming = header(scope, _REQUEST_ID)
+    return request_id_from(incoming.decode("latin-1") if incoming else None)
+
+
 def too_large(limit: int) -> GatewayError:
     """Return the 413 for a body over the limit."""
     return GatewayError(
@@ -108,18 +114,19 @@ async def send_bytes(
     send: Send, status: int, body: bytes, content_type: bytes = JSON, headers: Headers = ()
 ) -> None:
     """Send a complete response."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start, whole = whole_response(status, body, content_type, headers)
+    await send(start)
+    await send(whole)
+
+
+def whole_response(
+    status: int, body: bytes, content_type: bytes = JSON, headers: Headers = ()
+) -> tuple[Message, Message]:
+    """Return the two messages of a complete response: its start and its whole body."""
+    length = str(len(body)).encode()
+    fields = [(b"content-type", content_type), (b"content-length", length), *headers]
+    start = {"type": "http.response.start", "status": status, "headers": fields}
+    return start, {"type": "http.response.body", "body": body}
 
 
 async def send_status(
@@ -174,8 +181,7 @@ class RequestIdMiddleware:
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        incoming = header(scope, _REQUEST_ID)
-        rid = request_id_from(incoming.decode("latin-1") if incoming else None)
+        rid = new_request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
         id_header = (_REQUEST_ID, rid.encode())
         status = 0

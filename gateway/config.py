@@ -61,6 +61,8 @@ class GatewayConfig:
     # fields the path or body binds, any query on a `body: "*"` route, bad Grpc-Metadata-*
     # headers) with a 400 naming it, instead of ignoring it: catches clients' typos.
     strict_input: bool = False
+    # Serve unary GETs past the ASGI middleware (gateway/lane.py): the same answers, less work.
+    direct_lane: bool = True
     # Answer GET /metrics (Prometheus text, no auth) with this process's metrics.
     metrics: bool = True
     # The method option extension that declares access (public/user/admin/internal), if any.

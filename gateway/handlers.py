@@ -84,25 +84,40 @@ async def _handle_http(core: Core, scope: Scope, receive: Receive, send: Send) -
         nonlocal started
         if message["type"] == "http.response.start":
             started = True
-            if message["status"] == 401:
-                message["headers"] = [*message.get("headers", ()), challenge(scope)]
+            add_challenge(scope, message)
         await send(message)
 
     try:
         await _handle(core, scope, receive, tracking_send)
     except Exception:
-        # The answer asks the user to quote the request id: the log line must carry it.
-        rid = request_id(scope)
-        log.exception(
-            "gateway failure on %s %s (request id %s)",
-            scope.get("method"),
-            scope.get("path"),
-            rid,
-            extra={"request_id": rid},
-        )
+        log_failure(scope)
         if started:
             raise
-        await send_error(send, GatewayError(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE))
+        await send_error(send, internal_error())
+
+
+def add_challenge(scope: Scope, start: Message) -> None:
+    """Add the WWW-Authenticate challenge to a 401's response start."""
+    if start["status"] == 401:
+        start["headers"] = [*start.get("headers", ()), challenge(scope)]
+
+
+def log_failure(scope: Scope) -> None:
+    """Log the exception being handled as a gateway failure on this request."""
+    # The answer asks the user to quote the request id: the log line must carry it.
+    rid = request_id(scope)
+    log.exception(
+        "gateway failure on %s %s (request id %s)",
+        scope.get("method"),
+        scope.get("path"),
+        rid,
+        extra={"request_id": rid},
+    )
+
+
+def internal_error() -> GatewayError:
+    """Return the INTERNAL answered for a gateway bug (the request id identifies it)."""
+    return GatewayError(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
 
 
 async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> None:

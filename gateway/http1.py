@@ -9,12 +9,15 @@ request keeps uvicorn's own framing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from gateway.trailers import EXTENSION, asks_for_trailers
+
+if TYPE_CHECKING:
+    from gateway.lane import DirectLane
 
 
 def _sized(start: Any) -> bool:
@@ -144,7 +147,19 @@ class TrailerCycle(OneWriteCycle):
 
 
 class Http1Protocol(httptools_impl.HttpToolsProtocol):
-    """uvicorn's httptools protocol with one-write responses and, where asked for, trailers."""
+    """uvicorn's httptools protocol with one-write responses and, where asked for, trailers.
+
+    With a `lane` (see `with_lane`), the requests it takes run it instead of the full app.
+    """
+
+    lane: DirectLane | None = None
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        """Start the cycle as uvicorn does, on the lane's app where the lane takes it."""
+        lane = self.lane
+        if lane is not None and lane.takes(cycle.scope):
+            app = lane
+        super()._start_asgi_task(cycle, app)
 
     def on_headers_complete(self) -> None:
         """Create the cycle as uvicorn does, then give it our class before it runs."""
@@ -159,3 +174,8 @@ class Http1Protocol(httptools_impl.HttpToolsProtocol):
             self.scope.setdefault("extensions", {})[EXTENSION] = {}
         else:
             cycle.__class__ = OneWriteCycle
+
+
+def with_lane(lane: DirectLane) -> type[Http1Protocol]:
+    """Return the protocol class whose connections serve the requests `lane` takes on it."""
+    return type("LaneHttp1Protocol", (Http1Protocol,), {"lane": lane})

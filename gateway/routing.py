@@ -332,10 +332,32 @@ class Router:
         for binding in ordered:
             entry = (binding.template.prefix, binding)
             self._by_verb.setdefault(binding.http_method, []).append(entry)
+        # Per verb and second path segment ("projects" of /v1/projects/7), the routes a path
+        # there may match, in the same order: those whose prefix names that segment whole,
+        # and those whose prefix stops before it ends (they may match any path).
+        self._by_segment: dict[tuple[str, str], list[tuple[str, Binding]]] = {}
+        self._anywhere: dict[str, list[tuple[str, Binding]]] = {}
+        for verb, entries in self._by_verb.items():
+            self._anywhere[verb] = [e for e in entries if _second_segment(e[0]) is None]
+            named = {_second_segment(prefix) for prefix, _ in entries} - {None}
+            for segment in named:
+                self._by_segment[verb, str(segment)] = [
+                    (prefix, binding)
+                    for prefix, binding in entries
+                    if _second_segment(prefix) in (segment, None)
+                ]
+
+    def _candidates(self, verb: str, raw_path: str) -> list[tuple[str, Binding]]:
+        parts = raw_path.split("/", 3)
+        if len(parts) == 4:  # a second segment that a '/' ends: a prefix may name it whole
+            found = self._by_segment.get((verb, parts[2]))
+            if found is not None:
+                return found
+        return self._anywhere.get(verb, [])
 
     def match(self, verb: str, raw_path: str) -> tuple[Binding, dict[str, str]]:
         """Return the binding and path variables, or raise a 404 or 501 GatewayError."""
-        for prefix, binding in self._by_verb.get(verb, ()):
+        for prefix, binding in self._candidates(verb, raw_path):
             # A string prefix test is much cheaper than the regex and rules out most routes.
             if not raw_path.startswith(prefix):
                 continue
@@ -355,3 +377,9 @@ class Router:
                 headers=[("allow", ", ".join(allowed))],
             )
         raise GatewayError(grpc.StatusCode.NOT_FOUND, "Not Found")
+
+
+def _second_segment(prefix: str) -> str | None:
+    """Return the second segment a route's literal prefix names whole ("/v1/x/..."), or None."""
+    parts = prefix.split("/", 3)
+    return parts[2] if len(parts) == 4 else None

@@ -13,7 +13,8 @@ import uvicorn
 
 from gateway.app import Gateway, build_app
 from gateway.config import GatewayConfig
-from gateway.http1 import Http1Protocol
+from gateway.http1 import Http1Protocol, with_lane
+from gateway.lane import DirectLane
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,16 @@ class GatewayServer:
         self.gateway = Gateway(config)
         self._address, self._reuse_port = (host, port), reuse_port
         self.grace_seconds = grace_seconds
+        app = build_app(self.gateway)
+        # httptools, with one write per response and trailers where TE: trailers asks; unary
+        # GETs on the direct lane (gateway/lane.py) unless the configuration turns it off.
+        protocol = with_lane(DirectLane(self.gateway, app)) if config.direct_lane else Http1Protocol
         self._server = _Uvicorn(
             uvicorn.Config(
-                build_app(self.gateway),
+                app,
                 host=host,
                 port=port,
-                # httptools, with one write per response and trailers where TE: trailers asks.
-                http=Http1Protocol,
+                http=protocol,
                 ws="websockets-sansio",
                 lifespan="on",
                 log_config=None,

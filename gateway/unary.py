@@ -33,6 +33,15 @@ def raw_body(message: Any) -> tuple[bytes, bytes]:
     return bytes(message.data), content_type.encode() if sane else OCTET_STREAM
 
 
+def answer_body(
+    binding: Binding, bodies: JsonBodies, response: Message, wire: bytes | None
+) -> tuple[bytes, bytes]:
+    """Return a unary answer's body and content type: JSON, or a google.api.HttpBody's own."""
+    if is_http_body(binding):
+        return raw_body(response)
+    return bodies.body(binding, response, wire), JSON
+
+
 def wants_trailers(scope: Scope) -> bool:
     """Tell whether trailers can go out as HTTP trailers: asked for, and the server can."""
     return EXTENSION in scope.get("extensions", {}) and asks_for_trailers(scope)
@@ -52,10 +61,7 @@ async def send_unary(
 
     `wire` is the response as it came (when the client kept it): its JSON is looked up by it.
     """
-    if is_http_body(binding):
-        body, content_type = raw_body(response)
-    else:
-        body, content_type = bodies.body(binding, response, wire), JSON
+    body, content_type = answer_body(binding, bodies, response, wire)
     if not wants_trailers(scope):
         # grpc-gateway sends no trailers then; Grpc-Trailer-* headers keep them visible.
         await send_bytes(send, 200, body, content_type, response_headers(initial, trailing))

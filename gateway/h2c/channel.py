@@ -69,8 +69,9 @@ class H2cChannel:
             + f.literal(b"grpc-accept-encoding", b"identity,deflate,gzip")
         )
         self._prefixes: dict[str, bytes] = {}
-        # The encoded metadata fields that recur (a client's address and agent).
+        # The encoded metadata fields that recur (a client's address and agent), and timeouts.
         self._fields: dict[tuple[str, str | bytes], bytes] = {}
+        self._timeouts: dict[float, bytes] = {}
         # Calls that found every connection at the server's stream limit, oldest first.
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._generation = 0  # close() moves it on: a connect begun before belongs to no one
@@ -199,7 +200,13 @@ class H2cChannel:
                     fields[key, value] = field
             parts.append(field)
         if timeout is not None:
-            parts.append(f.literal(b"grpc-timeout", grpc_timeout(timeout)))
+            # Most calls carry the configured default: encoded once.
+            field = self._timeouts.get(timeout)
+            if field is None:
+                if len(self._timeouts) >= _REMEMBERED_FIELDS:
+                    self._timeouts.clear()
+                field = self._timeouts[timeout] = f.literal(b"grpc-timeout", grpc_timeout(timeout))
+            parts.append(field)
         return b"".join(parts)
 
     def _outcome(

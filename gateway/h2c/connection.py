@@ -41,6 +41,9 @@ class Connection(asyncio.Protocol):
         self._unacked = 0  # bytes received since our last connection WINDOW_UPDATE
         self._continuing: Stream | None = None
         self._outgoing: list[bytes] = []  # frames of this turn of the event loop (_write)
+        # Streams whose message waits for window, oldest first: a WINDOW_UPDATE looks at these
+        # alone, not at every open stream.
+        self._blocked: dict[int, Stream] = {}
 
     # --- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -155,6 +158,7 @@ class Connection(asyncio.Protocol):
             size = min(len(view), self._max_frame, stream.window, self._window)
             if size <= 0 and view:
                 stream.unsent = view
+                self._blocked[stream.id] = stream
                 return
             last = size == len(view)
             flags = f.END_STREAM if last and stream.closing else 0
@@ -309,9 +313,13 @@ class Connection(asyncio.Protocol):
 
     def _flush(self) -> None:
         """Send what waited for window, oldest stream first."""
+        if not self._blocked:
+            return
         out: list[bytes] = []
-        for stream in self.streams.values():
-            if stream.unsent is not None:
+        blocked, self._blocked = self._blocked, {}
+        for stream in blocked.values():
+            # One reset, answered or cancelled meanwhile has nothing more to send.
+            if stream.unsent is not None and self.streams.get(stream.id) is stream:
                 self._send_data(stream, out)
         if out:
             self._write(b"".join(out))

@@ -7,6 +7,7 @@ import logging
 import pytest
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.descriptor import ServiceDescriptor
 
 from gateway.errors import GatewayError
 from gateway.routing import Router, TemplateError, Variable, bindings_for, parse_template
@@ -116,6 +117,88 @@ def test_no_match_is_404_and_another_method_is_501() -> None:
         router.match("POST", "/v1/shelves/s1/books/b1")
     assert wrong.value.http == 501
     assert ("allow", "DELETE, GET, PATCH, PUT") in wrong.value.headers
+
+
+def _mixed_routes() -> ServiceDescriptor:
+    """Return a service whose routes name the second segment whole, or stop before it ends."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="mixed/v1/mixed.proto",
+        package="mixed.v1",
+        syntax="proto3",
+        dependency=["google/api/annotations.proto"],
+    )
+    message = file.message_type.add(name="Thing")
+    message.field.add(name="name", number=1, type=9, label=1)
+    message.field.add(name="part", number=2, type=9, label=1)
+    service = file.service.add(name="Things")
+    templates = [
+        "/v1/{name=**}",
+        "/v1/{name=things/*}",
+        "/v1/{name}/parts",
+        "/v1/things",
+        "/v1/things:count",
+        "/v1/{name=things/*}/parts/{part=**}",
+        "/v1/{name=*}",
+    ]
+    for number, template in enumerate(templates):
+        for verb in ("get", "post"):
+            method = service.method.add(
+                name=f"{verb.title()}{number}",
+                input_type=".mixed.v1.Thing",
+                output_type=".mixed.v1.Thing",
+            )
+            rule = http_pb2.HttpRule(**{verb: template}, body="*" if verb == "post" else "")
+            method.options.Extensions[annotations_pb2.http].CopyFrom(rule)
+    return _pool_with(file).FindServiceByName("mixed.v1.Things")
+
+
+def _scan(router: Router, verb: str, path: str) -> object:
+    """Match as the router did before it indexed routes: every route of the verb, in order."""
+    for prefix, binding in router._by_verb.get(verb, ()):
+        if path.startswith(prefix) and binding.template.match(path) is not None:
+            return binding
+    return None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/shelves/s1",
+        "/v1/shelves/s1:watch",
+        "/v1/shelves/s1/books",
+        "/v1/shelves/s1/books/b%2F1",
+        "/v1/shelves",
+        "/v1/shelves/",
+        "/v1/echo",
+        "/v1/echo/shelves/s1/books/b1",
+        "/v1/bind/ids/1/genres/2",
+        "/v1/bind/u1:custom:custom",
+        "/v1/download/x:stream",
+        "/v1/nowhere/at/all",
+        "/v1",
+        "/",
+        "",
+        "/v2/shelves/s1",
+        "//shelves/s1",
+        "/v1/things/a",
+        "/v1/things/a/b/c",
+        "/v1/things/a/parts",
+        "/v1/things/a/parts/p/q",
+        "/v1/other/parts",
+        "/v1/things",
+        "/v1/things:count",
+        "/v1/shelves/s1/parts",
+    ],
+)
+@pytest.mark.parametrize("verb", ["GET", "POST", "PATCH", "DELETE"])
+def test_routes_indexed_by_segment_match_as_a_scan_of_them_all(verb: str, path: str) -> None:
+    services = [pb.DESCRIPTOR.services_by_name[name] for name in pb.DESCRIPTOR.services_by_name]
+    router = Router(bindings_for([*services, _mixed_routes()]))
+    try:
+        found: object = router.match(verb, path)[0]
+    except GatewayError:
+        found = None
+    assert found is _scan(router, verb, path)
 
 
 @pytest.mark.parametrize(
