@@ -148,6 +148,7 @@ def config_from_args(
             upstream_client=settings.gateway_upstream_client,
             trusted_proxies=tuple(settings.trusted_proxies.split(",")),
             strict_input=settings.gateway_strict_input,
+            direct_lane=settings.gateway_direct_lane,
         )
     else:
         config = filmstudio_config(settings, backend, routes)

@@ -67,6 +67,7 @@ def filmstudio_config(
         trusted_proxies=tuple(settings.trusted_proxies.split(",")),
         upstream_client=settings.gateway_upstream_client,
         strict_input=settings.gateway_strict_input,
+        direct_lane=settings.gateway_direct_lane,
         metrics=settings.gateway_metrics,
         resume=RESUME,
         title="FilmStudio API",

@@ -106,7 +106,7 @@ class DirectLane:
             binding, variables = core.router.match("GET", raw_path(scope))
         except GatewayError:
             binding = None  # the full stack answers the 404 or 501
-        if binding is None or binding.server_streaming or binding.client_streaming:
+        if binding is None or binding.server_streaming or binding.client_streaming or binding.body:
             await self.app(scope, receive, send)
             return
         started = perf_counter()

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # Refuse (400) the input grpc-gateway ignores: unknown JSON fields and query keys, query
     # values for fields bound by the path or body, bad Grpc-Metadata-* headers. Off: ignored.
     gateway_strict_input: bool = Field(default=False, alias="GATEWAY_STRICT_INPUT")
+    # Serve unary GETs past the gateway's ASGI middleware (gateway/lane.py), with the same
+    # answers for less CPU; off sends every request through the whole stack.
+    gateway_direct_lane: bool = Field(default=True, alias="GATEWAY_DIRECT_LANE")
 
     # Rate limits (README "Rate limits"): a token bucket per user (per client address when
     # anonymous; auth calls per address too) and RPC class. RATE_LIMITS overrides the defaults

@@ -73,3 +73,14 @@ def test_input_is_lenient_unless_settings_or_the_flag_ask_for_strict(tmp_path) -
     assert config_from_args(_parse("--no-strict-input"), strict).strict_input is False
     args = _parse("--descriptor-set", str(tmp_path / "set.binpb"))
     assert config_from_args(args, strict).strict_input is True
+
+
+def test_the_direct_lane_is_on_unless_settings_turn_it_off(tmp_path) -> None:
+    settings = Settings(FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path))
+    assert config_from_args(_parse(), settings).direct_lane is True
+    off = Settings(
+        FILMSTUDIO_ENV="test", FILMSTUDIO_VAR_DIR=str(tmp_path), GATEWAY_DIRECT_LANE="false"
+    )
+    assert config_from_args(_parse(), off).direct_lane is False
+    args = _parse("--descriptor-set", str(tmp_path / "set.binpb"))
+    assert config_from_args(args, off).direct_lane is False
