@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 # The response, both metadata, and the response's wire bytes where the client had them (h2c).
-Reply = tuple[Message, grpc.aio.Metadata, grpc.aio.Metadata, bytes | None]
+Reply = tuple[
+    Message, Iterable[tuple[str, str | bytes]], Iterable[tuple[str, str | bytes]], bytes | None
+]
 
 
 class Upstream:

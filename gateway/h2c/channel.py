@@ -17,7 +17,13 @@ import grpc
 from gateway.errors import status_code
 from gateway.h2c import frames as f
 from gateway.h2c.connection import Connection
-from gateway.h2c.grpcwire import grpc_timeout, keepalive, parse_target, response_metadata
+from gateway.h2c.grpcwire import (
+    MetadataPairs,
+    grpc_timeout,
+    keepalive,
+    parse_target,
+    response_metadata,
+)
 from gateway.h2c.streams import CONNECTION_LOST, Headers, Stream, StreamReset, rpc_error
 
 log = logging.getLogger(__name__)
@@ -91,7 +97,7 @@ class H2cChannel:
         request: bytes,
         metadata: Metadata,
         timeout_s: float | None,
-    ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
+    ) -> tuple[bytes, MetadataPairs, MetadataPairs]:
         """Make one unary call; return the response bytes and both metadata, or raise."""
         block = self._block(path, metadata, timeout_s)
         message = _frame(request)
@@ -131,7 +137,7 @@ class H2cChannel:
         requests: AsyncIterator[bytes],
         metadata: Metadata,
         timeout_s: float | None,
-    ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
+    ) -> tuple[bytes, MetadataPairs, MetadataPairs]:
         """Make a client-streaming call, sending each message as `requests` yields it."""
         block = self._block(path, metadata, timeout_s)
         loop = asyncio.get_running_loop()
@@ -211,11 +217,11 @@ class H2cChannel:
 
     def _outcome(
         self, headers: Headers, trailers: Headers | None, data: bytearray
-    ) -> tuple[bytes, grpc.aio.Metadata, grpc.aio.Metadata]:
+    ) -> tuple[bytes, MetadataPairs, MetadataPairs]:
         fields = dict(headers)
         initial = response_metadata(headers)
         if trailers is None:  # trailers-only: the status rides in the headers
-            trailers, initial = headers, grpc.aio.Metadata()
+            trailers, initial = headers, []
         trailing = response_metadata(trailers)
         status = fields.get(b":status", b"")
         if status != b"200":

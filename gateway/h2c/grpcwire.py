@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import socket
 
-import grpc
-
 from gateway.h2c.streams import Headers
+
+# Metadata as (key, value) pairs: what the gateway reads of it, without grpcio's Metadata.
+MetadataPairs = list[tuple[str, str | bytes]]
 
 _MAX_TIMEOUT_SECONDS = 99_999_999 * 3600.0
 # Headers gRPC itself manages: never handed to the caller as metadata.
@@ -38,7 +39,7 @@ def grpc_timeout(seconds: float) -> bytes:
     return b"99999999H"
 
 
-def response_metadata(headers: Headers) -> grpc.aio.Metadata:
+def response_metadata(headers: Headers) -> MetadataPairs:
     """Return the caller's view of response headers: no transport headers, -bin decoded."""
     items: list[tuple[str, str | bytes]] = []
     for raw_key, raw_value in headers:
@@ -49,7 +50,7 @@ def response_metadata(headers: Headers) -> grpc.aio.Metadata:
             items.append((key, base64.b64decode(raw_value + b"=" * (-len(raw_value) % 4))))
         else:
             items.append((key, raw_value.decode("latin-1")))
-    return grpc.aio.Metadata(*items)
+    return items
 
 
 def keepalive(sock: socket.socket | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import grpc
@@ -48,9 +49,15 @@ class Stream:
 def rpc_error(
     code: grpc.StatusCode,
     details: str,
-    initial: grpc.aio.Metadata | None = None,
-    trailing: grpc.aio.Metadata | None = None,
+    initial: Iterable[tuple[str, str | bytes]] | None = None,
+    trailing: Iterable[tuple[str, str | bytes]] | None = None,
 ) -> grpc.aio.AioRpcError:
     """Return the error grpcio would raise, so callers handle one type whichever client ran."""
-    empty = grpc.aio.Metadata()
-    return grpc.aio.AioRpcError(code, initial or empty, trailing or empty, details, None)
+    return grpc.aio.AioRpcError(code, _metadata(initial), _metadata(trailing), details, None)
+
+
+def _metadata(pairs: Iterable[tuple[str, str | bytes]] | None) -> grpc.aio.Metadata:
+    """Return metadata pairs as grpcio's Metadata, which its errors carry."""
+    if isinstance(pairs, grpc.aio.Metadata):
+        return pairs
+    return grpc.aio.Metadata(*(pairs or ()))

@@ -204,7 +204,7 @@ async def test_an_ok_call_returns_the_exact_response_and_both_metadata(live: Liv
     assert response == b"meta:\x00payload\xff"
     assert list(initial) == [("x-initial", "hello")]
     assert list(trailing) == [("x-trailing", "bye"), ("x-trace-bin", b"\x00\xffbin\x80")]
-    assert isinstance(trailing["x-trace-bin"], bytes)
+    assert isinstance(dict(trailing)["x-trace-bin"], bytes)
 
 
 async def test_request_metadata_reaches_the_server_binary_values_decoded(live: Live) -> None:
@@ -444,7 +444,7 @@ async def test_a_unix_socket_target_works(tmp_path: Path) -> None:
                     f"/{SERVICE}/Meta", b"over unix", [], 2.0
                 )
                 assert response == b"meta:over unix"
-                assert trailing["x-trailing"] == "bye"
+                assert dict(trailing)["x-trailing"] == "bye"
 
 
 # --- a raw HTTP/2 peer, for what grpcio never sends -----------------------------------------
@@ -575,8 +575,8 @@ async def test_header_blocks_split_over_continuation_frames_are_joined() -> None
 
     (response, initial, trailing), _ = await _one_answer(answer)
     assert response == b"joined"
-    assert initial["x-long"] == long_value
-    assert trailing["x-end"] == "yes"
+    assert dict(initial)["x-long"] == long_value
+    assert dict(trailing)["x-end"] == "yes"
 
 
 async def test_headers_past_hpacks_default_64_kib_limit_are_accepted() -> None:
@@ -595,7 +595,7 @@ async def test_headers_past_hpacks_default_64_kib_limit_are_accepted() -> None:
     # The peer's pure-Python HPACK encoder is slow on 100 KB: a generous deadline.
     (response, _, trailing), _ = await _one_answer(answer, timeout_s=15)
     assert response == b"big trailer"
-    assert trailing["x-huge"] == huge
+    assert dict(trailing)["x-huge"] == huge
 
 
 async def test_padded_data_and_headers_are_unpadded() -> None:
@@ -625,7 +625,7 @@ async def test_padded_data_and_headers_are_unpadded() -> None:
 
     (response, initial, _), _ = await _one_answer(answer)
     assert response == b"padded body"
-    assert initial["x-p"] == "padded"
+    assert dict(initial)["x-p"] == "padded"
 
 
 async def test_a_server_ping_is_acknowledged_with_its_payload() -> None:
@@ -1036,7 +1036,7 @@ async def test_a_late_answer_to_a_reset_stream_keeps_hpack_in_step() -> None:
         assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
         response, initial, trailing = await channel.unary("/test.Echo/Echo", b"2", [], 1.0)
     assert response == b"in time"
-    assert initial["x-dynamic"] == trailing["x-dynamic"] == "indexed value"
+    assert dict(initial)["x-dynamic"] == dict(trailing)["x-dynamic"] == "indexed value"
 
 
 async def test_the_request_respects_the_peers_windows_and_frame_size() -> None:
