@@ -6,8 +6,8 @@ every await crosses twice and a wrapper that every message crosses; for most ans
 them changes anything. The lane serves such a request in one coroutine, with the handlers'
 own functions: it builds the call, makes it, and collects the answer (success or error) as
 the ASGI messages the handlers would have sent. An answer the middleware would leave as it is
-(CORS off, and too small or not wanted gzipped) goes out as it is, with the
-request id; any other is replayed through the very middleware objects of the full stack.
+(CORS off; too small to compress, or not wanted gzipped) goes out as it is, with the request
+id; any other is replayed through the very middleware objects of the full stack.
 
 Requests the lane does not take run the full stack from the start: other methods, the
 gateway's own paths (docs, health, pages), streams, unknown routes, TE: trailers, and all
