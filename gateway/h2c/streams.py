@@ -27,7 +27,7 @@ class StreamReset(Exception):
         self.unprocessed = unprocessed
 
 
-@dataclass
+@dataclass(slots=True)
 class Stream:
     """One call's stream: what came back, and what of its request still waits for window."""
 
