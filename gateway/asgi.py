@@ -46,6 +46,14 @@ def new_request_id(scope: Scope) -> str:
     return request_id_from(incoming.decode("latin-1") if incoming else None)
 
 
+def add_request_id(start: Message, id_header: tuple[bytes, bytes]) -> None:
+    """Add the X-Request-Id header to a response start, unless the answer names its own."""
+    headers = list(start.get("headers", ()))
+    if not any(key.lower() == _REQUEST_ID for key, _ in headers):
+        headers.append(id_header)
+    start["headers"] = headers
+
+
 def too_large(limit: int) -> GatewayError:
     """Return the 413 for a body over the limit."""
     return GatewayError(
@@ -190,13 +198,7 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] in _STARTS:
                 status = message.get("status", 0)
-                headers = list(message.get("headers", ()))
-                for key, _ in headers:
-                    if key.lower() == _REQUEST_ID:
-                        break
-                else:
-                    headers.append(id_header)
-                message["headers"] = headers
+                add_request_id(message, id_header)
             await send(message)
 
         finished = self.finished if kind == "http" else None

@@ -30,6 +30,7 @@ from gateway.metadata import (
 )
 from gateway.render import Renderer
 from gateway.routing import Binding, Router
+from gateway.transcode import build_request
 from gateway.unary import send_with_trailers, wants_trailers
 from gateway.upstream import Upstream
 
@@ -66,6 +67,19 @@ class Core:
     def new_request(self, binding: Binding) -> Message:
         """Return an empty request message of the binding's RPC."""
         return message_factory.GetMessageClass(binding.method.input_type)()
+
+    def build_request(
+        self,
+        binding: Binding,
+        variables: dict[str, str],
+        query: list[tuple[str, str]],
+        body: bytes = b"",
+    ) -> Message:
+        """Return the binding's request from path variables, query and body (400s as raised)."""
+        request = self.new_request(binding)
+        return build_request(
+            binding, request, variables, query, body, strict=self.config.strict_input
+        )
 
 
 @dataclass

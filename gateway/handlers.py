@@ -27,7 +27,7 @@ from gateway.core import Core, Prepared, prepare, send_rpc_error, unavailable_wh
 from gateway.errors import GatewayError
 from gateway.requeststream import RequestStream
 from gateway.routing import Binding
-from gateway.transcode import build_request, message_from_value
+from gateway.transcode import message_from_value
 from gateway.unary import send_unary
 
 log = logging.getLogger(__name__)
@@ -138,14 +138,7 @@ async def _handle(core: Core, scope: Scope, receive: Receive, send: Send) -> Non
                 body = await read_body(scope, receive, core.body_limits.of(binding))
                 if body:
                     check_content_type(scope)
-            request = build_request(
-                binding,
-                core.new_request(binding),
-                variables,
-                prepared.query,
-                body,
-                strict=core.config.strict_input,
-            )
+            request = core.build_request(binding, variables, prepared.query, body)
     except GatewayError as error:
         await send_error(send, error)
         return

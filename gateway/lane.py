@@ -30,6 +30,7 @@ from gateway.asgi import (
     Receive,
     Scope,
     Send,
+    add_request_id,
     header,
     new_request_id,
     send_error,
@@ -41,7 +42,6 @@ from gateway.handlers import add_challenge, internal_error, log_failure, raw_pat
 from gateway.metadata import REQUEST_ID, response_headers
 from gateway.routing import Binding
 from gateway.trailers import asks_for_trailers
-from gateway.transcode import build_request
 from gateway.unary import answer_body
 
 _REQUEST_ID = REQUEST_ID.encode()
@@ -118,14 +118,7 @@ class DirectLane:
             try:
                 unavailable_while_draining(core)
                 prepared = prepare(core, scope, streaming=False)
-                request = build_request(
-                    binding,
-                    core.new_request(binding),
-                    variables,
-                    prepared.query,
-                    b"",
-                    strict=core.config.strict_input,
-                )
+                request = core.build_request(binding, variables, prepared.query)
             except GatewayError as error:
                 await send_error(answer, error)
             else:
@@ -175,13 +168,12 @@ class DirectLane:
 
             async def with_id(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", ()), id_header]
+                    add_request_id(message, id_header)
                 await send(message)
 
             await self._middleware(scope, receive, with_id)
             return
-        start = messages[0]
-        start["headers"] = [*start.get("headers", ()), id_header]
+        add_request_id(messages[0], id_header)
         for message in messages:
             await send(message)
 

@@ -79,14 +79,7 @@ async def handle_websocket(core: Core, scope: Scope, receive: Receive, send: Sen
         prepared = prepare(core, scope, streaming=True)
         request: Any = None
         if not binding.client_streaming:
-            request = build_request(
-                binding,
-                core.new_request(binding),
-                variables,
-                prepared.query,
-                b"",
-                strict=core.config.strict_input,
-            )
+            request = core.build_request(binding, variables, prepared.query)
     except GatewayError as error:
         # Refusing before accept makes the server answer the upgrade with 403.
         log.info("WebSocket refused: %s", error)
