@@ -119,18 +119,29 @@ def test_no_match_is_404_and_another_method_is_501() -> None:
     assert ("allow", "DELETE, GET, PATCH, PUT") in wrong.value.headers
 
 
-def _mixed_routes() -> ServiceDescriptor:
-    """Return a service whose routes name the second segment whole, or stop before it ends."""
+def _things_file(
+    name: str,
+) -> tuple[
+    descriptor_pb2.FileDescriptorProto,
+    descriptor_pb2.DescriptorProto,
+    descriptor_pb2.ServiceDescriptorProto,
+]:
+    """Return a file `<name>/v1/<name>.proto` with a message Thing (a `name`) and service Things."""
     file = descriptor_pb2.FileDescriptorProto(
-        name="mixed/v1/mixed.proto",
-        package="mixed.v1",
+        name=f"{name}/v1/{name}.proto",
+        package=f"{name}.v1",
         syntax="proto3",
         dependency=["google/api/annotations.proto"],
     )
     message = file.message_type.add(name="Thing")
     message.field.add(name="name", number=1, type=9, label=1)
+    return file, message, file.service.add(name="Things")
+
+
+def _mixed_routes() -> ServiceDescriptor:
+    """Return a service whose routes name the second segment whole, or stop before it ends."""
+    file, message, service = _things_file("mixed")
     message.field.add(name="part", number=2, type=9, label=1)
-    service = file.service.add(name="Things")
     templates = [
         "/v1/{name=**}",
         "/v1/{name=things/*}",
@@ -237,16 +248,8 @@ def _pool_with(file: descriptor_pb2.FileDescriptorProto) -> descriptor_pool.Desc
 
 
 def test_a_rule_that_cannot_be_served_is_skipped_and_logged(caplog) -> None:
-    file = descriptor_pb2.FileDescriptorProto(
-        name="skipped/v1/skipped.proto",
-        package="skipped.v1",
-        syntax="proto3",
-        dependency=["google/api/annotations.proto"],
-    )
-    message = file.message_type.add(name="Thing")
-    message.field.add(name="name", number=1, type=9, label=1)
+    file, message, service = _things_file("skipped")
     message.field.add(name="children", number=2, type=11, label=3, type_name=".skipped.v1.Thing")
-    service = file.service.add(name="Things")
     templates = {
         "Good": "/v1/{name}:custom:custom",
         "BadTemplate": "/v1/{name=}",
