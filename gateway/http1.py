@@ -9,14 +9,20 @@ request keeps uvicorn's own framing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+import logging
+import urllib.parse
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
+import httptools
 from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from gateway.trailers import EXTENSION, asks_for_trailers
 
 if TYPE_CHECKING:
+    from gateway.asgi import Scope
     from gateway.lane import DirectLane
 
 
@@ -26,6 +32,51 @@ def _sized(start: Any) -> bool:
         if name == b"content-length":
             return bool(value != b"0")
     return False
+
+
+def whole_answer(
+    default_headers: Iterable[tuple[bytes, bytes]],
+    status: int,
+    headers: Iterable[tuple[bytes, bytes]],
+    body: bytes,
+    keep_alive: bool,
+) -> bytes | None:
+    """Return a response's head and whole body as one write; None where uvicorn must frame it.
+
+    As uvicorn's send checks them: its own framing headers (Transfer-Encoding, Connection) and
+    a Content-Length other than the body's leave it to uvicorn, and so does a bad header.
+    """
+    fields = [*default_headers, *headers]
+    content = [httptools_impl.STATUS_LINE[status]]
+    length = None
+    for name, value in fields:
+        lower = name.lower()
+        if lower == b"content-length":
+            if length is not None:
+                return None
+            length = value
+        elif lower in (b"transfer-encoding", b"connection"):
+            return None
+        content += (lower, b": ", value, b"\r\n")
+    # A valid name holds no "!"-free separator and a value no tab-free control: joined by
+    # those, one search each finds any bad byte in any of them.
+    if (
+        length != str(len(body)).encode()
+        or httptools_impl.HEADER_RE.search(b"!".join(name for name, _ in fields))
+        or httptools_impl.HEADER_VALUE_RE.search(b"\t".join(value for _, value in fields))
+    ):
+        return None
+    if not keep_alive:
+        content.append(b"connection: close\r\n")
+    content += (b"\r\n", body)
+    return b"".join(content)
+
+
+def log_access(logger: logging.Logger, scope: Any, status: int) -> None:
+    """Log a request's access line, as uvicorn's send does."""
+    path = get_path_with_query_string(scope)
+    line = '%s - "%s %s HTTP/%s" %d'
+    logger.info(line, get_client_addr(scope), scope["method"], path, scope["http_version"], status)
 
 
 class OneWriteCycle(httptools_impl.RequestResponseCycle):
@@ -71,38 +122,14 @@ class OneWriteCycle(httptools_impl.RequestResponseCycle):
         ):
             return False
         body = message.get("body", b"")
-        headers = [*self.default_headers, *start.get("headers", ())]
-        content = [httptools_impl.STATUS_LINE[start["status"]]]
-        length = None
-        for name, value in headers:
-            lower = name.lower()
-            if lower == b"content-length":
-                if length is not None:
-                    return False
-                length = value
-            elif lower in (b"transfer-encoding", b"connection"):
-                return False
-            content += (lower, b": ", value, b"\r\n")
-        # A valid name holds no "!"-free separator and a value no tab-free control: joined by
-        # those, one search each finds any bad byte in any of them.
-        if (
-            length != str(len(body)).encode()
-            or httptools_impl.HEADER_RE.search(b"!".join(name for name, _ in headers))
-            or httptools_impl.HEADER_VALUE_RE.search(b"\t".join(value for _, value in headers))
-        ):
+        status = start["status"]
+        headers = start.get("headers", ())
+        whole = whole_answer(self.default_headers, status, headers, body, self.keep_alive)
+        if whole is None:
             return False
         if self.access_log:  # as uvicorn's send logs it
-            scope = self.scope
-            path = get_path_with_query_string(scope)
-            client = get_client_addr(scope)
-            line = '%s - "%s %s HTTP/%s" %d'
-            self.access_logger.info(
-                line, client, scope["method"], path, scope["http_version"], start["status"]
-            )
-        if not self.keep_alive:
-            content.append(b"connection: close\r\n")
-        content += (b"\r\n", body)
-        self.transport.write(b"".join(content))
+            log_access(self.access_logger, self.scope, status)
+        self.transport.write(whole)
         self.waiting_for_100_continue = False
         self.chunked_encoding, self.expected_content_length = False, 0
         self.response_complete = True
@@ -146,13 +173,120 @@ class TrailerCycle(OneWriteCycle):
         await super().send(message)
 
 
+# Nothing waits on a lane request's event: uvicorn only sets it, so one serves them all.
+_NO_WAITER = asyncio.Event()
+
+
+class LaneCycle(httptools_impl.RequestResponseCycle):
+    """A request the lane answers from the protocol itself: what uvicorn asks of its cycle.
+
+    uvicorn's protocol looks at the cycle of the request in hand: to queue a pipelined request
+    behind it, to mark it disconnected, to end its keep-alive on shutdown. This one sends no
+    ASGI messages, so none of the rest of a cycle's state is made.
+    """
+
+    def __init__(self, scope: Any, keep_alive: bool) -> None:  # uvicorn's __init__: not needed
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.disconnected = False
+        self.response_started = False
+        self.response_complete = False
+        self.more_body = True
+        self.body = bytearray()
+        self.message_event = _NO_WAITER
+
+
 class Http1Protocol(httptools_impl.HttpToolsProtocol):
     """uvicorn's httptools protocol with one-write responses and, where asked for, trailers.
 
-    With a `lane` (see `with_lane`), the requests it takes run it instead of the full app.
+    With a `lane` (see `with_lane`), the requests it takes run it instead of the full app; of
+    those, a GET whose call can go out at once is answered from here, with no task at all.
     """
 
     lane: DirectLane | None = None
+
+    # --- the lane's requests, answered here ---------------------------------------------------
+
+    def _lane_answers(self, lane: DirectLane) -> bool:
+        """Offer the lane a request whose head is complete; True if it took it.
+
+        Only a bodiless GET with no earlier answer pending on the connection, as uvicorn would
+        run it at once, and only while uvicorn limits no concurrency.
+        """
+        cycle, parser = self.cycle, self.parser
+        if (
+            (cycle is not None and not cycle.response_complete)
+            or self.limit_concurrency is not None
+            or parser.get_method() != b"GET"
+            or parser.should_upgrade()
+        ):
+            return False
+        for name, _ in self.headers:
+            if name == b"content-length" or name == b"transfer-encoding":
+                return False
+        # The scope as uvicorn's on_headers_complete completes it.
+        scope = self.scope
+        scope["method"] = "GET"
+        version = parser.get_http_version()
+        if version != "1.1":
+            scope["http_version"] = version
+        url = httptools.parse_url(self.url)
+        raw_path = url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        scope["path"] = self.root_path + path
+        scope["raw_path"] = self.root_path.encode("ascii") + raw_path
+        scope["query_string"] = url.query or b""
+        keep_alive = version != "1.0" and parser.should_keep_alive()
+        return lane.answer(self, cast("Scope", scope), keep_alive)
+
+    def lane_cycle(self, scope: Any, keep_alive: bool) -> LaneCycle:
+        """Make the cycle of a request the lane answers from here: the connection's current."""
+        cycle = self.cycle = LaneCycle(scope, keep_alive)
+        return cycle
+
+    def write_lane_answer(
+        self, cycle: LaneCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> bool:
+        """Write a lane request's whole answer and end it; False if uvicorn must write it."""
+        if self.transport.is_closing() or cycle.disconnected:
+            cycle.response_complete = True  # nobody to answer, as uvicorn's send drops it
+            return True
+        if self.flow.write_paused:
+            return False
+        default_headers = self.server_state.default_headers
+        whole = whole_answer(default_headers, status, headers, body, cycle.keep_alive)
+        if whole is None:
+            return False
+        if self.access_log:
+            log_access(self.access_logger, cycle.scope, status)
+        self.transport.write(whole)
+        cycle.response_complete = True
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+        return True
+
+    def run_lane_app(self, cycle: LaneCycle, app: Any) -> None:
+        """Run an ASGI app for a lane request, as uvicorn runs any: in a task, with a cycle."""
+        running = OneWriteCycle(
+            scope=cycle.scope,
+            transport=self.transport,
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=False,
+            keep_alive=cycle.keep_alive,
+            on_response=self.on_response_complete,
+        )
+        running.more_body, running.disconnected = cycle.more_body, cycle.disconnected
+        if self.cycle is cycle:  # else a pipelined request's cycle came since: it stays current
+            self.cycle = running
+        httptools_impl.HttpToolsProtocol._start_asgi_task(self, running, app)
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         """Start the cycle as uvicorn does, on the lane's app where the lane takes it."""
@@ -163,6 +297,9 @@ class Http1Protocol(httptools_impl.HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         """Create the cycle as uvicorn does, then give it our class before it runs."""
+        lane = self.lane
+        if lane is not None and self._lane_answers(lane):
+            return
         super().on_headers_complete()
         cycle = self.cycle
         # An upgrade (WebSocket) creates no cycle: the one there belongs to an earlier request.

@@ -17,8 +17,9 @@ requests while tracing is on.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from functools import partial
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 
@@ -36,13 +37,18 @@ from gateway.asgi import (
     send_error,
     whole_response,
 )
-from gateway.core import Prepared, prepare, send_rpc_error, unavailable_while_draining
+from gateway.core import prepare, send_rpc_error, unavailable_while_draining
 from gateway.errors import GatewayError
+from gateway.h2c.streams import StreamReset
 from gateway.handlers import add_challenge, internal_error, log_failure, raw_path
 from gateway.metadata import REQUEST_ID, response_headers
 from gateway.routing import Binding
 from gateway.trailers import asks_for_trailers
 from gateway.unary import answer_body
+from gateway.upstream import Reply, Sent
+
+if TYPE_CHECKING:
+    from gateway.http1 import Http1Protocol, LaneCycle
 
 _REQUEST_ID = REQUEST_ID.encode()
 _ANSWER = "gateway.lane.answer"  # scope state: the messages the replay app sends
@@ -102,11 +108,8 @@ class DirectLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a unary GET; a stream or unknown route goes to the full stack."""
         core = self.core
-        try:
-            binding, variables = core.router.match("GET", raw_path(scope))
-        except GatewayError:
-            binding = None  # the full stack answers the 404 or 501
-        if binding is None or binding.server_streaming or binding.client_streaming or binding.body:
+        binding, variables = self._unary_binding(scope)
+        if binding is None:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
@@ -119,14 +122,151 @@ class DirectLane:
                 unavailable_while_draining(core)
                 prepared = prepare(core, scope, streaming=False)
                 request = core.build_request(binding, variables, prepared.query)
-            except GatewayError as error:
-                await send_error(answer, error)
+                reply = await core.upstream_or_fail().unary(
+                    binding.method, request, prepared.metadata, prepared.timeout
+                )
+            except (GatewayError, grpc.aio.AioRpcError) as error:
+                await self._keep_error(answer, error, scope)
             else:
-                await self._call(binding, request, prepared, scope, answer)
+                self._keep_reply(answer, binding, reply)
         except Exception:
             log_failure(scope)  # as the handlers do: the bug's answer is a JSON INTERNAL
             answer = Answer(scope)
             await send_error(answer, internal_error())
+        await self._send_kept(scope, receive, send, answer, rid, started)
+
+    # --- answered from the HTTP/1 protocol, with no task --------------------------------------
+
+    def answer(self, host: Http1Protocol, scope: Scope, keep_alive: bool) -> bool:
+        """Send a GET's call from the protocol itself; False leaves the request to uvicorn.
+
+        Only where nothing has to wait: the call goes out at once on an open connection, and
+        its answer is written from the stream's callback. Nothing is sent before True, so on
+        False the request runs as any other (this lane's coroutine or the full stack), which
+        meets and answers whatever stopped it here (a bad query, draining, no connection).
+        """
+        core = self.core
+        if not self.takes(scope) or core.upstream is None or core.draining.is_set():
+            return False
+        binding, variables = self._unary_binding(scope)
+        if binding is None:
+            return False
+        started = perf_counter()
+        state: MutableMapping[str, Any] = scope.setdefault("state", {})
+        rid = state["request_id"] = new_request_id(scope)
+        try:
+            prepared = prepare(core, scope, streaming=False)
+            request = core.build_request(binding, variables, prepared.query)
+        except Exception:
+            return False
+        sent = core.upstream.start(binding.method, request, prepared.metadata, prepared.timeout)
+        if sent is None:
+            return False
+        metrics.set_route(scope, binding.template.text)
+        cycle = host.lane_cycle(scope, keep_alive)
+        sent.done.add_done_callback(
+            lambda _: self._answered(host, cycle, binding, sent, (rid, started))
+        )
+        return True
+
+    def _answered(
+        self,
+        host: Http1Protocol,
+        cycle: LaneCycle,
+        binding: Binding,
+        sent: Sent,
+        request: tuple[str, float],
+    ) -> None:
+        """Write a plain success from here; hand anything else to a coroutine that answers it."""
+        scope, (rid, started) = cast(Scope, cycle.scope), request
+        try:
+            response, initial, trailing, wire = self.core.upstream_or_fail().finish(sent)
+            body, content_type = answer_body(binding, self.core.bodies, response, wire)
+            headers = response_headers(initial, trailing)
+        except StreamReset:  # unprocessed: the server never saw it, so it goes again, awaited
+            host.run_lane_app(cycle, self)
+            return
+        except Exception as error:  # the coroutine answers it (or logs it, a bug)
+            host.run_lane_app(cycle, partial(self._answer_failure, error, request))
+            return
+        length = str(len(body)).encode()
+        # As whole_response and the request id's header would have it, in that order.
+        fields = [(b"content-type", content_type), (b"content-length", length), *headers]
+        fields.append((_REQUEST_ID, rid.encode()))
+        if self._plain(scope, body) and host.write_lane_answer(cycle, 200, fields, body):
+            metrics.finished(scope, 200, perf_counter() - started)
+            return
+        answer = Answer(scope)
+        answer.status = 200
+        answer.messages += whole_response(200, body, content_type, headers)
+        host.run_lane_app(cycle, partial(self._send_kept_app, answer, request))
+
+    async def _answer_failure(
+        self,
+        error: Exception,
+        request: tuple[str, float],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Answer a call the protocol sent that failed (or whose answer did not transcode)."""
+        answer = Answer(scope)
+        try:
+            if not isinstance(error, (GatewayError, grpc.aio.AioRpcError)):
+                raise error
+            await self._keep_error(answer, error, scope)
+        except Exception:
+            log_failure(scope)
+            answer = Answer(scope)
+            await send_error(answer, internal_error())
+        await self._send_kept(scope, receive, send, answer, *request)
+
+    async def _send_kept_app(
+        self, answer: Answer, request: tuple[str, float], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Deliver an answer the protocol kept but the middleware must send (CORS, gzip)."""
+        await self._send_kept(scope, receive, send, answer, *request)
+
+    # --- the kept answer ----------------------------------------------------------------------
+
+    def _unary_binding(self, scope: Scope) -> tuple[Binding | None, dict[str, str]]:
+        """Return the unary GET binding the request's path names (None: not the lane's)."""
+        try:
+            binding, variables = self.core.router.match("GET", raw_path(scope))
+        except GatewayError:
+            return None, {}  # the full stack answers the 404 or 501
+        if binding is None or binding.server_streaming or binding.client_streaming or binding.body:
+            return None, {}
+        return binding, variables
+
+    def _keep_reply(self, answer: Answer, binding: Binding, reply: Reply) -> None:
+        """Keep a call's reply as the handlers would send it (no trailers here)."""
+        response, initial, trailing, wire = reply
+        body, content_type = answer_body(binding, self.core.bodies, response, wire)
+        answer.status = 200
+        answer.messages += whole_response(
+            200, body, content_type, response_headers(initial, trailing)
+        )
+
+    async def _keep_error(
+        self, answer: Answer, error: GatewayError | grpc.aio.AioRpcError, scope: Scope
+    ) -> None:
+        """Keep a failed call's answer, as the handlers would send it."""
+        if isinstance(error, GatewayError):
+            await send_error(answer, error)
+        else:
+            await send_rpc_error(self.core, answer, error, scope)
+
+    async def _send_kept(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        answer: Answer,
+        rid: str,
+        started: float,
+    ) -> None:
+        """Deliver the kept answer and count it."""
         try:
             await self._deliver(scope, receive, send, answer.messages, (_REQUEST_ID, rid.encode()))
         except BaseException:
@@ -134,25 +274,6 @@ class DirectLane:
             raise
         finally:
             metrics.finished(scope, answer.status, perf_counter() - started)
-
-    async def _call(
-        self, binding: Binding, request: Any, prepared: Prepared, scope: Scope, answer: Answer
-    ) -> None:
-        """Make the call; keep its answer as the handlers would send it (no trailers here)."""
-        core = self.core
-        try:
-            response, initial, trailing, wire = await core.upstream_or_fail().unary(
-                binding.method, request, prepared.metadata, prepared.timeout
-            )
-        except GatewayError as error:
-            await send_error(answer, error)
-        except grpc.aio.AioRpcError as error:
-            await send_rpc_error(core, answer, error, scope)
-        else:
-            body, content_type = answer_body(binding, core.bodies, response, wire)
-            headers = response_headers(initial, trailing)
-            answer.status = 200
-            answer.messages += whole_response(200, body, content_type, headers)
 
     async def _deliver(
         self,
@@ -179,10 +300,14 @@ class DirectLane:
 
     def _untouched(self, scope: Scope, messages: list[Message]) -> bool:
         """Tell whether the middleware would send this answer as it is: no CORS, no gzip."""
-        if self._cors:
-            return False  # CORS adds Vary: Origin to every answer, with or without an Origin
         if len(messages) != 2 or messages[1].get("more_body", False):
             return False
-        if len(messages[1].get("body", b"")) < self._gzip_min_bytes:
+        return self._plain(scope, messages[1].get("body", b""))
+
+    def _plain(self, scope: Scope, body: bytes) -> bool:
+        """Tell whether the middleware would send this whole body as it is: no CORS, no gzip."""
+        if self._cors:
+            return False  # CORS adds Vary: Origin to every answer, with or without an Origin
+        if len(body) < self._gzip_min_bytes:
             return True  # too small to compress, whatever the client accepts
         return b"gzip" not in (header(scope, b"accept-encoding") or b"")

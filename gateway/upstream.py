@@ -12,7 +12,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import DecodeError, Message
 
-from gateway.h2c.channel import H2cChannel
+from gateway.h2c.channel import H2cChannel, Started
 from gateway.h2c.streams import rpc_error
 from gateway.routes import distinct_targets, target_for
 
@@ -23,6 +23,16 @@ log = logging.getLogger(__name__)
 Reply = tuple[
     Message, Iterable[tuple[str, str | bytes]], Iterable[tuple[str, str | bytes]], bytes | None
 ]
+
+
+class Sent:
+    """A unary call on its way (see `Upstream.start`): `done` completes when it has ended."""
+
+    __slots__ = ("channel", "done", "method", "started")
+
+    def __init__(self, channel: H2cChannel, method: MethodDescriptor, started: Started) -> None:
+        self.channel, self.method, self.started = channel, method, started
+        self.done = started.done
 
 
 class Upstream:
@@ -113,7 +123,7 @@ class Upstream:
             call = self.callable_for(method)(request, metadata=metadata, timeout=timeout_s)
             response = await call
             return response, await call.initial_metadata(), await call.trailing_metadata(), None
-        path, parse = self._unary[method.full_name]
+        path = self._unary[method.full_name][0]
         if method.client_streaming:
             # Each message goes out as the client's body delivers it.
             stream = cast(AsyncIterator[Message], request)
@@ -125,8 +135,40 @@ class Upstream:
             payload, initial, trailing = await lean.unary(
                 path, cast(Message, request).SerializeToString(), metadata, timeout_s
             )
+        return self._parsed(method, payload, initial, trailing)
+
+    def start(
+        self,
+        method: MethodDescriptor,
+        request: Message,
+        metadata: list[tuple[str, str | bytes]],
+        timeout_s: float | None,
+    ) -> Sent | None:
+        """Send a unary call now, if the lean client can without waiting; else None.
+
+        `finish` reads its reply once `done` is done. Only unary calls over h2c go this way.
+        """
+        lean = self.leans.get(self._target_of(method.containing_service.full_name))
+        if lean is None or method.client_streaming:
+            return None
+        path = self._unary[method.full_name][0]
+        started = lean.start(path, request.SerializeToString(), metadata, timeout_s)
+        return None if started is None else Sent(lean, method, started)
+
+    def finish(self, sent: Sent) -> Reply:
+        """Return a sent call's reply, or raise as `unary` does (StreamReset: never served)."""
+        payload, initial, trailing = sent.channel.finish(sent.started)
+        return self._parsed(sent.method, payload, initial, trailing)
+
+    def _parsed(
+        self,
+        method: MethodDescriptor,
+        payload: bytes,
+        initial: Iterable[tuple[str, str | bytes]],
+        trailing: Iterable[tuple[str, str | bytes]],
+    ) -> Reply:
         try:
-            return parse(payload), initial, trailing, payload
+            return self._unary[method.full_name][1](payload), initial, trailing, payload
         except DecodeError:
             details = f"the backend's {method.output_type.full_name} does not parse"
             raise rpc_error(grpc.StatusCode.INTERNAL, details, initial, trailing) from None

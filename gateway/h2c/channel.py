@@ -10,6 +10,7 @@ import logging
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 import grpc
@@ -53,6 +54,16 @@ _RESET_TO_GRPC = {
     f.ENHANCE_YOUR_CALM: grpc.StatusCode.RESOURCE_EXHAUSTED,
     f.INADEQUATE_SECURITY: grpc.StatusCode.PERMISSION_DENIED,
 }
+
+
+@dataclass(slots=True)
+class Started:
+    """A unary call sent without waiting (see `H2cChannel.start`): its stream and deadline."""
+
+    connection: Connection
+    stream: Stream
+    done: asyncio.Future[None]
+    timer: asyncio.TimerHandle | None
 
 
 class H2cChannel:
@@ -130,6 +141,50 @@ class H2cChannel:
                     self._wake_one()
             return self._outcome(stream.headers or [], stream.trailers, stream.data)
         raise AssertionError("unreachable")
+
+    def start(
+        self, path: str, request: bytes, metadata: Metadata, timeout_s: float | None
+    ) -> Started | None:
+        """Send a unary call now if an open connection has a free stream; else None.
+
+        For a caller that cannot wait (the HTTP/1 protocol answering a GET itself): `unary`
+        opens connections and queues for streams. `finish` reads the answer once `done` is.
+        """
+        if self._waiting:
+            return None  # calls queued for a stream go first
+        connection = None
+        for _ in range(len(self._slots)):
+            candidate = self._slots[next(self._turn)]
+            if candidate is not None and candidate.usable and not candidate.full:
+                connection = candidate
+                break
+        if connection is None:
+            return None
+        stream = connection.start(self._block(path, metadata, timeout_s), _frame(request))
+        assert stream.done is not None
+        timer = None
+        if timeout_s is not None:
+            timer = asyncio.get_running_loop().call_later(timeout_s, _expire, connection, stream)
+        return Started(connection, stream, stream.done, timer)
+
+    def finish(self, started: Started) -> tuple[bytes, MetadataPairs, MetadataPairs]:
+        """Return a started call's answer, as `unary` does; raise its error, or StreamReset.
+
+        A StreamReset that is `unprocessed` never reached the server: the caller may send the
+        call again (`unary` does so itself).
+        """
+        if started.timer is not None:
+            started.timer.cancel()
+        if self._waiting:
+            self._wake_one()
+        try:
+            started.done.result()
+        except StreamReset as reset:
+            if reset.unprocessed:
+                raise
+            raise _reset_error(reset) from None
+        stream = started.stream
+        return self._outcome(stream.headers or [], stream.trailers, stream.data)
 
     async def stream_unary(
         self,

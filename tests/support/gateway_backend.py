@@ -95,6 +95,9 @@ def sample_book(name: str) -> pb.Book:
     return book
 
 
+SLOW_SHELF_SECONDS = 0.5
+
+
 @dataclass
 class Calls:
     """What the backend saw: the last request per RPC and the streams cancelled."""
@@ -117,6 +120,8 @@ class Shelves(pb_grpc.ShelfServiceServicer):
     async def GetShelf(self, request: Any, context: Any) -> Any:
         if request.name == "shelves/missing":
             await context.abort(grpc.StatusCode.NOT_FOUND, "no such shelf")
+        if request.name == "shelves/slow":  # for deadlines and draining
+            await asyncio.sleep(0 if self.calls.fuzzing else SLOW_SHELF_SECONDS)
         shelf = pb.Shelf(name=request.name, theme="science fiction", book_count=2**40)
         return pb.GetShelfResponse(shelf=shelf, etag="secret-etag")
 
