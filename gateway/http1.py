@@ -204,6 +204,53 @@ class Http1Protocol(httptools_impl.HttpToolsProtocol):
     """
 
     lane: DirectLane | None = None
+    _idle_since: float | None = None  # when the last answer went out, if nothing came since
+
+    # --- keep-alive: one timer per idle spell, not one per answer -----------------------------
+
+    def _unset_keepalive_if_required(self) -> None:
+        """Note that the connection is busy; an armed timer sees it when it fires.
+
+        uvicorn cancels its timer on every read and arms a new one after every answer: two
+        timer operations per request, where a timer left running costs nothing until it fires.
+        """
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        """Start a pipelined request, or let the connection idle, as uvicorn does."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _keep_alive_due(self) -> None:
+        """Close a connection idle for the whole keep-alive timeout; else look again later."""
+        self.timeout_keep_alive_task = None
+        idle_since = self._idle_since
+        if idle_since is None:
+            return  # busy: its next answer arms the timer again
+        left = idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        else:
+            self.timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """End the connection as uvicorn does, and its keep-alive timer with it."""
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
 
     # --- the lane's requests, answered here ---------------------------------------------------
 

@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 Metadata = Sequence[tuple[str, str | bytes]]
 
 # Fields sent afresh on every call, never remembered: the token is a secret, the id is unique.
-_NOT_REMEMBERED = frozenset({"authorization", "x-request-id"})
+# Their names are encoded once.
+_FRESH = {
+    "authorization": f.literal_name(b"authorization", sensitive=True),
+    "x-request-id": f.literal_name(b"x-request-id"),
+}
 _REMEMBERED_FIELDS = 256
 
 # grpc's own mapping of HTTP statuses without a grpc-status (doc/http-grpc-status-mapping.md).
@@ -164,7 +168,8 @@ class H2cChannel:
         assert stream.done is not None
         timer = None
         if timeout_s is not None:
-            timer = asyncio.get_running_loop().call_later(timeout_s, _expire, connection, stream)
+            assert connection.loop is not None
+            timer = connection.loop.call_later(timeout_s, _expire, connection, stream)
         return Started(connection, stream, stream.done, timer)
 
     def finish(self, started: Started) -> tuple[bytes, MetadataPairs, MetadataPairs]:
@@ -252,10 +257,14 @@ class H2cChannel:
         parts = [prefix]
         fields = self._fields
         for key, value in metadata:
+            fresh = _FRESH.get(key)
+            if fresh is not None and isinstance(value, str):
+                parts.append(fresh + f.literal_value(value.encode("latin-1")))
+                continue
             field = fields.get((key, value))
             if field is None:
                 field = _field(key, value)
-                if key not in _NOT_REMEMBERED:
+                if fresh is None:
                     if len(fields) >= _REMEMBERED_FIELDS:
                         fields.clear()
                     fields[key, value] = field

@@ -27,6 +27,8 @@ class Connection(asyncio.Protocol):
     def __init__(self, max_message_bytes: int) -> None:
         self.max_message_bytes = max_message_bytes
         self.transport: asyncio.Transport | None = None
+        # Its loop, once connected: asking asyncio for the running loop costs a getpid() call.
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.streams: dict[int, Stream] = {}
         self.next_id = 1
         self.closed = False
@@ -51,6 +53,7 @@ class Connection(asyncio.Protocol):
         """Send the preface, our settings and the connection window."""
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        self.loop = asyncio.get_running_loop()
         ours = {f.ENABLE_PUSH: 0, f.INITIAL_WINDOW_SIZE: _RECEIVE_WINDOW}
         raise_window = f.window_update(0, _RECEIVE_WINDOW - f.DEFAULT_WINDOW)
         self.transport.write(f.PREFACE + f.settings(ours) + raise_window)
@@ -101,9 +104,10 @@ class Connection(asyncio.Protocol):
         With `end` False the request stays open for `send` to add to.
         """
         assert self.transport is not None
+        assert self.loop is not None
         stream = Stream(
             self.next_id,
-            asyncio.get_running_loop().create_future(),
+            self.loop.create_future(),
             self.max_message_bytes + 5,
             window=self._initial_window,
             closing=end,
@@ -332,7 +336,8 @@ class Connection(asyncio.Protocol):
         the rest of the gateway's work on it (a py-spy profile under REST load: 17%).
         """
         if not self._outgoing:
-            asyncio.get_running_loop().call_soon(self._write_out)
+            assert self.loop is not None
+            self.loop.call_soon(self._write_out)
         self._outgoing.append(data)
 
     def _write_out(self) -> None:

@@ -109,10 +109,21 @@ def indexed(index: int) -> bytes:
 
 def literal(name: bytes | int, value: bytes, *, sensitive: bool = False) -> bytes:
     """Return a literal header field without indexing (never indexed when sensitive)."""
-    flags = 0x10 if sensitive else 0x00
     if isinstance(name, int):  # the name's index in the static table
-        return _integer(name, 4, flags) + _string(value)
-    return bytes((flags,)) + _string(name) + _string(value)
+        return _integer(name, 4, 0x10 if sensitive else 0x00) + _string(value)
+    return literal_name(name, sensitive=sensitive) + literal_value(value)
+
+
+def literal_name(name: bytes, *, sensitive: bool = False) -> bytes:
+    """Return a literal field (see `literal`) up to its value: a name sent often is kept."""
+    return bytes((0x10 if sensitive else 0x00,)) + _string(name)
+
+
+def literal_value(value: bytes) -> bytes:
+    """Return the value that ends a literal field begun by `literal_name`."""
+    if len(value) < 0x7F:
+        return bytes((len(value),)) + value
+    return _string(value)
 
 
 # Static table indices (RFC 7541 appendix A) of the names a gRPC request uses.

@@ -20,6 +20,7 @@ from gateway.h2c import frames
 from gateway.h2c.channel import H2cChannel
 from gateway.h2c.streams import StreamReset
 from gateway.lane import DirectLane
+from gateway.server import GatewayServer
 from tests.support.gateway_harness import running_gateway
 
 SHELF = b'{"name":"shelves/s1","theme":"science fiction","bookCount":"1099511627776"}'
@@ -201,3 +202,32 @@ async def test_draining_waits_for_an_answer_the_protocol_owes(live) -> None:
         answer = await slow
     assert answer.status_code == 200
     assert answer.headers["connection"] == "close"
+
+
+async def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy_one_stays(
+    live,
+) -> None:
+    server = GatewayServer(live.server.gateway.config, host="127.0.0.1", port=0, grace_seconds=1)
+    server._server.config.timeout_keep_alive = 1  # uvicorn's 5 s, shortened for the test
+    port = await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        ask = b"GET /v1/shelves/s1 HTTP/1.1\r\nhost: x\r\n\r\n"
+        began = asyncio.get_running_loop().time()
+        # Busy for longer than the timeout, an answer every 0.3 s: the connection stays.
+        for _ in range(5):
+            writer.write(ask)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 200")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            last = asyncio.get_running_loop().time()
+            await asyncio.sleep(0.3)
+        # Then idle: closed about a timeout after the last answer, not before.
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        closed = asyncio.get_running_loop().time()
+        writer.close()
+        assert closed - began > 1.5
+        assert 0.9 <= closed - last <= 2.5
+    finally:
+        await server.stop()
