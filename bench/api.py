@@ -22,8 +22,9 @@ status and size of each answer itself.
 `--rest` also starts the gateway (`python -m gateway`, reaching the services on their Unix socket,
 GRPC_UNIX_SOCKET, as a gateway beside them does) and measures each product call over REST
 (h2load --h1, or raw HTTP/1.1 from Python) against the same call over gRPC in the same round:
-the REST run follows the gRPC run with a hello-world run between them, and the REST ratio is
-the two runs' ratios to their own hello-world baselines, divided (REST's share over gRPC's).
+the REST run comes between two gRPC runs of that call (a hello-world run after each run), and
+its ratio is to their mean, as a call's ratio is to the hello-world runs around it. (Dividing
+REST's and gRPC's own ratios to hello-world instead would carry four runs' noise, not three.)
 With h2load, each run also charges the CPU every process used meanwhile (the servers' from
 /proc, h2load's from its rusage) to the calls it answered. The table after the ratios gives the
 medians per call and the rate the machine's cores would allow at that cost: over REST the
@@ -533,6 +534,7 @@ def main() -> None:
     )
     rows: dict[str, list[float]] = {}  # label -> calls/s per run
     baselines: dict[str, list[float]] = {}  # label -> hello-world calls/s around each run
+    grpc_around: dict[str, list[float]] = {}  # REST label -> gRPC calls/s around each REST run
     codes: Counter[str] = Counter()
     notes: list[str] = []
     try:
@@ -584,16 +586,20 @@ def main() -> None:
             rows.setdefault(hello.call.label, []).append(before)
             for target in order:
                 # Each run's baseline is the mean of the hello-world runs just before and after
-                # it; REST runs after gRPC, with a hello-world run between them.
-                runs = [(target.call.label, False)]
+                # it; REST runs between two gRPC runs of the call, each followed by hello-world.
+                name = target.call.label
+                runs = [(name, False)]
                 if args.rest:
-                    runs.append((f"{target.call.label} REST", True))
+                    runs += [(f"{name} REST", True), (name, False)]
                 for label, rest in runs:
                     rows.setdefault(label, []).append(run(target, rest))
                     after = run(hello)
                     rows[hello.call.label].append(after)
                     baselines.setdefault(label, []).append((before + after) / 2)
                     before = after
+                if args.rest:
+                    bracket = rows[name][-2:]
+                    grpc_around.setdefault(f"{name} REST", []).append(sum(bracket) / 2)
             found, offset = logged_codes(log, offset)
             codes.update(found)
         notes.append(run_on_uvloop(session_check_costs(env, token)))
@@ -610,7 +616,7 @@ def main() -> None:
         children.stop()
         drop_postgres_database(url)
         shutil.rmtree(var, ignore_errors=True)
-    report(rows, baselines, codes, client, args, notes)
+    report(rows, baselines, grpc_around, codes, client, args, notes)
     if use_h2load:
         report_cpu(meter)
 
@@ -638,6 +644,7 @@ def report_cpu(meter: CpuMeter) -> None:
 def report(
     rows: dict[str, list[float]],
     baselines: dict[str, list[float]],
+    grpc_around: dict[str, list[float]],
     codes: Counter[str],
     client: str,
     args: argparse.Namespace,
@@ -660,11 +667,12 @@ def report(
 
     for label, rates in rows.items():
         rest = label.endswith(" REST")
-        ratios = shares(label)
-        if rest:  # REST against gRPC: each as a share of its own hello-world baseline
-            ratios = [
-                r / g for r, g in zip(ratios, shares(label.removesuffix(" REST")), strict=True)
-            ]
+        # REST against the mean of the two gRPC runs of the call around it.
+        ratios = (
+            [r / g for r, g in zip(rates, grpc_around[label], strict=True)]
+            if rest
+            else shares(label)
+        )
         ratio = statistics.median(ratios)
         goal = REST_GOAL if rest else GOALS.get(label, 0.4)
         verdict = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -30,7 +31,7 @@ from gateway.metadata import (
 )
 from gateway.render import Renderer
 from gateway.routing import Binding, Router
-from gateway.transcode import build_request
+from gateway.transcode import QueryMemo, build_request
 from gateway.unary import send_with_trailers, wants_trailers
 from gateway.upstream import Upstream
 
@@ -51,8 +52,10 @@ class Core:
     bodies: JsonBodies = field(init=False)
     proxies: TrustedProxies = field(init=False)
     body_limits: BodyLimits = field(init=False)
+    queries: QueryMemo = field(init=False)
 
     def __post_init__(self) -> None:
+        self.queries = QueryMemo()
         self.renderer = Renderer(self.pool)
         self.bodies = JsonBodies(self.renderer)
         self.proxies = TrustedProxies(self.config.trusted_proxies)
@@ -78,7 +81,13 @@ class Core:
         """Return the binding's request from path variables, query and body (400s as raised)."""
         request = self.new_request(binding)
         return build_request(
-            binding, request, variables, query, body, strict=self.config.strict_input
+            binding,
+            request,
+            variables,
+            query,
+            body,
+            strict=self.config.strict_input,
+            queries=self.queries,
         )
 
 
@@ -91,10 +100,16 @@ class Prepared:
     timeout: float | None
 
 
+@lru_cache(maxsize=256)
+def _parsed_query(raw_query: str) -> tuple[tuple[str, str], ...]:
+    """Parse a query string; the same few come again and again (a page size, a filter)."""
+    return tuple(parse_qsl(raw_query, keep_blank_values=True))
+
+
 def prepare(core: Core, scope: Scope, *, streaming: bool) -> Prepared:
     """Parse the query string, build metadata and compute the deadline of a call."""
     raw_query = scope.get("query_string", b"").decode("latin-1")
-    query = parse_qsl(raw_query, keep_blank_values=True) if raw_query else []
+    query = _parsed_query(raw_query) if raw_query else ()
     token = None
     kept = []
     for key, value in query:

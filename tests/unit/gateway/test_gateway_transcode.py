@@ -144,3 +144,39 @@ def test_two_members_of_a_oneof_in_the_query_are_refused() -> None:
     assert _violation(error.value) == "choiceB"
     _, request = _build("GET", "/v1/echo", query=[("choiceB", "1"), ("book.edition", "2")])
     assert (request.choice_b, request.book.edition) == (1, 2)
+
+
+MEMO_CASES = [
+    ("/v1/shelves/a/books", [("page_size", "3"), ("filter.minPages", "7"), ("genres", "3")]),
+    ("/v1/shelves/a/books", [("pageSize", "0"), ("showDeleted", "true")]),
+    ("/v1/shelves/a/books", [("pageSize", "1"), ("pageSize", "2")]),  # an error
+    ("/v1/shelves/a/books", [("parent", "shelves/z")]),  # bound by the path
+    ("/v1/echo", [("choiceB", "0"), ("book.edition", "2")]),  # a oneof member at its default
+    ("/v1/echo", [("choiceA", "x"), ("choiceB", "1")]),  # an error
+    ("/v1/echo", [("number", "7"), ("numbers", "1"), ("numbers", "2"), ("genre", "1")]),
+]
+
+
+@pytest.mark.parametrize(("path", "query"), MEMO_CASES)
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "lenient"])
+def test_the_query_memo_builds_what_the_query_walk_builds(path, query, strict) -> None:
+    from google.protobuf import message_factory
+
+    from gateway.transcode import QueryMemo
+
+    binding, variables = ROUTER.match("GET", path)
+    memo = QueryMemo()
+
+    def built(queries: QueryMemo | None) -> object:
+        message = message_factory.GetMessageClass(binding.method.input_type)()
+        try:
+            request = build_request(
+                binding, message, dict(variables), query, b"", strict=strict, queries=queries
+            )
+        except GatewayError as error:
+            return _violation(error), error.status.message
+        return request.SerializeToString(deterministic=True), request.ListFields()
+
+    walked = built(None)
+    assert built(memo) == walked  # worked out and kept
+    assert built(memo) == walked  # taken from the memo
