@@ -9,6 +9,12 @@ the ASGI messages the handlers would have sent. An answer the middleware would l
 (CORS off; too small to compress, or not wanted gzipped) goes out as it is, with the request
 id; any other is replayed through the very middleware objects of the full stack.
 
+Where the call can go out at once (an open connection to the backend with a free stream),
+the protocol does not even start a task: `answer` sends it from the request's head and
+`_answered` writes a plain success from the stream's callback. Anything else that comes back
+(an error, an answer for CORS or gzip, a stream the server refused unseen) is handed to a
+coroutine in a uvicorn cycle, as the lane's own requests are.
+
 Requests the lane does not take run the full stack from the start: other methods, the
 gateway's own paths (docs, health, pages), streams, unknown routes, TE: trailers, and all
 requests while tracing is on.
