@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from functools import partial
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import grpc
 
@@ -53,11 +53,26 @@ from gateway.trailers import asks_for_trailers
 from gateway.unary import answer_body
 from gateway.upstream import Reply, Sent
 
-if TYPE_CHECKING:
-    from gateway.http1 import Http1Protocol, LaneCycle
-
 _REQUEST_ID = REQUEST_ID.encode()
 _ANSWER = "gateway.lane.answer"  # scope state: the messages the replay app sends
+
+
+class LaneHost(Protocol):
+    """What the lane asks of the HTTP/1 protocol that answers a request itself (gateway/http1.py).
+
+    A cycle here is the protocol's own record of the request (its `scope`, its keep-alive).
+    """
+
+    def lane_cycle(self, scope: Any, keep_alive: bool) -> Any:
+        """Make the request's cycle the connection's current one, and return it."""
+
+    def write_lane_answer(
+        self, cycle: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> bool:
+        """Write the whole answer and end the request; False if it must go through uvicorn."""
+
+    def run_lane_app(self, cycle: Any, app: Any) -> None:
+        """Run an ASGI app for the request, as uvicorn runs any."""
 
 
 class Answer:
@@ -143,7 +158,7 @@ class DirectLane:
 
     # --- answered from the HTTP/1 protocol, with no task --------------------------------------
 
-    def answer(self, host: Http1Protocol, scope: Scope, keep_alive: bool) -> bool:
+    def answer(self, host: LaneHost, scope: Scope, keep_alive: bool) -> bool:
         """Send a GET's call from the protocol itself; False leaves the request to uvicorn.
 
         Only where nothing has to wait: the call goes out at once on an open connection, and
@@ -177,8 +192,8 @@ class DirectLane:
 
     def _answered(
         self,
-        host: Http1Protocol,
-        cycle: LaneCycle,
+        host: LaneHost,
+        cycle: Any,
         binding: Binding,
         sent: Sent,
         request: tuple[str, float],
