@@ -175,12 +175,15 @@ class DirectLane:
         started = perf_counter()
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         rid = state["request_id"] = new_request_id(scope)
+        upstream = core.upstream
         try:
             prepared = prepare(core, scope, streaming=False)
             request = core.build_request(binding, variables, prepared.query)
+            # Whatever fails before the stream opens (a bug encoding the call) fails again on
+            # the coroutine's way, which answers it: nothing went out yet.
+            sent = upstream.start(binding.method, request, prepared.metadata, prepared.timeout)
         except Exception:
             return False
-        sent = core.upstream.start(binding.method, request, prepared.metadata, prepared.timeout)
         if sent is None:
             return False
         metrics.set_route(scope, binding.template.text)

@@ -231,3 +231,20 @@ async def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_a_busy
         assert 0.9 <= closed - last <= 2.5
     finally:
         await server.stop()
+
+
+async def test_a_bug_before_the_stream_opens_is_a_json_internal_and_the_connection_lives(
+    lane, monkeypatch, caplog
+) -> None:
+    def broken(*args: object) -> bytes:
+        raise RuntimeError("a bug while encoding the call")
+
+    monkeypatch.setattr(H2cChannel, "_block", broken)
+    failed = await lane.client.get("/v1/shelves/s1", headers={"x-request-id": "encoding-bug"})
+    assert failed.status_code == 500
+    assert failed.json()["code"] == 13
+    assert "(request id encoding-bug)" in caplog.text
+    monkeypatch.undo()
+    again = await lane.client.get("/v1/shelves/s1")  # the same keep-alive connection
+    assert again.status_code == 200
+    assert again.content == SHELF
