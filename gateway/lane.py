@@ -95,11 +95,25 @@ class Answer:
             add_challenge(self.scope, message)
         self.messages.append(message)
 
+    def keep_success(
+        self, body: bytes, content_type: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Keep a 200 with its whole body, as the handlers send it (no trailers here)."""
+        self.status = 200
+        self.messages += whole_response(200, body, content_type, headers)
+
 
 async def _replay(scope: Scope, receive: Receive, send: Send) -> None:
     """Send the answer the lane kept: the app inside the middleware when the lane needs it."""
     for message in scope["state"].pop(_ANSWER):
         await send(message)
+
+
+def _identified(scope: Scope) -> tuple[str, float]:
+    """Give a request its id (the client's, when sane) and note when it started."""
+    state: MutableMapping[str, Any] = scope.setdefault("state", {})
+    state["request_id"] = rid = new_request_id(scope)
+    return rid, perf_counter()
 
 
 class DirectLane:
@@ -133,9 +147,7 @@ class DirectLane:
         if binding is None:
             await self.app(scope, receive, send)
             return
-        started = perf_counter()
-        state: MutableMapping[str, Any] = scope.setdefault("state", {})
-        rid = state["request_id"] = new_request_id(scope)
+        identity = _identified(scope)
         metrics.set_route(scope, binding.template.text)
         answer = Answer(scope)
         try:
@@ -149,12 +161,12 @@ class DirectLane:
             except (GatewayError, grpc.aio.AioRpcError) as error:
                 await self._keep_error(answer, error, scope)
             else:
-                self._keep_reply(answer, binding, reply)
+                answer.keep_success(*self._transcoded(binding, reply))
         except Exception:
             log_failure(scope)  # as the handlers do: the bug's answer is a JSON INTERNAL
             answer = Answer(scope)
             await send_error(answer, internal_error())
-        await self._send_kept(scope, receive, send, answer, rid, started)
+        await self._send_kept(scope, receive, send, answer, *identity)
 
     # --- answered from the HTTP/1 protocol, with no task --------------------------------------
 
@@ -172,25 +184,21 @@ class DirectLane:
         binding, variables = self._unary_binding(scope)
         if binding is None:
             return False
-        started = perf_counter()
-        state: MutableMapping[str, Any] = scope.setdefault("state", {})
-        rid = state["request_id"] = new_request_id(scope)
+        identity = _identified(scope)
         upstream = core.upstream
         try:
             prepared = prepare(core, scope, streaming=False)
-            request = core.build_request(binding, variables, prepared.query)
+            message = core.build_request(binding, variables, prepared.query)
             # Whatever fails before the stream opens (a bug encoding the call) fails again on
             # the coroutine's way, which answers it: nothing went out yet.
-            sent = upstream.start(binding.method, request, prepared.metadata, prepared.timeout)
+            sent = upstream.start(binding.method, message, prepared.metadata, prepared.timeout)
         except Exception:
             return False
         if sent is None:
             return False
         metrics.set_route(scope, binding.template.text)
         cycle = host.lane_cycle(scope, keep_alive)
-        sent.done.add_done_callback(
-            lambda _: self._answered(host, cycle, binding, sent, (rid, started))
-        )
+        sent.done.add_done_callback(lambda _: self._answered(host, cycle, binding, sent, identity))
         return True
 
     def _answered(
@@ -199,19 +207,18 @@ class DirectLane:
         cycle: Any,
         binding: Binding,
         sent: Sent,
-        request: tuple[str, float],
+        identity: tuple[str, float],
     ) -> None:
         """Write a plain success from here; hand anything else to a coroutine that answers it."""
-        scope, (rid, started) = cast(Scope, cycle.scope), request
+        scope, (rid, started) = cast(Scope, cycle.scope), identity
         try:
-            response, initial, trailing, wire = self.core.upstream_or_fail().finish(sent)
-            body, content_type = answer_body(binding, self.core.bodies, response, wire)
-            headers = response_headers(initial, trailing)
+            reply = self.core.upstream_or_fail().finish(sent)
+            body, content_type, headers = self._transcoded(binding, reply)
         except StreamReset:  # unprocessed: the server never saw it, so it goes again, awaited
             host.run_lane_app(cycle, self)
             return
         except Exception as error:  # the coroutine answers it (or logs it, a bug)
-            host.run_lane_app(cycle, partial(self._answer_failure, error, request))
+            host.run_lane_app(cycle, partial(self._answer_failure, error, identity))
             return
         length = str(len(body)).encode()
         # As whole_response and the request id's header would have it, in that order.
@@ -221,14 +228,13 @@ class DirectLane:
             metrics.finished(scope, 200, perf_counter() - started)
             return
         answer = Answer(scope)
-        answer.status = 200
-        answer.messages += whole_response(200, body, content_type, headers)
-        host.run_lane_app(cycle, partial(self._send_kept_app, answer, request))
+        answer.keep_success(body, content_type, headers)
+        host.run_lane_app(cycle, partial(self._send_kept_app, answer, identity))
 
     async def _answer_failure(
         self,
         error: Exception,
-        request: tuple[str, float],
+        identity: tuple[str, float],
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -243,13 +249,18 @@ class DirectLane:
             log_failure(scope)
             answer = Answer(scope)
             await send_error(answer, internal_error())
-        await self._send_kept(scope, receive, send, answer, *request)
+        await self._send_kept(scope, receive, send, answer, *identity)
 
     async def _send_kept_app(
-        self, answer: Answer, request: tuple[str, float], scope: Scope, receive: Receive, send: Send
+        self,
+        answer: Answer,
+        identity: tuple[str, float],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
         """Deliver an answer the protocol kept but the middleware must send (CORS, gzip)."""
-        await self._send_kept(scope, receive, send, answer, *request)
+        await self._send_kept(scope, receive, send, answer, *identity)
 
     # --- the kept answer ----------------------------------------------------------------------
 
@@ -263,14 +274,13 @@ class DirectLane:
             return None, {}
         return binding, variables
 
-    def _keep_reply(self, answer: Answer, binding: Binding, reply: Reply) -> None:
-        """Keep a call's reply as the handlers would send it (no trailers here)."""
+    def _transcoded(
+        self, binding: Binding, reply: Reply
+    ) -> tuple[bytes, bytes, list[tuple[bytes, bytes]]]:
+        """Return a reply's body, content type and headers, as the handlers send them."""
         response, initial, trailing, wire = reply
         body, content_type = answer_body(binding, self.core.bodies, response, wire)
-        answer.status = 200
-        answer.messages += whole_response(
-            200, body, content_type, response_headers(initial, trailing)
-        )
+        return body, content_type, response_headers(initial, trailing)
 
     async def _keep_error(
         self, answer: Answer, error: GatewayError | grpc.aio.AioRpcError, scope: Scope

@@ -286,11 +286,10 @@ def build_request(
     """
     try:
         value = apply_body(message, binding, body, strict=strict)
-        if not query:
-            pass  # most calls have none: skip working out which fields the rule binds
-        elif queries is not None and not binding.body and not body:
+        # Most calls have no query: nothing then works out which fields the rule binds.
+        if query and queries is not None and not binding.body and not body:
             queries.apply(message, binding, query, strict)
-        else:
+        elif query:
             apply_query(message, query, bound_paths(binding), binding.body == "*", strict=strict)
         apply_path(message, variables)
         if binding.mask_field:
