@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import urllib.parse
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
@@ -34,6 +35,23 @@ def _sized(start: Any) -> bool:
     return False
 
 
+def _matching(pattern: re.Pattern[bytes]) -> bytes:
+    """Return every byte a one-byte character class matches, for `bytes.translate` to delete."""
+    return bytes(b for b in range(256) if pattern.fullmatch(bytes([b])))
+
+
+# uvicorn's own checks of header names and values, as byte sets: deleting them from a joined
+# name (or value) changes its length exactly where its regex would have found a bad byte, at
+# a tenth of the regex's cost.
+_BAD_NAME_BYTES = _matching(httptools_impl.HEADER_RE)
+_BAD_VALUE_BYTES = _matching(httptools_impl.HEADER_VALUE_RE)
+
+
+def _clean(joined: bytes, bad: bytes) -> bool:
+    """Tell whether `joined` holds none of the `bad` bytes."""
+    return len(joined.translate(None, bad)) == len(joined)
+
+
 def whole_answer(
     default_headers: Iterable[tuple[bytes, bytes]],
     status: int,
@@ -46,24 +64,26 @@ def whole_answer(
     As uvicorn's send checks them: its own framing headers (Transfer-Encoding, Connection) and
     a Content-Length other than the body's leave it to uvicorn, and so does a bad header.
     """
-    fields = [*default_headers, *headers]
     content = [httptools_impl.STATUS_LINE[status]]
+    names, values = [], []
     length = None
-    for name, value in fields:
-        lower = name.lower()
-        if lower == b"content-length":
-            if length is not None:
+    for fields in (default_headers, headers):
+        for name, value in fields:
+            lower = name.lower()
+            if lower == b"content-length":
+                if length is not None:
+                    return None
+                length = value
+            elif lower in (b"transfer-encoding", b"connection"):
                 return None
-            length = value
-        elif lower in (b"transfer-encoding", b"connection"):
-            return None
-        content += (lower, b": ", value, b"\r\n")
-    # A valid name holds no "!"-free separator and a value no tab-free control: joined by
-    # those, one search each finds any bad byte in any of them.
+            content += (lower, b": ", value, b"\r\n")
+            names.append(lower)
+            values.append(value)
+    # One look over all names, one over all values: a bad byte in any of them shows.
     if (
         length != str(len(body)).encode()
-        or httptools_impl.HEADER_RE.search(b"!".join(name for name, _ in fields))
-        or httptools_impl.HEADER_VALUE_RE.search(b"\t".join(value for _, value in fields))
+        or not _clean(b"".join(names), _BAD_NAME_BYTES)
+        or not _clean(b"".join(values), _BAD_VALUE_BYTES)
     ):
         return None
     if not keep_alive:

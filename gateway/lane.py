@@ -55,6 +55,10 @@ from gateway.upstream import Reply, Sent
 
 _REQUEST_ID = REQUEST_ID.encode()
 _ANSWER = "gateway.lane.answer"  # scope state: the messages the replay app sends
+# Calls kept by their GET's path and query (see `DirectLane._calls`); longer ones are built
+# each time, and a full memo starts again empty.
+_KEPT_CALLS = 4096
+_KEPT_KEY_BYTES = 512
 
 
 class LaneHost(Protocol):
@@ -130,6 +134,11 @@ class DirectLane:
         self._gzip_min_bytes = config.gzip_min_bytes
         # The same middleware as the full stack's, around the kept answer instead of the app.
         self._middleware = with_middleware(_replay, config)
+        # A GET's raw path and query alone decide its binding and request message (the routes
+        # and settings are fixed), and clients read the same few resources again and again:
+        # the binding and the encoded request are kept by them, past the routing and the
+        # transcoding. Only what built without error is kept.
+        self._calls: dict[tuple[bytes, bytes], tuple[Binding, bytes]] = {}
 
     def takes(self, scope: Scope) -> bool:
         """Tell whether the lane may serve a request whose head has just arrived."""
@@ -181,17 +190,25 @@ class DirectLane:
         core = self.core
         if not self.takes(scope) or core.upstream is None or core.draining.is_set():
             return False
-        binding, variables = self._unary_binding(scope)
-        if binding is None:
-            return False
+        key = (scope["raw_path"], scope["query_string"])
+        call = self._calls.get(key)
+        if call is None:
+            binding, variables = self._unary_binding(scope)
+            if binding is None:
+                return False
+        else:
+            binding, payload = call
         identity = _identified(scope)
         upstream = core.upstream
         try:
             prepared = prepare(core, scope, streaming=False)
-            message = core.build_request(binding, variables, prepared.query)
+            if call is None:
+                message = core.build_request(binding, variables, prepared.query)
+                payload = message.SerializeToString()
+                self._keep_call(key, binding, payload)
             # Whatever fails before the stream opens (a bug encoding the call) fails again on
             # the coroutine's way, which answers it: nothing went out yet.
-            sent = upstream.start(binding.method, message, prepared.metadata, prepared.timeout)
+            sent = upstream.start(binding.method, payload, prepared.metadata, prepared.timeout)
         except Exception:
             return False
         if sent is None:
@@ -200,6 +217,14 @@ class DirectLane:
         cycle = host.lane_cycle(scope, keep_alive)
         sent.done.add_done_callback(lambda _: self._answered(host, cycle, binding, sent, identity))
         return True
+
+    def _keep_call(self, key: tuple[bytes, bytes], binding: Binding, payload: bytes) -> None:
+        """Keep a GET's binding and encoded request by its path and query."""
+        if len(key[0]) + len(key[1]) > _KEPT_KEY_BYTES:
+            return
+        if len(self._calls) >= _KEPT_CALLS:
+            self._calls.clear()
+        self._calls[key] = (binding, payload)
 
     def _answered(
         self,

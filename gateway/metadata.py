@@ -28,6 +28,7 @@ _HOP_BY_HOP = frozenset(
 _METADATA_KEY = re.compile(r"^[0-9a-z_.-]+$")
 # Printable ASCII (0x20-0x7e): what deleting it leaves of a value is what is not.
 _PRINTABLE_BYTES = bytes(range(0x20, 0x7F))
+_NOT_PRINTABLE = "the value must be printable ASCII"
 # Our tokens are under 1 KB, and gRPC servers refuse large metadata with RESOURCE_EXHAUSTED and
 # internal sizes: oversized headers get a plain 431 here instead.
 MAX_AUTHORIZATION_BYTES = 4096
@@ -77,7 +78,10 @@ def outgoing_metadata(
         # Compared as bytes: decoding every header's name costs more than the few it keeps.
         name = raw_name.lower()
         if name == b"authorization":
-            authorization = _printable("Authorization", raw_value.decode("latin-1"))
+            # Checked as bytes, as _printable checks text: a bearer token is hundreds of them.
+            if not _printable_bytes(raw_value):
+                raise bad_request("Authorization", _NOT_PRINTABLE)
+            authorization = raw_value.decode("latin-1")
         elif name.startswith(_METADATA_PREFIX):
             key = name[len(_METADATA_PREFIX) :].decode("latin-1")
             if not _METADATA_KEY.match(key) or key.startswith(_RESERVED) or key == REQUEST_ID:
@@ -128,7 +132,7 @@ def _printable(name: str, text: str) -> str:
     # For ASCII text, isprintable() is exactly 0x20-0x7e; both run in C, where a regex
     # stepped through each of a bearer token's hundreds of characters.
     if not (text.isascii() and text.isprintable()):
-        raise bad_request(name, "the value must be printable ASCII")
+        raise bad_request(name, _NOT_PRINTABLE)
     return text
 
 

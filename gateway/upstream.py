@@ -140,19 +140,20 @@ class Upstream:
     def start(
         self,
         method: MethodDescriptor,
-        request: Message,
+        request: bytes,
         metadata: list[tuple[str, str | bytes]],
         timeout_s: float | None,
     ) -> Sent | None:
-        """Send a unary call now, if the lean client can without waiting; else None.
+        """Send a unary call's encoded request now, if the lean client can without waiting.
 
-        `finish` reads its reply once `done` is done. Only unary calls over h2c go this way.
+        None where it cannot. `finish` reads its reply once `done` is done. Only unary calls
+        over h2c go this way.
         """
         lean = self.leans.get(self._target_of(method.containing_service.full_name))
         if lean is None or method.client_streaming:
             return None
         path = self._unary[method.full_name][0]
-        started = lean.start(path, request.SerializeToString(), metadata, timeout_s)
+        started = lean.start(path, request, metadata, timeout_s)
         return None if started is None else Sent(lean, method, started)
 
     def finish(self, sent: Sent) -> Reply:

@@ -16,6 +16,7 @@ import h11
 import httpx
 import pytest
 
+from gateway import lane as lane_module
 from gateway.h2c import frames
 from gateway.h2c.channel import H2cChannel
 from gateway.h2c.streams import StreamReset
@@ -128,6 +129,46 @@ async def test_what_the_protocol_cannot_send_at_once_runs_the_coroutine(
     body = await lane.client.request("GET", "/v1/shelves/s1", content=b"{}")  # a GET with a body
     assert body.status_code == 200
     assert coroutine_runs == ["/v1/echo", "/v1/shelves/s1"]
+
+
+async def test_a_gets_call_is_kept_by_its_path_and_query(lane, monkeypatch, coroutine_runs) -> None:
+    routed: list[str] = []
+    route = DirectLane._unary_binding
+
+    def counted(self, scope):  # type: ignore[no-untyped-def]
+        routed.append(scope["path"])
+        return route(self, scope)
+
+    monkeypatch.setattr(DirectLane, "_unary_binding", counted)
+    first = await lane.client.get("/v1/shelves/s2", headers={"x-request-id": "kept-1"})
+    again = await lane.client.get("/v1/shelves/s2", headers={"x-request-id": "kept-2"})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.content == again.content == (await lane.full.get("/v1/shelves/s2")).content
+    assert again.headers["x-request-id"] == "kept-2"
+    assert routed == ["/v1/shelves/s2"]  # the second went out as kept, past the routing
+    # The query is part of the key: another text is another call, and its own answer.
+    hello = await lane.client.get("/v1/echo?text=hello")
+    bye = await lane.client.get("/v1/echo?text=bye")
+    assert hello.json() == (await lane.full.get("/v1/echo?text=hello")).json()
+    assert bye.json() == (await lane.full.get("/v1/echo?text=bye")).json()
+    assert hello.json() != bye.json()
+    # What does not build is never kept: each time, the coroutine answers the 400.
+    for _ in range(2):
+        refused = await lane.client.get("/v1/echo?number=seven")
+        assert refused.status_code == 400
+    assert coroutine_runs == ["/v1/echo", "/v1/echo"]
+
+
+def test_the_kept_calls_are_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(lane_module, "_KEPT_CALLS", 2)
+    kept = DirectLane.__new__(DirectLane)
+    kept._calls = {}
+    binding = object()
+    for n in range(3):
+        kept._keep_call((f"/v1/shelves/{n}".encode(), b""), binding, b"request")  # type: ignore[arg-type]
+    assert list(kept._calls) == [(b"/v1/shelves/2", b"")]  # full: emptied, then kept
+    kept._keep_call((b"/v1/" + b"x" * 600, b""), binding, b"request")  # type: ignore[arg-type]
+    assert len(kept._calls) == 1  # a key that long is built each time
 
 
 async def test_pipelined_gets_are_answered_in_order(lane) -> None:

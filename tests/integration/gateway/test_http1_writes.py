@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 import uvicorn
+from uvicorn.protocols.http import httptools_impl
 
-from gateway.http1 import Http1Protocol
+from gateway.http1 import _BAD_NAME_BYTES, _BAD_VALUE_BYTES, Http1Protocol, _clean, whole_answer
 
 BODY = b'{"name":"projects/1"}'
 
@@ -194,3 +195,19 @@ async def test_a_body_shorter_than_its_length_is_refused_as_uvicorn_does(served)
         assert received.endswith(BODY)
     writer.close()
     assert len(server.writes[0]) == 2
+
+
+@pytest.mark.parametrize("name", [b"x-ok", b"x bad", b"x:bad", b"x\x7fbad", b""])
+@pytest.mark.parametrize("value", [b"fine", b"tab\tfine", b"line\nbreak", b"nul\x00", b"del\x7f"])
+def test_one_write_refuses_what_uvicorn_refuses(name: bytes, value: bytes) -> None:
+    # The byte sets stand for uvicorn's header regexes: every header they pass, uvicorn's
+    # checks pass, and every one they refuse is left to uvicorn (which refuses it).
+    refused = bool(
+        httptools_impl.HEADER_RE.search(name) or httptools_impl.HEADER_VALUE_RE.search(value)
+    )
+    whole = whole_answer([], 200, [(b"content-length", b"2"), (name, value)], b"{}", True)
+    assert (whole is None) == refused
+    for byte in range(256):
+        one = bytes([byte])
+        assert _clean(one, _BAD_NAME_BYTES) == (httptools_impl.HEADER_RE.search(one) is None)
+        assert _clean(one, _BAD_VALUE_BYTES) == (httptools_impl.HEADER_VALUE_RE.search(one) is None)
