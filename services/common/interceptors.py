@@ -211,6 +211,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             ("unary_stream", grpc.unary_stream_rpc_method_handler, stream_response),
             ("stream_stream", grpc.stream_stream_rpc_method_handler, stream_response),
         )
+        serializer = handler.response_serializer
         for attribute, factory, wrapper in kinds:
             behaviour = getattr(handler, attribute)
             if behaviour is not None:
@@ -222,10 +223,12 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     deserializer = self._guard.deserializer(
                         method, deserializer, streaming=streaming
                     )
+                if attribute.endswith("stream"):
+                    serializer = serialized_once(serializer)
                 return factory(
                     wrapper(behaviour),
                     request_deserializer=deserializer,
-                    response_serializer=handler.response_serializer,
+                    response_serializer=serializer,
                 )
         return handler
 
@@ -329,6 +332,31 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             # A stream the client left is closed from another task (GeneratorExit), whose
             # context never saw these values: nothing there to restore.
             pass
+
+
+def serialized_once(
+    serialize: Callable[[Any], bytes] | None,
+) -> Callable[[Any], bytes] | None:
+    """Return a stream's serializer that serializes one message object once, however often sent.
+
+    grpc serializes what each stream writes, and a job's event reaches every watcher as one
+    message object (services/ai_job/servicer.py): a thousand watchers made a thousand copies of
+    the same bytes. The last object's bytes are kept, by identity. So a streaming handler never
+    changes a message it has yielded (each event's message is made once and shared anyway).
+    """
+    if serialize is None:
+        return None
+    last: Any = None
+    data = b""
+
+    def once(message: Any) -> bytes:
+        nonlocal last, data
+        if message is not last:
+            data = serialize(message)
+            last = message
+        return data
+
+    return once
 
 
 def _start_span(tracer: trace.Tracer, state: CallState, headers: dict[str, str]) -> None:
