@@ -78,10 +78,7 @@ def outgoing_metadata(
         # Compared as bytes: decoding every header's name costs more than the few it keeps.
         name = raw_name.lower()
         if name == b"authorization":
-            # Checked as bytes, as _printable checks text: a bearer token is hundreds of them.
-            if not _printable_bytes(raw_value):
-                raise bad_request("Authorization", _NOT_PRINTABLE)
-            authorization = raw_value.decode("latin-1")
+            authorization = _printable_header("Authorization", raw_value)
         elif name.startswith(_METADATA_PREFIX):
             key = name[len(_METADATA_PREFIX) :].decode("latin-1")
             if not _METADATA_KEY.match(key) or key.startswith(_RESERVED) or key == REQUEST_ID:
@@ -124,7 +121,15 @@ def _metadata_value(key: str, raw: bytes) -> str | bytes:
             return base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise bad_request(METADATA_PREFIX + key, "a -bin header must be base64") from None
-    return _printable(METADATA_PREFIX + key, raw.decode("latin-1"))
+    return _printable_header(METADATA_PREFIX + key, raw)
+
+
+def _printable_header(name: str, raw: bytes) -> str:
+    """Return a header's value as text if gRPC can carry it as ASCII metadata, else a 400."""
+    # Checked as bytes, as _printable checks text: a bearer token is hundreds of them.
+    if not _printable_bytes(raw):
+        raise bad_request(name, _NOT_PRINTABLE)
+    return raw.decode("latin-1")
 
 
 def _printable(name: str, text: str) -> str:

@@ -211,7 +211,6 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             ("unary_stream", grpc.unary_stream_rpc_method_handler, stream_response),
             ("stream_stream", grpc.stream_stream_rpc_method_handler, stream_response),
         )
-        serializer = handler.response_serializer
         for attribute, factory, wrapper in kinds:
             behaviour = getattr(handler, attribute)
             if behaviour is not None:
@@ -223,7 +222,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     deserializer = self._guard.deserializer(
                         method, deserializer, streaming=streaming
                     )
-                if attribute.endswith("stream"):
+                serializer = handler.response_serializer
+                if attribute.endswith("stream"):  # a server stream: each message to many
                     serializer = serialized_once(serializer)
                 return factory(
                     wrapper(behaviour),
